@@ -1,0 +1,31 @@
+"""Request-level guards that must run before any view reads the body."""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from config.errors import _json
+
+
+class BodySizeLimitMiddleware:
+    """Answers 413 (in the envelope) before an oversized body is read.
+
+    DRF's JSON parser reads the request stream itself, so Django's
+    DATA_UPLOAD_MAX_MEMORY_SIZE never sees a JSON body; this is the one place that bounds it.
+    Multipart uploads (spreadsheet imports) get the larger upload limit.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        is_upload = request.META.get("CONTENT_TYPE", "").startswith("multipart/")
+        limit = settings.MAX_UPLOAD_BYTES if is_upload else settings.MAX_JSON_BODY_BYTES
+        if length > limit:
+            return _json("payload_too_large", details={"limit_bytes": limit})
+        return self.get_response(request)

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class VillagesConfig(AppConfig):
+    name = "villages"
+    verbose_name = "Areas and officials"
+
+    def ready(self) -> None:
+        from villages import schema  # noqa: F401  (registers the OpenAPI auth extension)

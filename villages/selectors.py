@@ -1,0 +1,45 @@
+"""Reads shared by views, admin and other apps."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from villages.models import Area, Assignment, Device, DeviceToken, User
+from villages.scope import Scope, scope_of, scoped
+
+
+def area_list(
+    *, user: User, parent: str | None = None, level: str | None = None, q: str | None = None, active: bool | None = None
+) -> QuerySet[Area]:
+    """Areas inside the caller's scope, filtered."""
+    areas = scoped(Area.objects.all(), user, "code")
+    if parent:
+        areas = areas.filter(parent_id=parent)
+    if level:
+        areas = areas.filter(level=level)
+    if q:
+        areas = areas.filter(Q(name__icontains=q) | Q(code__startswith=q))
+    if active is not None:
+        areas = areas.filter(active=active)
+    return areas
+
+
+def users_in_scope(*, scope: Scope) -> QuerySet[User]:
+    """Officials whose every assigned area lies inside `scope` (all of them for admins)."""
+    users = User.objects.prefetch_related("assignments")
+    if scope.everything:
+        return users
+    inside = Assignment.objects.filter(scope.q("area__code"), user=OuterRef("pk"))
+    outside = Assignment.objects.filter(user=OuterRef("pk")).exclude(scope.q("area__code"))
+    return users.filter(Exists(inside)).exclude(Exists(outside))
+
+
+def device_list(*, user: User) -> QuerySet[Device]:
+    """Devices of the officials the caller manages, with `signed_in` (holds a live token)."""
+    live = DeviceToken.objects.filter(device=OuterRef("pk"), expiry__gt=timezone.now())
+    return (
+        Device.objects.filter(user__in=users_in_scope(scope=scope_of(user)))
+        .select_related("user")
+        .annotate(signed_in=Exists(live))
+    )
