@@ -50,6 +50,12 @@ ERROR_CODES: dict[str, tuple[int, Promise]] = {
 }
 
 
+def register_error_code(code: str, status_code: int, message: Promise | str) -> str:
+    """Adds a code that appears only on field errors (e.g. `nik_invalid`) to the catalogue."""
+    ERROR_CODES.setdefault(code, (status_code, message))
+    return code
+
+
 class ServiceError(Exception):
     """A refusal raised by a service, carrying a stable `code`.
 
@@ -100,12 +106,33 @@ class PreconditionFailed(ServiceError):
     default_message = _("The record was changed by someone else. Reload it and try again.")
 
 
+class IdempotencyKeyReused(ServiceError):
+    code = "idempotency_key_reused"
+    status_code = 422
+    default_message = _("This id was already used with different data.")
+
+
+class Conflict(ServiceError):
+    code = "conflict"
+    status_code = 409
+    default_message = _("The request conflicts with the current state.")
+
+
 class FieldsInvalid(ServiceError):
     """Field errors found by a service (rules a serializer cannot see)."""
 
     code = "validation_failed"
     status_code = 400
     default_message = _("Some fields are not valid.")
+
+    @classmethod
+    def from_detail(cls, detail: Any) -> FieldsInvalid:
+        """Field errors with their codes; the error takes the most specific code among them
+        (`nik_invalid` rather than `validation_failed`), as a 400 from a serializer does."""
+        code, details = validation_error_body(detail)
+        error = cls(ERROR_CODES[code][1], details=details)
+        error.code = code
+        return error
 
 
 def envelope(code: str, message: Any, details: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -223,6 +223,12 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if NUM_PROXIES els
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
+# --- Enrolment rules (DOMAIN.md: reported figures, kept as settings an operator can correct) ---
+ENROLMENT_MIN_AGE = env.int("ENROLMENT_MIN_AGE", default=15)
+ENROLMENT_MAX_AGE = env.int("ENROLMENT_MAX_AGE", default=65)
+# Records per bulk request (workers/bulk, enrolments/bulk).
+BULK_MAX_RECORDS = env.int("BULK_MAX_RECORDS", default=1000)
+
 # --- Areas ------------------------------------------------------------------------------------
 # The decree the packaged Kemendagri data comes from, recorded on every imported area.
 AREAS_SOURCE_DECREE = env.str("AREAS_SOURCE_DECREE", default="Kepmendagri 300.2.2-2138/2025")

@@ -11,6 +11,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include("villages.urls")),
+    path("api/v1/", include("workers.urls")),
+    path("api/v1/", include("enrolment.urls")),
 ]
 
 handler400 = "config.errors.bad_request"

@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from knox.models import AbstractAuthToken
 
@@ -190,3 +191,54 @@ class DeviceToken(AbstractAuthToken):
 
     class Meta:
         ordering = ["-created"]
+
+
+class AuditAction(models.TextChoices):
+    VIEW = "view", _("viewed")
+    LIST = "list", _("listed")
+    CREATE = "create", _("created")
+    UPDATE = "update", _("changed")
+    DELETE = "delete", _("deleted")
+    STATUS = "status", _("changed status")
+    EXPORT = "export", _("exported")
+    IMPORT = "import", _("imported")
+    SYNC_PULL = "sync_pull", _("synced to a device")
+    SYNC_PUSH = "sync_push", _("synced from a device")
+
+
+class AuditEvent(models.Model):
+    """Who viewed, changed, deleted or exported personal data, and when. Append-only.
+
+    The table refuses UPDATE and DELETE at the database level (a trigger, see the migration),
+    no endpoint writes it except through `villages.audit`, and the admin shows it read-only.
+    NIK-like values inside `changes` are masked: the log must not become a second copy of them.
+    `actor` is not a real foreign key, so deleting an official never needs to touch the log.
+    """
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    actor_username = models.CharField(max_length=150, blank=True)
+    device = models.BigIntegerField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    action = models.CharField(max_length=10, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=20)
+    object_id = models.CharField(max_length=64, blank=True)
+    # The village (or area) the object belongs to, so audit views can be scoped like data.
+    area_code = models.CharField(max_length=13, blank=True)
+    # {field: [before, after]} for changes; NIK-like values masked.
+    changes = models.JSONField(null=True, blank=True)
+    # Anything else worth knowing: {"full_nik": true}, {"reason": ...}, {"count": 1000}, filters.
+    context = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+            models.Index(fields=["area_code", "at"], name="audit_area_at"),
+            models.Index(fields=["actor", "at"], name="audit_actor_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.object_type} {self.object_id}"

@@ -26,5 +26,21 @@ def role_in(*roles: Role) -> type[BasePermission]:
     return RoleIn
 
 
+def read_write(read: tuple[Role, ...], write: tuple[Role, ...]) -> type[BasePermission]:
+    """Safe methods for `read` roles, the others for `write` roles (admins always)."""
+    readers, writers = role_in(*read), role_in(*write)
+
+    class ReadWrite(BasePermission):
+        def has_permission(self, request: Request, view: Any) -> bool:
+            allowed = readers if request.method in ("GET", "HEAD", "OPTIONS") else writers
+            return allowed().has_permission(request, view)
+
+    return ReadWrite
+
+
 AdminOnly = role_in()
 AdminOrSupervisor = role_in(Role.SUPERVISOR)
+
+# People's records: field staff write, supervisors read; viewers see reports only.
+FIELD_ROLES = (Role.FIELD_OFFICER, Role.VILLAGE_OPERATOR)
+RecordAccess = read_write(read=(*FIELD_ROLES, Role.SUPERVISOR), write=FIELD_ROLES)

@@ -1,0 +1,246 @@
+"""Benchmark: records per second through POST /api/v1/workers/bulk, over real HTTP.
+
+Three ways to store the same rows, measured in the same run on the same machine:
+  service    POST /api/v1/workers/bulk, 1,000 per request: full validation (NIK, phone, names,
+             heirs, consent), scoping, duplicate NIK answer, possible-duplicate warning, audit;
+  plain      a plain DRF ModelSerializer(many=True) + bulk_create endpoint (bench/urls.py),
+             1,000 per request, over the same HTTP stack;
+  copy       PostgreSQL COPY of the same rows straight into the table (no HTTP, no checks).
+The table is emptied between runs. It also counts the service's SQL queries for one request of
+1,000 records (constant: no per-record queries).
+
+Targets (issue 3): service ≥ 5,000 records/s and ≥ 1.5x plain.
+
+Usage: .venv/bin/python bench/bulk_ingest.py [--records 20000] [--repeat 3]
+Uses BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/enrolment_bench_bulk), which it
+drops and recreates, and starts gunicorn on a free port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.load_areas import recreate_database  # noqa: E402
+
+BENCH_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/enrolment_bench_bulk")
+VILLAGE = "17.04.01.2001"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def nik(index: int) -> str:
+    born = dt.date(1960, 1, 1) + dt.timedelta(days=index % 15000)
+    return f"170401{born.day:02d}{born.month:02d}{born.year % 100:02d}{index % 9999 + 1:04d}"
+
+
+def records(count: int) -> list[dict]:
+    out = []
+    for i in range(count):
+        born = dt.date(1960, 1, 1) + dt.timedelta(days=i % 15000)
+        out.append(
+            {
+                "id": f"bench-{i:07d}",
+                "nik": nik(i),
+                "kk_number": f"17040101{i % 99999999:08d}",
+                "full_name": f"Warga Desa {i}",
+                "birth_date": born.isoformat(),
+                "birth_place": "Kaur",
+                "sex": "M",
+                "phone": f"0812{i % 100000000:08d}",
+                "village": VILLAGE,
+                "address": {"street": "Jl. Pantai Linau", "dusun": "Dusun II", "rt": "003", "rw": "001"},
+                "occupation": "nelayan",
+                "monthly_income": 1_500_000,
+                "mother_maiden_name": "Aminah",
+                "heirs": [{"name": "Rahmat", "relationship": "child", "nik": "", "phone": ""}],
+                "consent": {"given_at": "2026-11-20T09:00:00+07:00", "method": "signature", "recorded_by": "petugas"},
+            }
+        )
+    return out
+
+
+def flat(record: dict) -> dict:
+    """The same row as the plain ModelSerializer takes it (model field names)."""
+    row = {k: v for k, v in record.items() if k not in ("address", "consent")}
+    row.update({f"address_{k}": v for k, v in record["address"].items()})
+    row["consent_given_at"] = record["consent"]["given_at"]
+    row["consent_method"] = record["consent"]["method"]
+    row["consent_recorded_by"] = record["consent"]["recorded_by"]
+    return row
+
+
+def truncate() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE workers_worker, villages_auditevent CASCADE")
+
+
+def post_all(client, url: str, bodies: list[bytes], token: str) -> float:
+    started = time.perf_counter()
+    for body in bodies:
+        response = client.post(
+            url, content=body, headers={"Content-Type": "application/json", "Authorization": f"Token {token}"}
+        )
+        if response.status_code != 200:
+            raise SystemExit(f"{url}: {response.status_code} {response.text[:500]}")
+    return time.perf_counter() - started
+
+
+def copy_rows(rows: list[dict]) -> float:
+    from django.db import connection
+
+    columns = [
+        "id", "village_id", "nik", "kk_number", "full_name", "birth_date", "birth_place", "sex", "phone",
+        "address_street", "address_dusun", "address_rt", "address_rw", "occupation_id", "kusuka_number",
+        "monthly_income", "mother_maiden_name", "heirs", "consent_given_at", "consent_method", "consent_recorded_by",
+        "warnings", "needs_correction", "errors", "version", "request_hash", "created_at", "updated_at",
+    ]  # fmt: skip
+    now = dt.datetime.now(dt.UTC)
+    started = time.perf_counter()
+    with (
+        connection.cursor() as cursor,
+        cursor.connection.cursor().copy(f"COPY workers_worker ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for r in rows:
+            copy.write_row(
+                (
+                    r["id"], r["village"], r["nik"], r["kk_number"], r["full_name"], r["birth_date"], r["birth_place"],
+                    r["sex"], "+62" + r["phone"][1:], r["address"]["street"], r["address"]["dusun"], r["address"]["rt"],
+                    r["address"]["rw"], r["occupation"], "", r["monthly_income"], r["mother_maiden_name"],
+                    json.dumps(r["heirs"]), r["consent"]["given_at"], r["consent"]["method"], r["consent"]["recorded_by"],
+                    "[]", False, "{}", 1, "", now, now,
+                )
+            )  # fmt: skip
+    return time.perf_counter() - started
+
+
+def count_queries(token_user, rows: list[dict]) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    from tests.factories import token_for
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(token_user, device_id='bench-queries')}")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/v1/workers/bulk", {"records": rows}, format="json")
+    assert response.status_code == 200, response.content[:300]
+    return len(queries.captured_queries)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    recreate_database(BENCH_URL)
+    env = {
+        **os.environ,
+        "DATABASE_URL": BENCH_URL,
+        "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghij",
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("REDIS_URL", None)
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "DJANGO_SECRET_KEY", "DJANGO_SETTINGS_MODULE", "LOG_LEVEL")})
+    os.environ.pop("REDIS_URL", None)
+    import django
+
+    django.setup()
+    import httpx
+    from django.core.management import call_command
+
+    from tests.factories import token_for
+    from villages.models import Assignment, Role, User
+
+    call_command("migrate", verbosity=0)
+    call_command("load_areas", province="17", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    officer, _ = User.objects.get_or_create(username="bench-officer", defaults={"role": Role.FIELD_OFFICER})
+    Assignment.objects.get_or_create(user=officer, area_id=VILLAGE)
+    token = token_for(officer, device_id="bench")
+
+    rows = records(args.records)
+    service_bodies = [json.dumps({"records": rows[i : i + 1000]}).encode() for i in range(0, len(rows), 1000)]
+    plain_bodies = [
+        json.dumps({"records": [flat(r) for r in rows[i : i + 1000]]}).encode() for i in range(0, len(rows), 1000)
+    ]
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        timings: dict[str, list[float]] = {"service": [], "plain": [], "copy": []}
+        with httpx.Client(base_url=base, timeout=120) as client:
+            truncate()
+            post_all(client, "/api/v1/workers/bulk", service_bodies[:1], token)  # warm up both paths
+            truncate()
+            post_all(client, "/bench/plain-bulk", plain_bodies[:1], token)
+            for _ in range(args.repeat):
+                truncate()
+                timings["service"].append(post_all(client, "/api/v1/workers/bulk", service_bodies, token))
+                truncate()
+                timings["plain"].append(post_all(client, "/bench/plain-bulk", plain_bodies, token))
+                truncate()
+                timings["copy"].append(copy_rows(rows))
+        truncate()
+        queries = count_queries(officer, rows[:1000])
+        queries_small = count_queries(officer, rows[1000:1010])
+    finally:
+        server.terminate()
+        server.wait(10)
+
+    rates = {name: args.records / statistics.median(values) for name, values in timings.items()}
+    print(f"bulk ingest: {args.records:,} workers, 1,000 per request, median of {args.repeat} runs")
+    print(f"{'path':<8} {'records/s':>10} {'median s':>9}")
+    for name, values in timings.items():
+        print(f"{name:<8} {rates[name]:>10,.0f} {statistics.median(values):>9.2f}")
+    print(
+        f"service / plain: {rates['service'] / rates['plain']:.2f}x   service / copy: {rates['service'] / rates['copy']:.2f}x"
+    )
+    print(f"SQL queries for one request: {queries} with 1,000 records, {queries_small} with 10")
+    met = rates["service"] >= 5000 and rates["service"] >= 1.5 * rates["plain"]
+    print(f"targets (>= 5,000/s and >= 1.5x plain): {'met' if met else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""Enrolment shapes on the wire (plain functions for output; DRF serializers describe them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from config.errors import envelope
+from config.formats import iso_date, iso_datetime
+from enrolment.models import PAYMENT_PERIODS, Enrolment, Program, Segment, Status
+from enrolment.services import EnrolmentOutcome
+from workers.serializers import WorkerInputSerializer, WorkerSerializer
+
+
+def enrolment_representation(enrolment: Enrolment) -> dict[str, Any]:
+    return {
+        "id": enrolment.id,
+        "worker": enrolment.worker_id,
+        "village": enrolment.village_id,
+        "segment": enrolment.segment,
+        "programs": list(enrolment.programs),
+        "funding_source": enrolment.funding_source_id,
+        "budget_year": enrolment.budget_year,
+        "funding_decree": enrolment.funding_decree,
+        "coverage_start": iso_date(enrolment.coverage_start),
+        "payment_period_months": enrolment.payment_period_months,
+        "monthly_contribution": enrolment.monthly_contribution,
+        "annual_contribution": enrolment.annual_contribution,
+        "contribution_detail": enrolment.contribution_detail,
+        "status": enrolment.status,
+        "status_reason": enrolment.status_reason,
+        "status_changed_at": iso_datetime(enrolment.status_changed_at),
+        "registry_number": enrolment.registry_number or None,
+        "synced_at": iso_datetime(enrolment.synced_at),
+        "warnings": list(enrolment.warnings),
+        "needs_correction": enrolment.needs_correction,
+        "errors": dict(enrolment.errors),
+        "version": enrolment.version,
+        "created_at": iso_datetime(enrolment.created_at),
+        "updated_at": iso_datetime(enrolment.updated_at),
+        "deleted": enrolment.deleted_at is not None,
+    }
+
+
+def enrolment_outcome_representation(outcome: EnrolmentOutcome) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": outcome.id, "result": outcome.result.value}
+    if outcome.error is not None:
+        body["error"] = envelope(outcome.error.code, outcome.error.message, outcome.error.details)["error"]
+    elif outcome.enrolment is not None:
+        body["version"] = outcome.enrolment.version
+        body["status"] = outcome.enrolment.status
+        body["monthly_contribution"] = outcome.enrolment.monthly_contribution
+        body["needs_correction"] = outcome.enrolment.needs_correction
+    return body
+
+
+# --- schema descriptions -------------------------------------------------------------------------
+
+
+class EnrolmentInputSerializer(serializers.Serializer):
+    id = serializers.RegexField(r"^[A-Za-z0-9_-]{1,64}$", required=False)
+    version = serializers.IntegerField(required=False, help_text="Bulk only: the version the change is based on.")
+    worker = serializers.CharField(help_text="The worker's id.")
+    segment = serializers.ChoiceField(choices=Segment.choices, default=Segment.BPU)
+    programs = serializers.ListField(
+        child=serializers.ChoiceField(choices=Program.choices), help_text="JKK and JKM are mandatory; JHT optional."
+    )
+    funding_source = serializers.CharField(help_text="A funding source code from GET /api/v1/reference.")
+    budget_year = serializers.IntegerField(required=False, help_text="Defaults to the year coverage starts.")
+    funding_decree = serializers.CharField(required=False, allow_blank=True)
+    coverage_start = serializers.DateField()
+    payment_period_months = serializers.ChoiceField(choices=[(p, p) for p in PAYMENT_PERIODS], default=1)
+    status = serializers.ChoiceField(choices=[Status.DRAFT, Status.SUBMITTED], required=False, default=Status.DRAFT)
+
+
+class ContributionDetailSerializer(serializers.Serializer):
+    month = serializers.CharField()
+    base_idr = serializers.IntegerField(allow_null=True)
+    programs = serializers.DictField(child=serializers.IntegerField())
+    gross = serializers.DictField(child=serializers.IntegerField())
+    discount = serializers.DictField(child=serializers.IntegerField())
+    discount_names = serializers.ListField(child=serializers.CharField())
+    total = serializers.IntegerField()
+    annual = serializers.IntegerField()
+
+
+class EnrolmentSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    worker = serializers.CharField()
+    village = serializers.CharField()
+    segment = serializers.ChoiceField(choices=Segment.choices)
+    programs = serializers.ListField(child=serializers.ChoiceField(choices=Program.choices))
+    funding_source = serializers.CharField(allow_null=True)
+    budget_year = serializers.IntegerField(allow_null=True)
+    funding_decree = serializers.CharField()
+    coverage_start = serializers.DateField(allow_null=True)
+    payment_period_months = serializers.IntegerField()
+    monthly_contribution = serializers.IntegerField(help_text="IDR, server-computed: the first month of coverage.")
+    annual_contribution = serializers.IntegerField(
+        help_text="IDR: twelve months from coverage_start at each month's rates."
+    )
+    contribution_detail = ContributionDetailSerializer()
+    status = serializers.ChoiceField(choices=Status.choices)
+    status_reason = serializers.CharField()
+    status_changed_at = serializers.DateTimeField(allow_null=True)
+    registry_number = serializers.CharField(allow_null=True, help_text="KPJ participant number, set by the registry.")
+    synced_at = serializers.DateTimeField(allow_null=True)
+    warnings = serializers.ListField(child=serializers.CharField())
+    needs_correction = serializers.BooleanField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    deleted = serializers.BooleanField()
+
+    def to_representation(self, instance: Enrolment) -> dict[str, Any]:
+        return enrolment_representation(instance)
+
+
+class ActionInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=1000, help_text="Required to reject or end."
+    )
+
+
+class RegistrationInputSerializer(serializers.Serializer):
+    worker = WorkerInputSerializer()
+    enrolment = EnrolmentInputSerializer(help_text="`worker` may be left out: it is the worker above.")
+
+
+class RegistrationSerializer(serializers.Serializer):
+    worker = WorkerSerializer()
+    enrolment = EnrolmentSerializer()
+
+
+class ReferenceSerializer(serializers.Serializer):
+    """GET /reference: lists of plain objects (see the example in the docs)."""
+
+    version = serializers.CharField(help_text="Changes exactly when the content changes; also the ETag.")
+    occupations = serializers.ListField(child=serializers.DictField())
+    funding_sources = serializers.ListField(child=serializers.DictField())
+    programs = serializers.ListField(child=serializers.DictField())
+    segments = serializers.ListField(child=serializers.CharField())
+    payment_period_months = serializers.ListField(child=serializers.IntegerField())
+    consent_methods = serializers.ListField(child=serializers.CharField())
+    heir_relationships = serializers.ListField(child=serializers.CharField())
+    statuses = serializers.ListField(child=serializers.CharField())
+    contribution_rules = serializers.ListField(child=serializers.DictField())
+    income_bands = serializers.ListField(child=serializers.DictField())
+    discounts = serializers.ListField(child=serializers.DictField())
+    age_limits = serializers.DictField(child=serializers.IntegerField())

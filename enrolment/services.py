@@ -1,0 +1,577 @@
+"""Writes for enrolments: create, update, bulk upsert, status moves, registrations. Audited.
+
+Same shape as workers.services: lock what is about to be written, read what decides once,
+decide per record, write in bulk. One live enrolment per worker is a database constraint; the
+lock on the worker ids makes the friendly 409 `already_enrolled` reliable before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from config.errors import (
+    Conflict,
+    FieldsInvalid,
+    IdempotencyKeyReused,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    ServiceError,
+)
+from config.locks import lock_keys
+from enrolment.contributions import RateMissing
+from enrolment.models import LIVE_STATUSES, Enrolment, Status
+from enrolment.validation import (
+    CONSENT_MISSING,
+    VALUE_FIELDS,
+    CleanedEnrolment,
+    EnrolmentRefs,
+    clean_enrolment,
+    price,
+)
+from enrolment.workflow import ACTIONS, ACTIONS_NEEDING_REASON, EDITABLE_STATUSES, HUMAN_TRANSITIONS, may_move
+from villages.audit import Actor, audit_events
+from villages.models import AuditAction, User
+from villages.scope import Scope, scope_of
+from workers.errors import DuplicateInRequest, RecordDeleted
+from workers.models import Worker
+from workers.services import Result, SaveMode, worker_create
+
+
+class AlreadyEnrolled(ServiceError):
+    code = "already_enrolled"
+    status_code = 409
+    default_message = _("This person already has a live enrolment.")
+
+
+class EnrolmentLocked(ServiceError):
+    code = "enrolment_locked"
+    status_code = 409
+    default_message = _("This enrolment is verified or further along; it can no longer be edited.")
+
+
+class InvalidTransition(ServiceError):
+    code = "invalid_transition"
+    status_code = 409
+    default_message = _("The enrolment's status does not allow this action.")
+
+
+class ReasonRequired(FieldsInvalid):
+    default_message = _("Give a reason.")
+
+
+@dataclass
+class EnrolmentOutcome:
+    id: str
+    result: Result
+    enrolment: Enrolment | None = None
+    error: ServiceError | None = None
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+
+def scoped_enrolments(*, user: User) -> QuerySet[Enrolment]:
+    return scope_of(user).filter(Enrolment.objects.all(), "village__code")
+
+
+def enrolment_refs(
+    *, user: User | None, records: Sequence[Any], extra_workers: Collection[Worker] = ()
+) -> EnrolmentRefs:
+    scope = scope_of(user) if user is not None else Scope(everything=True)
+    worker_ids = {r.get("worker") for r in records if isinstance(r, Mapping) and isinstance(r.get("worker"), str)}
+    return EnrolmentRefs.load(scope=scope, worker_ids=worker_ids, extra_workers=extra_workers)
+
+
+def _submission_error(worker: Worker) -> ServiceError | None:
+    """What must hold before an enrolment leaves draft: a valid worker whose consent is on file
+    (UU 27/2022: personal data goes to the registry only with a recorded legal basis)."""
+    if worker.needs_correction:
+        return FieldsInvalid.from_detail(
+            {"worker": [_error(_("The worker's own data needs correction first."), "worker_needs_correction")]}
+        )
+    if worker.consent_given_at is None:
+        return FieldsInvalid.from_detail(
+            {"worker": [_error(_("Record the worker's consent before submitting."), CONSENT_MISSING)]}
+        )
+    return None
+
+
+def _error(message: Any, code: str) -> Any:
+    from rest_framework.exceptions import ErrorDetail
+
+    return ErrorDetail(str(message), code=code)
+
+
+def _diff(enrolment: Enrolment, values: Mapping[str, Any]) -> dict[str, list[Any]]:
+    return {
+        name: [_plain(getattr(enrolment, name)), _plain(value)]
+        for name, value in values.items()
+        if getattr(enrolment, name) != value
+    }
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+@transaction.atomic
+def enrolments_save(
+    *,
+    actor: Actor,
+    records: Sequence[CleanedEnrolment],
+    refs: EnrolmentRefs,
+    mode: SaveMode,
+    keep_invalid: bool = False,
+) -> list[EnrolmentOutcome]:
+    """Saves cleaned enrolments; one outcome per record, in order. Idempotent, like workers_save.
+
+    Edits are refused with `enrolment_locked` once an enrolment is verified or further; a second
+    live enrolment for a worker is `already_enrolled` (409). A record asking for `submitted`
+    is submitted when the caller's role may and the worker has consent on file.
+    """
+    user = actor.user
+    scope = refs.scope
+    now = timezone.now()
+    ids = [r.id for r in records if r.id]
+    worker_ids = [r.values["worker_id"] for r in records if r.values.get("worker_id")]
+    lock_keys("enrolment", ids)
+    lock_keys("enrolled-worker", worker_ids)
+
+    existing = {e.id: e for e in Enrolment.objects.filter(id__in=ids)}
+    live_by_worker = dict(
+        Enrolment.objects.filter(
+            worker_id__in=worker_ids, status__in=LIVE_STATUSES, deleted_at__isnull=True, needs_correction=False
+        ).values_list("worker_id", "id")
+    )
+
+    outcomes: list[EnrolmentOutcome] = []
+    to_create: list[Enrolment] = []
+    to_update: list[Enrolment] = []
+    events: list[tuple[str, str, str, str, dict[str, Any] | None, dict[str, Any] | None]] = []
+    seen: set[str] = set()
+
+    for record in records:
+        outcome = EnrolmentOutcome(id=record.id, result=Result.INVALID)
+        outcomes.append(outcome)
+        if record.id and record.id in seen:
+            outcome.error = DuplicateInRequest()
+            continue
+        seen.add(record.id)
+        current = existing.get(record.id)
+
+        if current is not None and not scope.covers(current.village_id):
+            outcome.error = IdempotencyKeyReused() if mode == SaveMode.CREATE else NotFound()
+            continue
+        if current is None and mode == SaveMode.UPDATE:
+            outcome.error = NotFound()
+            continue
+        if current is not None and current.deleted_at is not None:
+            if mode == SaveMode.CREATE and current.request_hash == record.request_hash():
+                outcome.result, outcome.enrolment = Result.UNCHANGED, current
+            else:
+                outcome.error = RecordDeleted() if mode != SaveMode.UPDATE else NotFound()
+            continue
+        if current is not None and mode == SaveMode.CREATE:
+            if current.request_hash == record.request_hash():
+                outcome.result, outcome.enrolment = Result.UNCHANGED, current
+            else:
+                outcome.error = IdempotencyKeyReused()
+            continue
+        if (
+            current is not None
+            and current.worker_id != record.values.get("worker_id")
+            and record.values.get("worker_id")
+        ):
+            outcome.error = FieldsInvalid.from_detail(
+                {"worker": [_error(_("An enrolment cannot move to another person."), "invalid")]}
+            )
+            continue
+
+        if not record.valid and (not keep_invalid or {"id", "worker", "non_field_errors"} & set(record.errors)):
+            outcome.error = FieldsInvalid.from_detail(record.errors)
+            continue
+
+        worker = refs.workers[record.values["worker_id"]]
+        target_status = current.status if current is not None else Status.DRAFT
+        if record.valid and record.status == Status.SUBMITTED and target_status in (Status.DRAFT, Status.REJECTED):
+            if not may_move(user, target_status, Status.SUBMITTED):
+                outcome.error = PermissionDenied()
+                continue
+            problem = _submission_error(worker)
+            if problem is not None:
+                if not keep_invalid:
+                    outcome.error = problem
+                    continue
+                for name, messages in problem.details["fields"].items():
+                    for message in messages:
+                        record.add_error(name, message, CONSENT_MISSING)
+            else:
+                target_status = Status.SUBMITTED
+
+        live = live_by_worker.get(record.values["worker_id"])
+        if (
+            record.valid
+            and live is not None
+            and live != record.id
+            and (current is None or current.status in LIVE_STATUSES)
+        ):
+            if not keep_invalid:
+                outcome.error = AlreadyEnrolled(details={"enrolment": live})
+                continue
+            record.add_error("worker", AlreadyEnrolled.default_message, AlreadyEnrolled.code)
+
+        flagged = not record.valid
+        state = {"needs_correction": flagged, "errors": _fields_of(record) if flagged else {}}
+        values = dict(record.values)
+
+        if current is None:
+            enrolment = Enrolment(
+                id=record.id,
+                **values,
+                **state,
+                status=target_status,
+                status_changed_at=now,
+                status_changed_by=user,
+                version=1,
+                request_hash=record.request_hash(),
+                created_by=user,
+                updated_by=user,
+            )
+            to_create.append(enrolment)
+            if not flagged:
+                live_by_worker[enrolment.worker_id] = enrolment.id
+            outcome.result, outcome.enrolment = Result.CREATED, enrolment
+            events.append(
+                (
+                    AuditAction.CREATE,
+                    "enrolment",
+                    enrolment.id,
+                    enrolment.village_id,
+                    None,
+                    {"status": target_status, "needs_correction": flagged},
+                )
+            )
+            continue
+
+        changes = _diff(current, {**values, **state, "status": target_status})
+        if not changes:
+            outcome.result, outcome.enrolment = Result.UNCHANGED, current
+            continue
+        if current.status not in EDITABLE_STATUSES:
+            outcome.error = EnrolmentLocked(details={"status": current.status})
+            continue
+        if record.version is not None and record.version != current.version:
+            outcome.error = PreconditionFailed(details={"current_version": current.version})
+            continue
+        for name, value in {**values, **state}.items():
+            setattr(current, name, value)
+        if target_status != current.status:
+            current.status, current.status_changed_at, current.status_changed_by = target_status, now, user
+        current.version += 1
+        current.updated_by = user
+        current.updated_at = now
+        to_update.append(current)
+        outcome.result, outcome.enrolment = Result.UPDATED, current
+        events.append(
+            (AuditAction.UPDATE, "enrolment", current.id, current.village_id, changes, {"version": current.version})
+        )
+
+    try:
+        with transaction.atomic():
+            Enrolment.objects.bulk_create(to_create, batch_size=1000)
+            Enrolment.objects.bulk_update(
+                to_update,
+                [*VALUE_FIELDS, "needs_correction", "errors", "status", "status_changed_at", "status_changed_by",
+                 "version", "updated_by", "updated_at"],
+                batch_size=500,
+            )  # fmt: skip
+    except IntegrityError as exc:
+        raise Conflict() from exc
+    audit_events(actor, events)
+    return outcomes
+
+
+def _fields_of(record: CleanedEnrolment) -> dict[str, list[str]]:
+    return {name: [str(m) for m in messages] for name, messages in record.errors.items()}
+
+
+def _raise_if_error(outcome: EnrolmentOutcome) -> EnrolmentOutcome:
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome
+
+
+def enrolment_create(
+    *, actor: Actor, data: Mapping[str, Any], extra_workers: Collection[Worker] = ()
+) -> EnrolmentOutcome:
+    """POST /enrolments (201 created, 200 replay). Raises 400, 404, 409, 422."""
+    refs = enrolment_refs(user=actor.user, records=[data], extra_workers=extra_workers)
+    cleaned = clean_enrolment(data, refs=refs)
+    (outcome,) = enrolments_save(actor=actor, records=[cleaned], refs=refs, mode=SaveMode.CREATE)
+    return _raise_if_error(outcome)
+
+
+def enrolment_as_input(enrolment: Enrolment) -> dict[str, Any]:
+    return {
+        "id": enrolment.id,
+        "worker": enrolment.worker_id,
+        "segment": enrolment.segment,
+        "programs": list(enrolment.programs),
+        "funding_source": enrolment.funding_source_id,
+        "budget_year": enrolment.budget_year,
+        "funding_decree": enrolment.funding_decree,
+        "coverage_start": enrolment.coverage_start.isoformat() if enrolment.coverage_start else None,
+        "payment_period_months": enrolment.payment_period_months,
+    }
+
+
+@transaction.atomic
+def enrolment_update(
+    *, actor: Actor, enrolment_id: str, patch: Mapping[str, Any], if_match: int | None
+) -> EnrolmentOutcome:
+    """PATCH /enrolments/{id}: the stored record with the patch merged in, cleaned and re-priced."""
+    assert actor.user is not None
+    lock_keys("enrolment", [enrolment_id])
+    current = scoped_enrolments(user=actor.user).filter(id=enrolment_id, deleted_at__isnull=True).first()
+    if current is None:
+        raise NotFound()
+    merged = {**enrolment_as_input(current), **{k: v for k, v in patch.items() if k not in ("id", "version")}}
+    refs = enrolment_refs(user=actor.user, records=[merged])
+    cleaned = clean_enrolment(merged, refs=refs, record_id=enrolment_id)
+    cleaned.version = if_match
+    (outcome,) = enrolments_save(actor=actor, records=[cleaned], refs=refs, mode=SaveMode.UPDATE)
+    return _raise_if_error(outcome)
+
+
+@transaction.atomic
+def enrolment_delete(*, actor: Actor, enrolment_id: str, if_match: int | None) -> Enrolment:
+    """Soft delete of an enrolment still being prepared (draft, submitted, rejected). Idempotent."""
+    assert actor.user is not None
+    lock_keys("enrolment", [enrolment_id])
+    enrolment = scoped_enrolments(user=actor.user).filter(id=enrolment_id).first()
+    if enrolment is None:
+        raise NotFound()
+    if enrolment.deleted_at is not None:
+        return enrolment
+    if if_match is not None and if_match != enrolment.version:
+        raise PreconditionFailed(details={"current_version": enrolment.version})
+    if enrolment.status not in EDITABLE_STATUSES:
+        raise EnrolmentLocked(details={"status": enrolment.status})
+    _tombstone(actor, [enrolment])
+    return enrolment
+
+
+def _tombstone(actor: Actor, enrolments: list[Enrolment]) -> None:
+    now = timezone.now()
+    for enrolment in enrolments:
+        enrolment.deleted_at, enrolment.deleted_by = now, actor.user
+        enrolment.version += 1
+        enrolment.updated_by, enrolment.updated_at = actor.user, now
+    Enrolment.objects.bulk_update(enrolments, ["deleted_at", "deleted_by", "version", "updated_by", "updated_at"])
+    audit_events(
+        actor, [(AuditAction.DELETE, "enrolment", e.id, e.village_id, None, {"version": e.version}) for e in enrolments]
+    )
+
+
+# --- status moves ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransitionRequest:
+    id: str
+    if_match: int | None = None
+
+
+@transaction.atomic
+def enrolments_transition(
+    *, actor: Actor, requests: Sequence[TransitionRequest], action: str, reason: str = ""
+) -> list[EnrolmentOutcome]:
+    """Moves enrolments by an action (submit, verify, reject, end); one outcome per id.
+
+    Idempotent: an enrolment already in the target status is `unchanged`. Refusals: 404 outside
+    scope, 403 when the role may never do this action, 409 `invalid_transition` from a status
+    that does not allow it, 412 stale If-Match, 400 a missing reason or unmet submission rules.
+    Submitting and verifying re-price the enrolment with the rates in force now.
+    """
+    user = actor.user
+    target = ACTIONS[action]
+    reason = reason.strip()
+    if action in ACTIONS_NEEDING_REASON and not reason:
+        raise ReasonRequired(fields={"reason": [_("This field is required.")]})
+    role_may = (
+        user is None
+        or user.is_admin
+        or any(t == target and user.role in roles for (_, t), roles in HUMAN_TRANSITIONS.items())
+    )
+    if not role_may:
+        raise PermissionDenied()
+
+    ids = [r.id for r in requests]
+    lock_keys("enrolment", ids)
+    base = scoped_enrolments(user=user) if user is not None else Enrolment.objects.all()
+    found = {e.id: e for e in base.filter(id__in=ids, deleted_at__isnull=True).select_related("worker")}
+    refs = EnrolmentRefs.load(
+        scope=Scope(everything=True), worker_ids=[], extra_workers=[e.worker for e in found.values()]
+    )
+    now = timezone.now()
+    outcomes: list[EnrolmentOutcome] = []
+    changed: list[Enrolment] = []
+    events: list[tuple[str, str, str, str, dict[str, Any] | None, dict[str, Any] | None]] = []
+    for request in requests:
+        outcome = EnrolmentOutcome(id=request.id, result=Result.INVALID)
+        outcomes.append(outcome)
+        enrolment = found.get(request.id)
+        if enrolment is None:
+            outcome.error = NotFound()
+            continue
+        outcome.enrolment = enrolment
+        if enrolment.status == target:
+            outcome.result = Result.UNCHANGED
+            continue
+        if not may_move(user, enrolment.status, target):
+            outcome.error = InvalidTransition(details={"status": enrolment.status, "action": action})
+            continue
+        if request.if_match is not None and request.if_match != enrolment.version:
+            outcome.error = PreconditionFailed(details={"current_version": enrolment.version})
+            continue
+        if enrolment.needs_correction:
+            outcome.error = FieldsInvalid.from_detail(
+                {"non_field_errors": [_error(_("Correct the enrolment first."), "invalid")]}
+            )
+            continue
+        if target in (Status.SUBMITTED, Status.VERIFIED):
+            problem = _submission_error(enrolment.worker)
+            if problem is not None:
+                outcome.error = problem
+                continue
+            values = {f: getattr(enrolment, f) for f in VALUE_FIELDS}
+            try:
+                price(refs, worker=enrolment.worker, values=values)
+            except RateMissing as missing:
+                outcome.error = FieldsInvalid(fields={"programs": [f"{missing}"]})
+                continue
+            for name in ("monthly_contribution", "annual_contribution", "contribution_detail"):
+                setattr(enrolment, name, values[name])
+        source = enrolment.status
+        enrolment.status = target
+        enrolment.status_reason = reason if target in (Status.REJECTED, Status.ENDED) else ""
+        enrolment.status_changed_at, enrolment.status_changed_by = now, user
+        enrolment.version += 1
+        enrolment.updated_by, enrolment.updated_at = user, now
+        changed.append(enrolment)
+        outcome.result = Result.UPDATED
+        events.append(
+            (
+                AuditAction.STATUS,
+                "enrolment",
+                enrolment.id,
+                enrolment.village_id,
+                {"status": [source, target]},
+                {"reason": reason} if reason else {},
+            )
+        )
+    Enrolment.objects.bulk_update(
+        changed,
+        ["status", "status_reason", "status_changed_at", "status_changed_by", "monthly_contribution",
+         "annual_contribution", "contribution_detail", "version", "updated_by", "updated_at"],
+        batch_size=500,
+    )  # fmt: skip
+    audit_events(actor, events)
+    return outcomes
+
+
+def enrolment_transition(
+    *, actor: Actor, enrolment_id: str, action: str, reason: str, if_match: int | None
+) -> EnrolmentOutcome:
+    (outcome,) = enrolments_transition(
+        actor=actor, requests=[TransitionRequest(enrolment_id, if_match)], action=action, reason=reason
+    )
+    return _raise_if_error(outcome)
+
+
+# --- registrations: a worker and an enrolment together -----------------------------------------------
+
+
+@dataclass
+class RegistrationOutcome:
+    worker: Any
+    enrolment: EnrolmentOutcome
+
+    @property
+    def created(self) -> bool:
+        return Result.CREATED in (self.worker.result, self.enrolment.result)
+
+
+def _prefixed(error: ServiceError, prefix: str) -> ServiceError:
+    fields = error.details.get("fields")
+    if fields:
+        error.details["fields"] = {f"{prefix}.{name}": messages for name, messages in fields.items()}
+    return error
+
+
+@transaction.atomic
+def registration_create(*, actor: Actor, worker_data: Any, enrolment_data: Any) -> RegistrationOutcome:
+    """POST /registrations: the worker and their enrolment, both or neither. Idempotent on both
+    ids. Field errors are named `worker.<field>` and `enrolment.<field>`."""
+    if not isinstance(worker_data, Mapping) or not isinstance(enrolment_data, Mapping):
+        raise FieldsInvalid(fields={"non_field_errors": [_('Send {"worker": {...}, "enrolment": {...}}.')]})
+    try:
+        worker_outcome = worker_create(actor=actor, data=worker_data)
+    except ServiceError as error:
+        raise _prefixed(error, "worker") from None
+    enrolment_input = {**enrolment_data, "worker": worker_outcome.worker.id}
+    try:
+        enrolment_outcome = enrolment_create(actor=actor, data=enrolment_input, extra_workers=[worker_outcome.worker])
+    except ServiceError as error:
+        raise _prefixed(error, "enrolment") from None
+    return RegistrationOutcome(worker=worker_outcome, enrolment=enrolment_outcome)
+
+
+# --- what the workers app asks of enrolments (installed as workers.hooks in apps.py) ----------------
+
+
+def workers_with_registry_nik(worker_ids: Collection[str]) -> set[str]:
+    """Workers whose NIK went to the registry (queued or active enrolment, or a KPJ number)."""
+    return set(
+        Enrolment.objects.filter(worker_id__in=worker_ids, deleted_at__isnull=True)
+        .filter(status__in=(Status.QUEUED, Status.ACTIVE))
+        .values_list("worker_id", flat=True)
+    ) | set(
+        Enrolment.objects.filter(worker_id__in=worker_ids)
+        .exclude(registry_number="")
+        .values_list("worker_id", flat=True)
+    )
+
+
+def workers_not_deletable(worker_ids: Collection[str]) -> set[str]:
+    return set(
+        Enrolment.objects.filter(
+            worker_id__in=worker_ids,
+            deleted_at__isnull=True,
+            status__in=(Status.VERIFIED, Status.QUEUED, Status.ACTIVE),
+        ).values_list("worker_id", flat=True)
+    )
+
+
+def tombstone_enrolments_of(actor: Actor, worker_ids: Collection[str]) -> None:
+    """A deleted worker's enrolments in preparation are deleted with them."""
+    pending = list(
+        Enrolment.objects.filter(worker_id__in=worker_ids, deleted_at__isnull=True, status__in=EDITABLE_STATUSES)
+    )
+    if pending:
+        _tombstone(actor, pending)
+
+
+def follow_worker_moves(moves: Mapping[str, str]) -> None:
+    """Live enrolments follow their worker to a new village (scoping and reports use it)."""
+    by_village: dict[str, list[str]] = {}
+    for worker_id, village_id in moves.items():
+        by_village.setdefault(village_id, []).append(worker_id)
+    for village_id, worker_ids in by_village.items():  # moves in one request go to few villages
+        Enrolment.objects.filter(worker_id__in=worker_ids, status__in=LIVE_STATUSES).update(village_id=village_id)

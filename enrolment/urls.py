@@ -1,0 +1,21 @@
+from django.urls import path
+
+from enrolment import views
+from enrolment.workflow import ACTIONS
+
+urlpatterns = [
+    path("reference", views.ReferenceView.as_view(), name="reference"),
+    path("registrations", views.RegistrationView.as_view(), name="registration"),
+    path("enrolments", views.EnrolmentListView.as_view(), name="enrolment-list"),
+    path("enrolments/bulk", views.EnrolmentBulkView.as_view(), name="enrolment-bulk"),
+    path("enrolments/<str:enrolment_id>", views.EnrolmentDetailView.as_view(), name="enrolment-detail"),
+    *[
+        path(
+            f"enrolments/<str:enrolment_id>/{action}",
+            views.EnrolmentActionView.as_view(),
+            {"action": action},
+            name=f"enrolment-{action}",
+        )
+        for action in ACTIONS
+    ],
+]

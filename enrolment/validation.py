@@ -1,0 +1,223 @@
+"""Cleaning an enrolment record and pricing it. Plain Python, one implementation for REST,
+bulk, sync and import (see workers.validation for why not DRF fields)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import ErrorDetail
+
+from config.errors import register_error_code
+from enrolment.contributions import PROGRAM_ORDER, RULE_MISSING, Pricing, RateMissing, RateTable
+from enrolment.models import PAYMENT_PERIODS, Program, Segment
+from enrolment.workflow import CLIENT_STATUSES
+from villages.scope import Scope
+from workers.models import FundingSource, Occupation, Worker
+from workers.validation import CLIENT_ID, clean_date, clean_text, new_client_id, values_hash
+
+WORKER_NOT_READY = register_error_code(
+    "worker_needs_correction", 400, _("The worker's own data needs correction before enrolling them.")
+)
+CONSENT_MISSING = register_error_code(
+    "consent_missing", 400, _("Record the worker's consent before submitting the enrolment.")
+)
+MANDATORY_PROGRAMS = (Program.JKK, Program.JKM)
+SEGMENTS = frozenset(Segment.values)
+PROGRAMS = frozenset(Program.values)
+EARLIEST_COVERAGE = dt.date(2015, 1, 1)
+
+VALUE_FIELDS = (
+    "worker_id", "village_id", "segment", "programs", "funding_source_id", "budget_year", "funding_decree",
+    "coverage_start", "payment_period_months", "monthly_contribution", "annual_contribution", "contribution_detail",
+)  # fmt: skip
+
+
+@dataclass
+class EnrolmentRefs:
+    scope: Scope
+    workers: dict[str, Worker]  # live workers in scope, by id
+    funding: dict[str, FundingSource]
+    occupation_groups: dict[str, str]
+    rates: RateTable
+    today: dt.date = field(default_factory=timezone.localdate)
+
+    @classmethod
+    def load(
+        cls, *, scope: Scope, worker_ids: Collection[str], extra_workers: Collection[Worker] = ()
+    ) -> EnrolmentRefs:
+        workers = {
+            w.id: w
+            for w in scope.filter(Worker.objects.filter(id__in=worker_ids, deleted_at__isnull=True), "village__code")
+        }
+        workers.update({w.id: w for w in extra_workers})
+        return cls(
+            scope=scope,
+            workers=workers,
+            funding={f.code: f for f in FundingSource.objects.filter(active=True)},
+            occupation_groups=dict(Occupation.objects.values_list("code", "group")),
+            rates=RateTable.load(),
+        )
+
+
+@dataclass
+class CleanedEnrolment:
+    id: str
+    values: dict[str, Any]
+    status: str | None = None  # the status the client asks for (draft or submitted)
+    errors: dict[str, list[ErrorDetail]] = field(default_factory=dict)
+    version: int | None = None
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def add_error(self, name: str, message: Any, code: str = "invalid") -> None:
+        self.errors.setdefault(name, []).append(ErrorDetail(str(message), code=code))
+
+    def request_hash(self) -> str:
+        return values_hash({**self.values, "status": self.status})
+
+
+def price(refs: EnrolmentRefs, *, worker: Worker, values: dict[str, Any]) -> None:
+    """Fills monthly/annual contribution and the detail from the rate tables (KeyError-safe).
+
+    Raises RateMissing when a program has no rule in force in the year of coverage.
+    """
+    funding = refs.funding[values["funding_source_id"]]
+    pricing = Pricing(
+        segment=values["segment"],
+        programs=tuple(values["programs"]),
+        monthly_income=worker.monthly_income or 0,
+        occupation_group=refs.occupation_groups.get(worker.occupation_id or "", ""),
+        self_paid=funding.self_paid,
+    )
+    first, annual = refs.rates.year(pricing, values["coverage_start"])
+    values["monthly_contribution"] = first.total
+    values["annual_contribution"] = annual
+    values["contribution_detail"] = {**first.as_detail(), "annual": annual}
+
+
+def clean_enrolment(
+    data: Any, *, refs: EnrolmentRefs, record_id: str | None = None, ignore_status: bool = False
+) -> CleanedEnrolment:
+    """Cleans and prices one enrolment (a full record). Never raises for bad input.
+
+    `ignore_status` (sync): a status beyond what a client may set is ignored, not an error.
+    """
+    if not isinstance(data, Mapping):
+        cleaned = CleanedEnrolment(id=record_id or "", values={})
+        cleaned.add_error("non_field_errors", _("Each record must be a JSON object."))
+        return cleaned
+    raw_id = record_id if record_id is not None else data.get("id")
+    cleaned = CleanedEnrolment(id=raw_id if isinstance(raw_id, str) else "", values={})
+    if raw_id in (None, ""):
+        cleaned.id = new_client_id()
+    elif not isinstance(raw_id, str) or not CLIENT_ID.fullmatch(raw_id):
+        cleaned.add_error("id", _("Use 1-64 letters, digits, '-' or '_'."))
+    values = cleaned.values
+
+    version = data.get("version")
+    if version is not None:
+        if isinstance(version, int) and not isinstance(version, bool) and version >= 1:
+            cleaned.version = version
+        else:
+            cleaned.add_error("version", _("The version is a whole number from 1."))
+
+    worker_id = data.get("worker")
+    worker = refs.workers.get(worker_id) if isinstance(worker_id, str) else None
+    values["worker_id"] = worker.id if worker else None
+    values["village_id"] = worker.village_id if worker else None
+    if worker_id in (None, ""):
+        cleaned.add_error("worker", _("This field is required."), "required")
+    elif worker is None:
+        cleaned.add_error("worker", _("No such worker in your areas."))
+    elif worker.needs_correction:
+        cleaned.add_error(
+            "worker", _("The worker's own data needs correction before enrolling them."), WORKER_NOT_READY
+        )
+
+    segment = data.get("segment") or Segment.BPU
+    values["segment"] = segment if segment in SEGMENTS else Segment.BPU
+    if segment not in SEGMENTS:
+        cleaned.add_error("segment", _("Use BPU or PU."))
+
+    programs = data.get("programs")
+    if programs in (None, ""):
+        programs = list(MANDATORY_PROGRAMS)
+    if not isinstance(programs, list) or not all(isinstance(p, str) for p in programs):
+        cleaned.add_error("programs", _('Send the programs as a list such as ["JKK", "JKM"].'))
+        programs = list(MANDATORY_PROGRAMS)
+    unknown = [p for p in programs if p not in PROGRAMS]
+    if unknown:
+        cleaned.add_error(
+            "programs",
+            _("Unknown programs: %(codes)s. Use JKK, JKM and optionally JHT.") % {"codes": ", ".join(unknown)},
+        )
+    missing = [p for p in MANDATORY_PROGRAMS if p not in programs]
+    if missing:
+        cleaned.add_error(
+            "programs", _("JKK and JKM are mandatory; missing: %(codes)s.") % {"codes": ", ".join(missing)}
+        )
+    values["programs"] = [p for p in PROGRAM_ORDER if p in programs]
+
+    funding = data.get("funding_source")
+    values["funding_source_id"] = funding if isinstance(funding, str) and funding in refs.funding else None
+    if funding in (None, ""):
+        cleaned.add_error("funding_source", _("This field is required."), "required")
+    elif values["funding_source_id"] is None:
+        cleaned.add_error("funding_source", _("Unknown funding source; see GET /api/v1/reference."))
+
+    coverage_start, error = clean_date(data.get("coverage_start"), required=True)
+    values["coverage_start"] = coverage_start
+    if error:
+        cleaned.add_error("coverage_start", error)
+    elif coverage_start is not None and not EARLIEST_COVERAGE <= coverage_start <= refs.today + dt.timedelta(days=366):
+        cleaned.add_error("coverage_start", _("Coverage starts between 2015 and a year from today."))
+
+    budget_year = data.get("budget_year")
+    if budget_year in (None, ""):
+        budget_year = coverage_start.year if coverage_start else None
+    if budget_year is not None and (
+        not isinstance(budget_year, int) or isinstance(budget_year, bool) or not 2000 <= budget_year <= 2100
+    ):
+        cleaned.add_error("budget_year", _("Use a year between 2000 and 2100."))
+        budget_year = None
+    values["budget_year"] = budget_year
+
+    decree, error = clean_text(data.get("funding_decree"), 200)
+    values["funding_decree"] = decree
+    if error:
+        cleaned.add_error("funding_decree", error)
+
+    period = data.get("payment_period_months")
+    if period in (None, ""):
+        period = 1
+    if period not in PAYMENT_PERIODS or isinstance(period, bool):
+        cleaned.add_error("payment_period_months", _("Pay for 1, 3, 6 or 12 months."))
+        period = 1
+    values["payment_period_months"] = period
+
+    status = data.get("status")
+    if status not in (None, ""):
+        if status in CLIENT_STATUSES:
+            cleaned.status = status
+        elif not ignore_status:
+            cleaned.add_error("status", _("New records are draft or submitted; use the actions to move them further."))
+
+    values["monthly_contribution"], values["annual_contribution"], values["contribution_detail"] = 0, 0, {}
+    if cleaned.valid and worker is not None:
+        try:
+            price(refs, worker=worker, values=values)
+        except RateMissing as missing_rate:
+            cleaned.add_error(
+                "programs",
+                _("No %(program)s rule is in force for %(month)s; an administrator must add it.")
+                % {"program": missing_rate.program, "month": missing_rate.month.strftime("%Y-%m")},
+                RULE_MISSING,
+            )
+    return cleaned

@@ -1,0 +1,181 @@
+"""Enrolments, registrations and the reference bundle over HTTP."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.http import bulk_records, if_match_version
+from config.pagination import CursorPagination
+from enrolment import selectors, services
+from enrolment.reference import reference_bundle
+from enrolment.serializers import (
+    ActionInputSerializer,
+    EnrolmentInputSerializer,
+    EnrolmentSerializer,
+    ReferenceSerializer,
+    RegistrationInputSerializer,
+    RegistrationSerializer,
+    enrolment_outcome_representation,
+    enrolment_representation,
+)
+from enrolment.validation import clean_enrolment
+from villages.audit import Actor
+from villages.models import Role
+from villages.permissions import FIELD_ROLES, RecordAccess, role_in
+from workers.serializers import BulkInputSerializer, BulkOutputSerializer, may_see_full_nik, worker_representation
+from workers.services import Result, SaveMode
+
+IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False, description="412 when stale.")
+
+
+class ReferenceView(APIView):
+    @extend_schema(
+        responses={200: ReferenceSerializer, 304: None},
+        tags=["reference"],
+        description="Everything a device needs offline. Send If-None-Match with the version for a 304.",
+    )
+    def get(self, request: Request) -> Response:
+        bundle = reference_bundle()
+        etag = f'"{bundle["version"]}"'
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(bundle, headers={"ETag": etag})
+
+
+class EnrolmentListView(APIView):
+    permission_classes = [RecordAccess]
+
+    @extend_schema(
+        parameters=[selectors.EnrolmentFilterSerializer],
+        responses={200: EnrolmentSerializer(many=True)},
+        tags=["enrolments"],
+    )
+    def get(self, request: Request) -> Response:
+        filters = selectors.EnrolmentFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        enrolments = selectors.enrolment_list(user=request.user, **filters.validated_data)
+        paginator = CursorPagination()
+        paginator.ordering = "id"
+        page = paginator.paginate_queryset(enrolments, request, view=self)
+        return paginator.get_paginated_response([enrolment_representation(e) for e in page])
+
+    @extend_schema(
+        request=EnrolmentInputSerializer,
+        responses={201: EnrolmentSerializer, 200: EnrolmentSerializer},
+        tags=["enrolments"],
+        description="Creates an enrolment (draft or submitted); replays answer 200; a second live one 409 `already_enrolled`.",
+    )
+    def post(self, request: Request) -> Response:
+        outcome = services.enrolment_create(actor=Actor.from_request(request), data=request.data)
+        code = status.HTTP_201_CREATED if outcome.result == Result.CREATED else status.HTTP_200_OK
+        return Response(enrolment_representation(outcome.enrolment), status=code)
+
+
+class EnrolmentDetailView(APIView):
+    permission_classes = [RecordAccess]
+
+    @extend_schema(responses={200: EnrolmentSerializer}, tags=["enrolments"])
+    def get(self, request: Request, enrolment_id: str) -> Response:
+        return Response(enrolment_representation(selectors.enrolment_get(user=request.user, enrolment_id=enrolment_id)))
+
+    @extend_schema(
+        parameters=[IF_MATCH],
+        request=EnrolmentInputSerializer,
+        responses={200: EnrolmentSerializer},
+        tags=["enrolments"],
+    )
+    def patch(self, request: Request, enrolment_id: str) -> Response:
+        patch = request.data if isinstance(request.data, dict) else {}
+        outcome = services.enrolment_update(
+            actor=Actor.from_request(request),
+            enrolment_id=enrolment_id,
+            patch=patch,
+            if_match=if_match_version(request),
+        )
+        return Response(enrolment_representation(outcome.enrolment))
+
+    @extend_schema(
+        parameters=[IF_MATCH],
+        responses={204: None},
+        tags=["enrolments"],
+        description="Soft delete while in preparation.",
+    )
+    def delete(self, request: Request, enrolment_id: str) -> Response:
+        services.enrolment_delete(
+            actor=Actor.from_request(request), enrolment_id=enrolment_id, if_match=if_match_version(request)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EnrolmentActionView(APIView):
+    """POST /enrolments/{id}/submit|verify|reject|end."""
+
+    # Which role may do which action is the workflow's rule (a 403 from the service).
+    permission_classes = [role_in(*FIELD_ROLES, Role.SUPERVISOR)]
+
+    @extend_schema(
+        parameters=[IF_MATCH],
+        request=ActionInputSerializer,
+        responses={200: EnrolmentSerializer},
+        tags=["enrolments"],
+        description=(
+            "Field officers and operators submit; operators verify and reject (with a reason); supervisors end "
+            "(with a reason). Repeating an action that is already done answers 200."
+        ),
+    )
+    def post(self, request: Request, enrolment_id: str, action: str) -> Response:
+        data = ActionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        outcome = services.enrolment_transition(
+            actor=Actor.from_request(request),
+            enrolment_id=enrolment_id,
+            action=action,
+            reason=data.validated_data.get("reason", ""),
+            if_match=if_match_version(request),
+        )
+        return Response(enrolment_representation(outcome.enrolment))
+
+
+class EnrolmentBulkView(APIView):
+    permission_classes = [RecordAccess]
+
+    @extend_schema(request=BulkInputSerializer, responses={200: BulkOutputSerializer}, tags=["enrolments"])
+    def post(self, request: Request) -> Response:
+        records = bulk_records(request)
+        refs = services.enrolment_refs(user=request.user, records=records)
+        cleaned = [clean_enrolment(record, refs=refs) for record in records]
+        outcomes = services.enrolments_save(
+            actor=Actor.from_request(request), records=cleaned, refs=refs, mode=SaveMode.UPSERT
+        )
+        summary = {result.value: 0 for result in Result}
+        for outcome in outcomes:
+            summary[outcome.result.value] += 1
+        return Response({"results": [enrolment_outcome_representation(o) for o in outcomes], "summary": summary})
+
+
+class RegistrationView(APIView):
+    permission_classes = [RecordAccess]
+
+    @extend_schema(
+        request=RegistrationInputSerializer,
+        responses={201: RegistrationSerializer, 200: RegistrationSerializer},
+        tags=["enrolments"],
+        description="A worker and their enrolment in one transaction: both or neither. Errors name `worker.<field>` or `enrolment.<field>`.",
+    )
+    def post(self, request: Request) -> Response:
+        body = request.data if isinstance(request.data, dict) else {}
+        outcome = services.registration_create(
+            actor=Actor.from_request(request), worker_data=body.get("worker"), enrolment_data=body.get("enrolment")
+        )
+        worker = outcome.worker.worker
+        return Response(
+            {
+                "worker": worker_representation(worker, full_nik=may_see_full_nik(request.user, worker.village_id)),
+                "enrolment": enrolment_representation(outcome.enrolment.enrolment),
+            },
+            status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,
+        )

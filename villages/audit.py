@@ -1,0 +1,88 @@
+"""Writing the audit log. The only code that creates AuditEvent rows.
+
+Services call these inside their transaction, so an event exists exactly when its change does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from rest_framework.request import Request
+
+from villages.auth import client_address
+from villages.models import AuditEvent, DeviceToken, User
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: an official on a device (from a request), or the system (Celery)."""
+
+    user: User | None
+    device: int | None = None
+    ip: str | None = None
+
+    @classmethod
+    def from_request(cls, request: Request) -> Actor:
+        device = request.auth.device_id if isinstance(request.auth, DeviceToken) else None
+        return cls(user=request.user, device=device, ip=client_address(request) or None)
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(user=None)
+
+
+def mask_nik(value: str | None) -> str:
+    """`1704014101900001` → `1704********0001`; anything shorter is fully hidden."""
+    if not value:
+        return ""
+    if len(value) < 9:
+        return "*" * len(value)
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def audit_event(
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: str = "",
+    *,
+    area_code: str = "",
+    changes: dict[str, Any] | None = None,
+    context: dict[str, Any] | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(**_fields(actor, action, object_type, object_id, area_code, changes, context))
+
+
+def audit_events(
+    actor: Actor, events: Iterable[tuple[str, str, str, str, dict[str, Any] | None, dict[str, Any] | None]]
+) -> None:
+    """Many events in one INSERT: (action, object_type, object_id, area_code, changes, context)."""
+    AuditEvent.objects.bulk_create(
+        [AuditEvent(**_fields(actor, *event)) for event in events],
+        batch_size=1000,
+    )
+
+
+def _fields(
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: str,
+    area_code: str,
+    changes: dict[str, Any] | None,
+    context: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "actor": actor.user,
+        "actor_username": actor.user.get_username() if actor.user else "system",
+        "device": actor.device,
+        "ip": actor.ip,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "area_code": area_code,
+        "changes": changes,
+        "context": context or {},
+    }

@@ -1,0 +1,69 @@
+"""Reads of workers shared by views, exports, reports and sync."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from rest_framework import serializers
+
+from villages.models import User
+from villages.scope import scope_of
+from workers.models import Worker
+from workers.nik import normalise_nik
+
+
+class WorkerFilterSerializer(serializers.Serializer):
+    village = serializers.CharField(required=False, max_length=13)
+    area = serializers.CharField(required=False, max_length=13, help_text="Any area code; its subtree.")
+    occupation = serializers.CharField(required=False, max_length=32)
+    q = serializers.CharField(required=False, max_length=100, help_text="Part of a name, or a whole NIK.")
+    updated_since = serializers.DateTimeField(required=False)
+    needs_correction = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+def worker_list(
+    *,
+    user: User,
+    village: str | None = None,
+    area: str | None = None,
+    occupation: str | None = None,
+    q: str | None = None,
+    updated_since: dt.datetime | None = None,
+    needs_correction: bool | None = None,
+) -> QuerySet[Worker]:
+    """Live workers in the caller's areas (narrowed to `area` if given: 404 outside)."""
+    scope = scope_of(user)
+    if area:
+        scope = scope.within(area)
+    workers = scope.filter(Worker.objects.filter(deleted_at__isnull=True), "village__code").select_related("created_by")
+    if village:
+        workers = workers.filter(village_id=village)
+    if occupation:
+        workers = workers.filter(occupation_id=occupation)
+    if q:
+        digits = normalise_nik(q)
+        workers = (
+            workers.filter(nik=digits)
+            if digits.isdigit() and len(digits) == 16
+            else workers.filter(Q(full_name__icontains=q))
+        )
+    if updated_since:
+        workers = workers.filter(updated_at__gte=updated_since)
+    if needs_correction is not None:
+        workers = workers.filter(needs_correction=needs_correction)
+    return workers
+
+
+def worker_get(*, user: User, worker_id: str) -> Worker:
+    """A live worker in the caller's areas; Http404 otherwise."""
+    worker = (
+        scope_of(user)
+        .filter(Worker.objects.filter(id=worker_id, deleted_at__isnull=True), "village__code")
+        .select_related("created_by")
+        .first()
+    )
+    if worker is None:
+        raise Http404
+    return worker

@@ -1,0 +1,417 @@
+"""Cleaning a worker record: shape, format and single-record rules, in plain Python.
+
+One implementation for every way a worker arrives (REST create and PATCH, bulk, sync push,
+spreadsheet import). It is plain functions rather than DRF fields because the bulk endpoint
+cleans 1,000 records per request and DRF's per-field machinery costs more than the rules
+themselves; `WorkerInputSerializer` wraps `clean_worker` so single requests share it.
+
+Rules that need other rows (duplicate NIK, possible duplicates, scope of an existing record)
+live in `workers.services`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+from django.conf import settings
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import ErrorDetail
+
+from config.errors import register_error_code
+from villages.models import AreaLevel
+from villages.scope import Scope
+from workers.models import ConsentMethod, HeirRelationship, Sex
+from workers.nik import check_nik, normalise_nik
+
+NIK_INVALID = register_error_code("nik_invalid", 400, _("The NIK is not valid."))
+PHONE_INVALID = register_error_code("phone_invalid", 400, _("The phone number is not valid."))
+VILLAGE_NOT_ALLOWED = register_error_code(
+    "village_not_allowed", 400, _("The village is not one of your villages, or is not an active village.")
+)
+
+WARN_AGE_OUTSIDE_WINDOW = "age_outside_window"
+WARN_POSSIBLE_DUPLICATE = "possible_duplicate"
+
+CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+LETTER = re.compile(r"[^\W\d_]")  # any script's letters
+DIGIT = re.compile(r"\d")
+# Choice sets, computed once: TextChoices.values rebuilds (and translates) its labels per call.
+SEXES = frozenset(Sex.values)
+CONSENT_METHODS = frozenset(ConsentMethod.values)
+HEIR_RELATIONSHIPS = frozenset(HeirRelationship.values)
+# Indonesian mobile numbers, by phonenumbers' own metadata: the common case is checked with one
+# regex instead of a full parse (a third of the bulk path's time); anything else is parsed.
+_ID_METADATA = phonenumbers.PhoneMetadata.metadata_for_region("ID")
+ID_MOBILE = re.compile(_ID_METADATA.mobile.national_number_pattern)
+PHONE_SEPARATORS = re.compile(r"[\s().\-]")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+DIGITS_1_3 = re.compile(r"\d{1,3}")
+KK_DIGITS = re.compile(r"\d{16}")
+MAX_HEIRS = 10
+
+# Input field → model field, for the flat part of the record.
+TEXT_FIELDS = {
+    "birth_place": 100,
+    "mother_maiden_name": 150,
+    "kusuka_number": 32,
+}
+ADDRESS_FIELDS = {"street": 200, "dusun": 100, "rt": 3, "rw": 3}
+# Every model field a cleaned worker carries (the id aside).
+VALUE_FIELDS = (
+    "village_id", "nik", "kk_number", "full_name", "birth_date", "birth_place", "sex", "phone",
+    "address_street", "address_dusun", "address_rt", "address_rw", "occupation_id", "kusuka_number",
+    "monthly_income", "mother_maiden_name", "heirs", "consent_given_at", "consent_method",
+    "consent_recorded_by",
+)  # fmt: skip
+
+
+@dataclass
+class WorkerRefs:
+    """What cleaning needs to know from the database, read once per request."""
+
+    scope: Scope
+    villages: dict[str, bool]  # village code → active, for the codes in the batch
+    occupations: set[str]
+    today: dt.date = field(default_factory=timezone.localdate)
+
+
+@dataclass
+class CleanedWorker:
+    """A worker record after cleaning.
+
+    `values` holds model field values: valid ones normalised; for invalid fields, the best
+    storable form (so a record from a device can be kept as `needs_correction`).
+    """
+
+    id: str
+    values: dict[str, Any]
+    errors: dict[str, list[ErrorDetail]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    version: int | None = None  # the version the client based this on (If-Match)
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def add_error(self, name: str, message: Promise | str, code: str = "invalid") -> None:
+        self.errors.setdefault(name, []).append(ErrorDetail(str(message), code=code))
+
+    def request_hash(self) -> str:
+        return values_hash(self.values)
+
+
+def values_hash(values: Mapping[str, Any]) -> str:
+    canonical = json.dumps(values, sort_keys=True, default=str, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def new_client_id() -> str:
+    return uuid.uuid4().hex
+
+
+# --- field cleaners: each returns (value, error message or None) -------------------------------
+
+
+def clean_text(value: Any, max_length: int, *, required: bool = False) -> tuple[str, Promise | None]:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        return "", _("Enter text.")
+    text = value.strip()
+    if CONTROL_CHARS.search(text):
+        return text[:max_length], _("Remove control characters.")
+    if required and not text:
+        return "", _("This field is required.")
+    if len(text) > max_length:
+        return text[:max_length], _("Use at most %(n)d characters.") % {"n": max_length}
+    return text, None
+
+
+def clean_full_name(value: Any) -> tuple[str, Promise | None]:
+    """Names stay as typed (trimmed): one word is normal, apostrophes and any script are fine."""
+    name, error = clean_text(value, 150, required=True)
+    if error:
+        return name, error
+    if not LETTER.search(name):
+        return name, _("A name needs at least one letter.")
+    if DIGIT.search(name):
+        return name, _("A name has no digits (is this the NIK?).")
+    return name, None
+
+
+def clean_date(value: Any, *, required: bool = False) -> tuple[dt.date | None, Promise | None]:
+    if value in (None, ""):
+        return None, _("This field is required.") if required else None
+    if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
+        return None, _("Use the date format YYYY-MM-DD.")
+    try:
+        return dt.date.fromisoformat(value), None
+    except ValueError:
+        return None, _("This date does not exist.")
+
+
+def clean_phone(value: Any) -> tuple[str, Promise | None]:
+    """Indonesian numbers as typed (0812…, +62 812…, 62812…) → E.164."""
+    if value in (None, ""):
+        return "", None
+    if not isinstance(value, str):
+        return "", _("Enter the phone number as text.")
+    raw = value.strip()
+    compact = PHONE_SEPARATORS.sub("", raw)
+    national = (
+        compact[1:]
+        if compact.startswith("0")
+        else compact[3:]
+        if compact.startswith("+62")
+        else compact[2:]
+        if compact.startswith("62")
+        else None
+    )
+    if national is not None and ID_MOBILE.fullmatch(national):
+        return "+62" + national, None
+    try:
+        number = phonenumbers.parse(raw, "ID")
+    except phonenumbers.NumberParseException:
+        return raw[:20], _("Enter a phone number such as 0812 3456 7890.")
+    if not phonenumbers.is_valid_number(number):
+        return raw[:20], _("Enter a phone number such as 0812 3456 7890.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
+
+
+def clean_money(value: Any) -> tuple[int | None, Promise | None]:
+    if value in (None, ""):
+        return None, None
+    if isinstance(value, bool):
+        return None, _("Enter a whole number of rupiah.")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int):
+        return None, _("Enter a whole number of rupiah.")
+    if not 0 <= value <= 10**12:
+        return None, _("Enter an amount between 0 and 1,000,000,000,000.")
+    return value, None
+
+
+def clean_datetime(value: Any) -> tuple[dt.datetime | None, Promise | None]:
+    if value in (None, ""):
+        return None, None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # WatermelonDB stores dates as milliseconds since the epoch.
+        return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC), None
+    if not isinstance(value, str):
+        return None, _("Use an ISO 8601 time such as 2026-11-21T09:30:00+07:00.")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None, _("Use an ISO 8601 time such as 2026-11-21T09:30:00+07:00.")
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed, None
+
+
+def _age(born: dt.date, on: dt.date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def clean_heirs(value: Any, cleaned: CleanedWorker) -> list[dict[str, str]]:
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list):
+        cleaned.add_error("heirs", _("Send the heirs as a list."))
+        return []
+    if len(value) > MAX_HEIRS:
+        cleaned.add_error("heirs", _("At most %(n)d heirs.") % {"n": MAX_HEIRS})
+        return []
+    heirs: list[dict[str, str]] = []
+    for index, heir in enumerate(value):
+        prefix = f"heirs.{index}"
+        if not isinstance(heir, Mapping):
+            cleaned.add_error(prefix, _("Each heir is an object with a name and a relationship."))
+            continue
+        name, error = clean_full_name(heir.get("name"))
+        if error:
+            cleaned.add_error(f"{prefix}.name", error)
+        relationship = heir.get("relationship")
+        if relationship not in HEIR_RELATIONSHIPS:
+            cleaned.add_error(
+                f"{prefix}.relationship",
+                _("Choose one of: %(choices)s.") % {"choices": ", ".join(HeirRelationship.values)},
+            )
+            relationship = ""
+        nik = ""
+        if heir.get("nik") not in (None, ""):
+            check = check_nik(heir.get("nik") if isinstance(heir.get("nik"), str) else "")
+            nik = check.nik or normalise_nik(str(heir.get("nik")))[:40]
+            for message in check.errors:
+                cleaned.add_error(f"{prefix}.nik", message, NIK_INVALID)
+        phone, error = clean_phone(heir.get("phone"))
+        if error:
+            cleaned.add_error(f"{prefix}.phone", error, PHONE_INVALID)
+        heirs.append({"name": name, "relationship": relationship or "", "nik": nik, "phone": phone})
+    return heirs
+
+
+def clean_worker(data: Any, *, refs: WorkerRefs, record_id: str | None = None) -> CleanedWorker:
+    """Cleans one worker record (a full record: absent optional fields become empty).
+
+    Never raises for bad input: errors are collected per field (dotted paths for nested ones)
+    with codes (`nik_invalid`, `phone_invalid`, `village_not_allowed`, `required`, `invalid`).
+    """
+    if not isinstance(data, Mapping):
+        cleaned = CleanedWorker(id=record_id or "", values={})
+        cleaned.add_error("non_field_errors", _("Each record must be a JSON object."))
+        return cleaned
+
+    raw_id = record_id if record_id is not None else data.get("id")
+    cleaned = CleanedWorker(id=raw_id if isinstance(raw_id, str) else "", values={})
+    if raw_id in (None, ""):
+        cleaned.id = new_client_id()
+    elif not isinstance(raw_id, str) or not CLIENT_ID.fullmatch(raw_id):
+        cleaned.add_error("id", _("Use 1-64 letters, digits, '-' or '_'."))
+    values = cleaned.values
+
+    version = data.get("version")
+    if version is not None:
+        if isinstance(version, int) and not isinstance(version, bool) and version >= 1:
+            cleaned.version = version
+        else:
+            cleaned.add_error("version", _("The version is a whole number from 1."))
+
+    # village: must be an active village inside the caller's areas.
+    village = data.get("village")
+    values["village_id"] = village if isinstance(village, str) else None
+    if village in (None, ""):
+        cleaned.add_error("village", _("This field is required."), "required")
+    elif not isinstance(village, str) or refs.villages.get(village) is not True or not refs.scope.covers(village):
+        cleaned.add_error("village", _("Choose an active village within your areas."), VILLAGE_NOT_ALLOWED)
+
+    full_name, error = clean_full_name(data.get("full_name"))
+    values["full_name"] = full_name
+    if error:
+        cleaned.add_error("full_name", error, "required" if not full_name else "invalid")
+
+    birth_date, error = clean_date(data.get("birth_date"), required=True)
+    values["birth_date"] = birth_date
+    if error:
+        cleaned.add_error("birth_date", error)
+    elif birth_date is not None:
+        if birth_date > refs.today:
+            cleaned.add_error("birth_date", _("The birth date is in the future."))
+        elif birth_date < dt.date(1900, 1, 1):
+            cleaned.add_error("birth_date", _("The birth date is before 1900."))
+        else:
+            age = _age(birth_date, refs.today)
+            if not settings.ENROLMENT_MIN_AGE <= age <= settings.ENROLMENT_MAX_AGE:
+                cleaned.warnings.append(WARN_AGE_OUTSIDE_WINDOW)
+
+    sex = data.get("sex")
+    values["sex"] = sex if sex in SEXES else ""
+    if sex in (None, ""):
+        cleaned.add_error("sex", _("This field is required."), "required")
+    elif sex not in SEXES:
+        cleaned.add_error("sex", _("Use M or F."))
+
+    raw_nik = data.get("nik")
+    if raw_nik in (None, ""):
+        values["nik"] = ""
+        cleaned.add_error("nik", _("This field is required."), NIK_INVALID)
+    elif not isinstance(raw_nik, str):
+        values["nik"] = str(raw_nik)[:40]
+        cleaned.add_error("nik", _("Send the NIK as text (it can start with a zero)."), NIK_INVALID)
+    else:
+        check = check_nik(raw_nik, birth_date=birth_date, sex=values["sex"] or None)
+        values["nik"] = check.nik or normalise_nik(raw_nik)[:40]
+        for message in check.errors:
+            cleaned.add_error("nik", message, NIK_INVALID)
+        cleaned.warnings.extend(check.warnings)
+
+    kk = data.get("kk_number")
+    values["kk_number"] = ""
+    if kk not in (None, ""):
+        digits = normalise_nik(kk) if isinstance(kk, str) else ""
+        values["kk_number"] = digits[:40]
+        if not KK_DIGITS.fullmatch(digits) or digits == "0" * 16:
+            cleaned.add_error("kk_number", _("A family card number (No. KK) has 16 digits."))
+
+    for name, max_length in TEXT_FIELDS.items():
+        text, error = clean_text(data.get(name), max_length)
+        values[name] = text
+        if error:
+            cleaned.add_error(name, error)
+
+    phone, error = clean_phone(data.get("phone"))
+    values["phone"] = phone
+    if error:
+        cleaned.add_error("phone", error, PHONE_INVALID)
+
+    address = data.get("address")
+    if address in (None, ""):
+        address = {}
+    if not isinstance(address, Mapping):
+        cleaned.add_error("address", _("Send the address as an object with street, dusun, rt and rw."))
+        address = {}
+    for part, max_length in ADDRESS_FIELDS.items():
+        text, error = clean_text(address.get(part), max_length)
+        if not error and part in ("rt", "rw") and text and not DIGITS_1_3.fullmatch(text):
+            error = _("RT and RW are numbers of up to 3 digits, such as 003.")
+        values[f"address_{part}"] = text
+        if error:
+            cleaned.add_error(f"address.{part}", error)
+
+    occupation = data.get("occupation")
+    values["occupation_id"] = occupation if isinstance(occupation, str) and occupation in refs.occupations else None
+    if occupation in (None, ""):
+        cleaned.add_error("occupation", _("This field is required."), "required")
+    elif values["occupation_id"] is None:
+        cleaned.add_error("occupation", _("Unknown occupation code; see GET /api/v1/reference."))
+
+    income, error = clean_money(data.get("monthly_income"))
+    values["monthly_income"] = income
+    if error:
+        cleaned.add_error("monthly_income", error)
+
+    values["heirs"] = clean_heirs(data.get("heirs"), cleaned)
+
+    consent = data.get("consent")
+    values["consent_given_at"], values["consent_method"], values["consent_recorded_by"] = None, "", ""
+    if consent not in (None, ""):
+        if not isinstance(consent, Mapping):
+            cleaned.add_error("consent", _("Send consent as an object with given_at, method and recorded_by."))
+        else:
+            given_at, error = clean_datetime(consent.get("given_at"))
+            if error or given_at is None:
+                cleaned.add_error("consent.given_at", error or _("This field is required."))
+            elif given_at > timezone.now() + dt.timedelta(minutes=10):
+                cleaned.add_error("consent.given_at", _("Consent cannot be given in the future."))
+            method = consent.get("method")
+            if method not in CONSENT_METHODS:
+                cleaned.add_error(
+                    "consent.method", _("Choose one of: %(choices)s.") % {"choices": ", ".join(ConsentMethod.values)}
+                )
+            recorded_by, error = clean_text(consent.get("recorded_by"), 150)
+            if error:
+                cleaned.add_error("consent.recorded_by", error)
+            values["consent_given_at"] = given_at
+            values["consent_method"] = method if method in CONSENT_METHODS else ""
+            values["consent_recorded_by"] = recorded_by
+    return cleaned
+
+
+def village_refs(codes: set[str]) -> dict[str, bool]:
+    """village code → active, for the village-level codes among `codes` (one query)."""
+    from villages.models import Area
+
+    return dict(Area.objects.filter(code__in=codes, level=AreaLevel.VILLAGE).values_list("code", "active"))
