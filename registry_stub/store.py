@@ -149,34 +149,40 @@ class RegistryStore:
             row = db.execute(
                 "SELECT fingerprint, answer_status, answer_body FROM batches WHERE batch_id = ?", (batch.batch_id,)
             ).fetchone()
-            if row is not None:
-                if row[0] != batch.fingerprint:
-                    _bump(db, ["batches:conflicts"])
-                    raise Conflict(batch.batch_id)
+            if row is not None and row[0] == batch.fingerprint:
                 _bump(db, ["batches:replayed"])
                 return Answer(status=row[1], body=row[2], replayed=True)
-            results = _process_records(db, batch, settings)
-            completed = encode({"batch_id": batch.batch_id, "status": "completed", "results": results})
-            processing = encode({"batch_id": batch.batch_id, "status": "processing"})
-            answer = Answer(status=202, body=processing) if async_202 else Answer(status=200, body=completed)
-            db.execute(
-                "INSERT INTO batches (batch_id, fingerprint, answer_status, answer_body, completed_body, status,"
-                " async_polls, ready_at, record_count, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    batch.batch_id,
-                    batch.fingerprint,
-                    answer.status,
-                    answer.body,
-                    completed,
-                    "processing" if async_202 else "completed",
-                    settings.async_polls if async_202 else 0,
-                    time.time() + (settings.async_seconds if async_202 else 0),
-                    len(batch.records),
-                    _now_iso(),
-                ),
-            )
-            _bump(db, ["batches:processed"])
-            return answer
+            if row is not None:
+                # Counted, then raised outside: raising in here would roll the count back.
+                _bump(db, ["batches:conflicts"])
+            else:
+                return self._process(db, batch, settings, async_202=async_202)
+        raise Conflict(batch.batch_id)
+
+    def _process(self, db: sqlite3.Connection, batch: Batch, settings: StubSettings, *, async_202: bool) -> Answer:
+        """Process a new batch and store its answers; runs inside submit_batch's transaction."""
+        results = _process_records(db, batch, settings)
+        completed = encode({"batch_id": batch.batch_id, "status": "completed", "results": results})
+        processing = encode({"batch_id": batch.batch_id, "status": "processing"})
+        answer = Answer(status=202, body=processing) if async_202 else Answer(status=200, body=completed)
+        db.execute(
+            "INSERT INTO batches (batch_id, fingerprint, answer_status, answer_body, completed_body, status,"
+            " async_polls, ready_at, record_count, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                batch.batch_id,
+                batch.fingerprint,
+                answer.status,
+                answer.body,
+                completed,
+                "processing" if async_202 else "completed",
+                settings.async_polls if async_202 else 0,
+                time.time() + (settings.async_seconds if async_202 else 0),
+                len(batch.records),
+                _now_iso(),
+            ),
+        )
+        _bump(db, ["batches:processed"])
+        return answer
 
     def poll_batch(self, batch_id: str) -> bytes | None:
         """The batch's current status body, None if unknown. A poll of a processing batch counts
