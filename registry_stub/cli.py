@@ -69,7 +69,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         parser.error(str(problem))
     port_file = Path(args.port_file) if args.port_file else None
     if port_file is not None:
-        # A file left by a killed predecessor must not announce a port nobody listens on.
+        # A file left by a killed predecessor must not announce a port nobody listens on. (A
+        # waiter may still see it before this line runs: delete it before starting the stub.)
         port_file.unlink(missing_ok=True)
     server, store = make_server(
         data_dir=args.data_dir,
@@ -88,15 +89,16 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     host, port = server.server_address[:2]
-    # The readiness line a supervising process waits for (before the port file appears).
-    sys.stdout.write(
-        f"registry-stub ready url=http://{host}:{port} port={port} data_dir={store.path.parent} pid={os.getpid()}\n"
-    )
-    sys.stdout.flush()
+    # The socket listens already (connections queue until serve_forever). Port file first, then
+    # the readiness line: whoever sees the line can read the file and find this run's port.
     if port_file is not None:
         temporary = port_file.with_name(port_file.name + ".tmp")
         temporary.write_text(f"{port}\n")
         temporary.replace(port_file)
+    sys.stdout.write(
+        f"registry-stub ready url=http://{host}:{port} port={port} data_dir={store.path.parent} pid={os.getpid()}\n"
+    )
+    sys.stdout.flush()
     try:
         server.serve_forever()
     finally:
