@@ -9,6 +9,7 @@ import contextlib
 import socket
 import sys
 import threading
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -90,7 +91,14 @@ class StubHandler(BaseHTTPRequestHandler):
             body=body,
             client_host=self.client_address[0],
         )
-        self._send(self.server.app.handle(request))
+        try:
+            response = self.server.app.handle(request)
+        except Exception:
+            # Left to socketserver, a bug would close the connection silently and pass for an
+            # injected lost answer; a 500 with a traceback on stderr cannot be mistaken for one.
+            traceback.print_exc()
+            response = error(500, "stub_internal_error", "The registry stub failed; see its stderr.")
+        self._send(response)
 
     def _read_body(self) -> bytes | None:
         """The request body, or None after answering a body the stub will not read."""

@@ -193,3 +193,15 @@ def test_the_control_api_answers_loopback_clients_only(stub: RunningStub):
     assert json.loads(response.body)["error"]["code"] == "loopback_only"
     assert stub.app.handle(Request("GET", "/_stub/stats", {}, {}, b"", client_host="127.0.0.1")).status == 200
     assert stub.app.handle(Request("GET", "/_stub/stats", {}, {}, b"", client_host="::1")).status == 200
+
+
+def test_a_bug_in_the_stub_is_a_500_not_a_dropped_connection(stub: RunningStub, registry, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(stub.store, "poll_batch", broken)
+
+    response = registry.get("/v1/batches/batch-1")
+
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "stub_internal_error"
