@@ -37,6 +37,19 @@ def test_async_202_answers_processing_then_completes_after_the_configured_polls(
     assert stats["requests"]["GET /v1/batches/{batch_id}"] == {"200": 4}
 
 
+def test_async_seconds_keeps_a_batch_processing_for_that_long(registry, control):
+    control.put("/faults", json={"async_202": 1, "async_polls": 0, "async_seconds": 0.3})
+    submit(registry, batch("batch-1", [record(1)]))
+
+    early = registry.get("/v1/batches/batch-1").json()
+    time.sleep(0.3)
+    late = registry.get("/v1/batches/batch-1").json()
+
+    assert early == {"batch_id": "batch-1", "status": "processing"}
+    assert late["status"] == "completed"
+    assert [result["outcome"] for result in late["results"]] == ["accepted"]
+
+
 def test_a_dropped_answer_is_a_connection_error_and_the_resend_gets_the_stored_answer(registry, control):
     control.put("/faults", json={"drop_after_process": 1})
     body = batch("batch-1", [record(1), record(2)])
