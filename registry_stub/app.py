@@ -14,7 +14,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 from registry_stub.faults import FaultDecider, FaultPlan
@@ -31,12 +31,18 @@ POLL = "GET /v1/batches/{batch_id}"
 CHANGES = "GET /v1/participants/changes"
 
 
+class Headers(Protocol):
+    """What the app reads of request headers: http.server's HTTPMessage (case-insensitive) or a dict."""
+
+    def get(self, name: str, /) -> str | None: ...
+
+
 @dataclasses.dataclass(frozen=True)
 class Request:
     method: str
     path: str
     query: Mapping[str, list[str]]
-    headers: Mapping[str, str]  # case-insensitive (an email.message.Message in the server)
+    headers: Headers
     body: bytes
     client_host: str
 
@@ -109,11 +115,12 @@ class RegistryApp:
         refused = self._fault_before_processing(plan, settings) or self._authenticate(request)
         if refused is not None:
             return refused
+        # Server-Timing reports parsing plus processing: the registry's own time, without transfer.
+        started = time.perf_counter()
         try:
             batch = parse_batch(request.body, request.headers.get("Idempotency-Key"))
         except BadRequest as problem:
             return error(400, problem.code, problem.message, problem.details)
-        started = time.perf_counter()
         try:
             answer = self.store.submit_batch(batch, settings, async_202=plan.async_202)
         except Conflict:
