@@ -1,0 +1,3 @@
+from registry_stub.cli import main
+
+raise SystemExit(main())
