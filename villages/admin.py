@@ -5,7 +5,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from villages.models import Area, AreaTarget, Assignment, Device, User
+from villages.models import Area, AreaTarget, Assignment, AuditEvent, Device, User
 
 
 @admin.register(Area)
@@ -94,4 +94,24 @@ class DeviceAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Device._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the log is append-only (the database refuses changes too)."""
+
+    list_display = ["at", "actor_username", "action", "object_type", "object_id", "area_code"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["actor_username", "object_id", "area_code"]
+    date_hierarchy = "at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         return False
