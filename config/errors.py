@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from django.core import exceptions as django_exceptions
+from django.db import DataError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -254,6 +255,11 @@ def _handle(exc: Exception, context: dict[str, Any]) -> Response | None:
         return error_response("permission_denied")
     if isinstance(exc, django_exceptions.RequestDataTooBig):
         return error_response("payload_too_large")
+    if isinstance(exc, DataError):
+        # A value the database cannot hold that validation let through (the validators keep
+        # out the ones we know of): the client's data, so a 400 and a log line, not a 500.
+        logger.warning("database refused a value: %s", exc.__class__.__name__)
+        return error_response("malformed_request")
     for exc_class, code in _DRF_CODES:
         if isinstance(exc, exc_class):
             return _drf_response(exc, code, context)  # type: ignore[arg-type]

@@ -43,6 +43,7 @@ from villages.scope import Scope, scope_of
 from workers.errors import DuplicateInRequest, RecordDeleted
 from workers.models import Worker
 from workers.services import Result, SaveMode, worker_create
+from workers.validation import storable_ids
 
 
 class AlreadyEnrolled(ServiceError):
@@ -138,7 +139,7 @@ def enrolments_save(
     user = actor.user
     scope = refs.scope
     now = timezone.now()
-    ids = [r.id for r in records if r.id]
+    ids = storable_ids(r.id for r in records)
     worker_ids = [r.values["worker_id"] for r in records if r.values.get("worker_id")]
     lock_keys("enrolment", ids)
     lock_keys("enrolled-worker", worker_ids)
@@ -525,6 +526,9 @@ def registration_create(*, actor: Actor, worker_data: Any, enrolment_data: Any) 
         worker_outcome = worker_create(actor=actor, data=worker_data)
     except ServiceError as error:
         raise _prefixed(error, "worker") from None
+    if worker_outcome.worker.deleted_at is not None:
+        # A replayed create of a worker deleted since: nobody may be enrolled through it.
+        raise RecordDeleted()
     enrolment_input = {**enrolment_data, "worker": worker_outcome.worker.id}
     try:
         enrolment_outcome = enrolment_create(actor=actor, data=enrolment_input, extra_workers=[worker_outcome.worker])

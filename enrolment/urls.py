@@ -8,10 +8,10 @@ urlpatterns = [
     path("registrations", views.RegistrationView.as_view(), name="registration"),
     path("enrolments", views.EnrolmentListView.as_view(), name="enrolment-list"),
     path("enrolments/bulk", views.EnrolmentBulkView.as_view(), name="enrolment-bulk"),
-    path("enrolments/<str:enrolment_id>", views.EnrolmentDetailView.as_view(), name="enrolment-detail"),
+    path("enrolments/<client_id:enrolment_id>", views.EnrolmentDetailView.as_view(), name="enrolment-detail"),
     *[
         path(
-            f"enrolments/<str:enrolment_id>/{action}",
+            f"enrolments/<client_id:enrolment_id>/{action}",
             views.EnrolmentActionView.as_view(),
             {"action": action},
             name=f"enrolment-{action}",

@@ -142,9 +142,16 @@ def clean_enrolment(
         )
 
     segment = data.get("segment") or Segment.BPU
-    values["segment"] = segment if segment in SEGMENTS else Segment.BPU
-    if segment not in SEGMENTS:
+    segment_valid = isinstance(segment, str) and segment in SEGMENTS
+    values["segment"] = segment if segment_valid else Segment.BPU
+    if not segment_valid:
         cleaned.add_error("segment", _("Use BPU or PU."))
+
+    if values["segment"] == Segment.PU and worker is not None and not worker.monthly_income:
+        # PU contributions are a share of wages: without the wage every amount would be Rp 0.
+        cleaned.add_error(
+            "segment", _("A wage earner (PU) is priced on their wage: record the worker's monthly income first.")
+        )
 
     programs = data.get("programs")
     if programs in (None, ""):
@@ -197,14 +204,14 @@ def clean_enrolment(
     period = data.get("payment_period_months")
     if period in (None, ""):
         period = 1
-    if period not in PAYMENT_PERIODS or isinstance(period, bool):
+    if not isinstance(period, int) or isinstance(period, bool) or period not in PAYMENT_PERIODS:
         cleaned.add_error("payment_period_months", _("Pay for 1, 3, 6 or 12 months."))
         period = 1
     values["payment_period_months"] = period
 
     status = data.get("status")
     if status not in (None, ""):
-        if status in CLIENT_STATUSES:
+        if isinstance(status, str) and status in CLIENT_STATUSES:
             cleaned.status = status
         elif not ignore_status:
             cleaned.add_error("status", _("New records are draft or submitted; use the actions to move them further."))

@@ -27,6 +27,23 @@ def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _areas_loaded(request: pytest.FixtureRequest, django_db_blocker: Any) -> None:
+    """Puts Bengkulu's areas back after a transactional test flushed the database.
+
+    Runs before the test's own transaction starts (autouse fixtures come first), so the reload is
+    committed and every later test sees it; when the areas are there it costs one query.
+    """
+    if "django_db_setup" not in request.fixturenames and not request.node.get_closest_marker("django_db"):
+        return
+    request.getfixturevalue("django_db_setup")
+    from villages.models import Area
+
+    with django_db_blocker.unblock():
+        if not Area.objects.filter(code=GEDUNG_WANI).exists():
+            call_command("load_areas", province=BENGKULU, stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache(settings: Any) -> None:
     """Each test gets its own cache key space in the shared Redis: throttling counters of one
     test never leak into another, even with several pytest workers at once."""

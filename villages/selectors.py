@@ -5,8 +5,11 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from villages.models import Area, Assignment, Device, DeviceToken, User
+from villages.models import Area, Assignment, Device, DeviceToken, Role, User
 from villages.scope import Scope, scope_of, scoped
+
+# Roles a supervisor manages (accounts and devices) inside its areas.
+MANAGED_BY_SUPERVISORS = (Role.FIELD_OFFICER, Role.VILLAGE_OPERATOR, Role.VIEWER)
 
 
 def area_list(
@@ -36,10 +39,11 @@ def users_in_scope(*, scope: Scope) -> QuerySet[User]:
 
 
 def device_list(*, user: User) -> QuerySet[Device]:
-    """Devices of the officials the caller manages, with `signed_in` (holds a live token)."""
+    """Devices of the officials the caller manages (admins: all; a supervisor: its own and those
+    of the field officers, operators and viewers inside its areas, never a peer supervisor's),
+    with `signed_in` (holds a live token)."""
     live = DeviceToken.objects.filter(device=OuterRef("pk"), expiry__gt=timezone.now())
-    return (
-        Device.objects.filter(user__in=users_in_scope(scope=scope_of(user)))
-        .select_related("user")
-        .annotate(signed_in=Exists(live))
-    )
+    owners = users_in_scope(scope=scope_of(user))
+    if not user.is_admin:
+        owners = owners.filter(Q(role__in=MANAGED_BY_SUPERVISORS) | Q(pk=user.pk))
+    return Device.objects.filter(user__in=owners).select_related("user").annotate(signed_in=Exists(live))

@@ -17,6 +17,7 @@ from config.errors import FieldsInvalid, NotFound, PermissionDenied, ServiceErro
 from villages.auth import LoginGuard
 from villages.models import Area, AreaLevel, AreaTarget, Assignment, Device, DeviceToken, Role, User
 from villages.scope import Scope, forget_scope, scope_of
+from villages.selectors import MANAGED_BY_SUPERVISORS
 
 
 class InvalidCredentials(ServiceError):
@@ -34,8 +35,8 @@ ASSIGNABLE_LEVELS: dict[str, set[str]] = {
     Role.VIEWER: {AreaLevel.PROVINCE, AreaLevel.REGENCY, AreaLevel.DISTRICT, AreaLevel.VILLAGE},
     Role.ADMIN: set(),
 }
-# Roles a supervisor may create and manage inside its own scope.
-SUPERVISOR_MANAGED_ROLES = {Role.FIELD_OFFICER, Role.VILLAGE_OPERATOR, Role.VIEWER}
+# Roles a supervisor may create and manage inside its own scope (the selectors use the same list).
+SUPERVISOR_MANAGED_ROLES = set(MANAGED_BY_SUPERVISORS)
 
 
 # --- Login and devices -----------------------------------------------------------------------

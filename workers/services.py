@@ -34,6 +34,7 @@ from workers.validation import (
     CleanedWorker,
     WorkerRefs,
     clean_worker,
+    storable_ids,
     village_refs,
 )
 
@@ -153,7 +154,7 @@ def workers_save(
     scope = scope_of(user) if user is not None else Scope(everything=True)
     now = timezone.now()
     outcomes: list[SaveOutcome] = []
-    ids = [r.id for r in records if r.id]
+    ids = storable_ids(r.id for r in records)
     niks = [r.values.get("nik") for r in records if r.valid and r.values.get("nik")]
     lock_keys("worker", ids)
     lock_keys("nik", niks)  # type: ignore[arg-type]
@@ -249,15 +250,18 @@ def workers_save(
             )
             continue
 
+        # Warnings are derived by the server (possible_duplicate depends on other people's
+        # records), so a difference in them alone is not a change: a replay stays a replay.
+        changes = _diff(current, {**stored_values, **state})
+        substantive = {name: change for name, change in changes.items() if name != "warnings"}
         if mode == SaveMode.CREATE:
-            if current.request_hash == record.request_hash() or not _diff(current, {**stored_values, **state}):
+            if current.request_hash == record.request_hash() or not substantive:
                 outcome.result, outcome.worker = Result.UNCHANGED, current
             else:
                 outcome.error = IdempotencyKeyReused()
             continue
 
-        changes = _diff(current, {**stored_values, **state})
-        if not changes:
+        if not substantive:
             outcome.result, outcome.worker = Result.UNCHANGED, current
             continue
         if record.version is not None and record.version != current.version:

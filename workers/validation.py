@@ -16,7 +16,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,11 +53,12 @@ HEIR_RELATIONSHIPS = frozenset(HeirRelationship.values)
 # Indonesian mobile numbers, by phonenumbers' own metadata: the common case is checked with one
 # regex instead of a full parse (a third of the bulk path's time); anything else is parsed.
 _ID_METADATA = phonenumbers.PhoneMetadata.metadata_for_region("ID")
-ID_MOBILE = re.compile(_ID_METADATA.mobile.national_number_pattern)
+ID_MOBILE = re.compile(_ID_METADATA.mobile.national_number_pattern, re.ASCII)
 PHONE_SEPARATORS = re.compile(r"[\s().\-]")
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-DIGITS_1_3 = re.compile(r"\d{1,3}")
-KK_DIGITS = re.compile(r"\d{16}")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# ASCII digits only: Python's \d also matches Arabic-Indic and other scripts' digits.
+DIGITS_1_3 = re.compile(r"[0-9]{1,3}")
+KK_DIGITS = re.compile(r"[0-9]{16}")
 MAX_HEIRS = 10
 
 # Input field → model field, for the flat part of the record.
@@ -205,20 +206,31 @@ def clean_money(value: Any) -> tuple[int | None, Promise | None]:
     return value, None
 
 
+EARLIEST_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST_TIME = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
+
 def clean_datetime(value: Any) -> tuple[dt.datetime | None, Promise | None]:
+    """An ISO 8601 time, or milliseconds since the epoch (WatermelonDB stores dates so),
+    between 2000 and 2100: anything else is an error, never an overflow."""
     if value in (None, ""):
         return None, None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        # WatermelonDB stores dates as milliseconds since the epoch.
-        return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC), None
-    if not isinstance(value, str):
-        return None, _("Use an ISO 8601 time such as 2026-11-21T09:30:00+07:00.")
+    bad = _("Use an ISO 8601 time such as 2026-11-21T09:30:00+07:00.")
     try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None, _("Use an ISO 8601 time such as 2026-11-21T09:30:00+07:00.")
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not EARLIEST_TIME.timestamp() * 1000 <= value < LATEST_TIME.timestamp() * 1000:
+                return None, bad
+            parsed = dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+        elif isinstance(value, str) and len(value) <= 40:
+            parsed = dt.datetime.fromisoformat(value)
+            if timezone.is_naive(parsed):
+                parsed = timezone.make_aware(parsed)
+            if not EARLIEST_TIME <= parsed < LATEST_TIME:
+                return None, bad
+        else:
+            return None, bad
+    except (ValueError, OverflowError, OSError):
+        return None, bad
     return parsed, None
 
 
@@ -245,7 +257,7 @@ def clean_heirs(value: Any, cleaned: CleanedWorker) -> list[dict[str, str]]:
         if error:
             cleaned.add_error(f"{prefix}.name", error)
         relationship = heir.get("relationship")
-        if relationship not in HEIR_RELATIONSHIPS:
+        if not isinstance(relationship, str) or relationship not in HEIR_RELATIONSHIPS:
             cleaned.add_error(
                 f"{prefix}.relationship",
                 _("Choose one of: %(choices)s.") % {"choices": ", ".join(HeirRelationship.values)},
@@ -318,10 +330,11 @@ def clean_worker(data: Any, *, refs: WorkerRefs, record_id: str | None = None) -
                 cleaned.warnings.append(WARN_AGE_OUTSIDE_WINDOW)
 
     sex = data.get("sex")
-    values["sex"] = sex if sex in SEXES else ""
+    sex_valid = isinstance(sex, str) and sex in SEXES
+    values["sex"] = sex if sex_valid else ""
     if sex in (None, ""):
         cleaned.add_error("sex", _("This field is required."), "required")
-    elif sex not in SEXES:
+    elif not sex_valid:
         cleaned.add_error("sex", _("Use M or F."))
 
     raw_nik = data.get("nik")
@@ -397,7 +410,8 @@ def clean_worker(data: Any, *, refs: WorkerRefs, record_id: str | None = None) -
             elif given_at > timezone.now() + dt.timedelta(minutes=10):
                 cleaned.add_error("consent.given_at", _("Consent cannot be given in the future."))
             method = consent.get("method")
-            if method not in CONSENT_METHODS:
+            if not isinstance(method, str) or method not in CONSENT_METHODS:
+                method = None
                 cleaned.add_error(
                     "consent.method", _("Choose one of: %(choices)s.") % {"choices": ", ".join(ConsentMethod.values)}
                 )
@@ -405,13 +419,22 @@ def clean_worker(data: Any, *, refs: WorkerRefs, record_id: str | None = None) -
             if error:
                 cleaned.add_error("consent.recorded_by", error)
             values["consent_given_at"] = given_at
-            values["consent_method"] = method if method in CONSENT_METHODS else ""
+            values["consent_method"] = method or ""
             values["consent_recorded_by"] = recorded_by
     return cleaned
 
 
 def village_refs(codes: set[str]) -> dict[str, bool]:
-    """village code → active, for the village-level codes among `codes` (one query)."""
-    from villages.models import Area
+    """village code → active, for the village-level codes among `codes` (one query). Strings that
+    cannot be a code never reach the database (a NUL byte would make PostgreSQL raise)."""
+    from villages.models import AREA_CODE_REGEX, Area
 
-    return dict(Area.objects.filter(code__in=codes, level=AreaLevel.VILLAGE).values_list("code", "active"))
+    pattern = re.compile(AREA_CODE_REGEX)
+    wanted = {code for code in codes if pattern.match(code)}
+    return dict(Area.objects.filter(code__in=wanted, level=AreaLevel.VILLAGE).values_list("code", "active"))
+
+
+def storable_ids(ids: Iterable[str]) -> list[str]:
+    """The ids that can be looked up at all: client ids with a bad format are already an error
+    on their record, and must not reach a query (NUL bytes, 10,000 characters...)."""
+    return [i for i in ids if i and CLIENT_ID.fullmatch(i)]

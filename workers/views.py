@@ -58,7 +58,7 @@ class WorkerListView(APIView):
             Actor.from_request(request),
             AuditAction.LIST,
             "worker",
-            context={"count": len(page), "filters": {k: str(v) for k, v in filters.validated_data.items()}},
+            context={"count": len(page), "filters": selectors.filters_for_audit(filters.validated_data)},
         )
         return paginator.get_paginated_response([worker_representation(w, full_nik=False) for w in page])
 

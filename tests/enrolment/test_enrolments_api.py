@@ -232,3 +232,47 @@ def test_reference_bundle(api, officer):
     assert sorted(d["name"] for d in body["discounts"]) == sorted(n for n, end in periods.items() if end >= today)
     assert client.get("/api/v1/reference", HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
     assert client.get("/api/v1/reference", HTTP_ACCEPT_LANGUAGE="en").json()["version"] == body["version"]
+
+
+def test_registration_cannot_enrol_a_deleted_worker_through_a_replay(api, officer):
+    worker_body = worker_payload()
+    enrolment = {"funding_source": "apbd_kabupaten", "coverage_start": "2026-12-01"}
+    client = api(officer)
+    assert (
+        client.post(
+            "/api/v1/registrations", {"worker": worker_body, "enrolment": {**enrolment, "id": "e1"}}, format="json"
+        ).status_code
+        == 201
+    )
+    assert client.delete(f"/api/v1/workers/{worker_body['id']}").status_code == 204
+
+    again = client.post(
+        "/api/v1/registrations", {"worker": worker_body, "enrolment": {**enrolment, "id": "e2"}}, format="json"
+    )
+
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "record_deleted"
+    assert not Enrolment.objects.filter(id="e2").exists()
+
+
+def test_a_wage_earner_needs_a_monthly_income(api, officer):
+    worker = WorkerFactory(monthly_income=None)
+    response = api(officer).post("/api/v1/enrolments", enrolment_body(worker.id, segment="PU"), format="json")
+    assert response.status_code == 400
+    assert list(response.json()["error"]["details"]["fields"]) == ["segment"]
+    priced = api(officer).post(
+        "/api/v1/enrolments", enrolment_body(WorkerFactory(monthly_income=2_000_000).id, segment="PU"), format="json"
+    )
+    assert priced.status_code == 201
+    # 0.24 % + 0.30 % of Rp 2,000,000 (the seeded, reported PU rates).
+    assert priced.json()["monthly_contribution"] == 4_800 + 6_000
+
+
+@pytest.mark.parametrize(
+    "override", [{"segment": ["BPU"]}, {"status": ["draft"]}, {"worker": "w\u0000"}, {"payment_period_months": [1]}]
+)
+def test_enrolment_hostile_values_are_400(api, officer, override):
+    body = enrolment_body(WorkerFactory().id, **override)
+    response = api(officer).post("/api/v1/enrolments", body, format="json")
+    assert response.status_code == 400, response.content[:300]
+    assert Enrolment.objects.count() == 0

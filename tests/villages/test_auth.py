@@ -217,3 +217,32 @@ def test_app_version_header_is_recorded(api, make_user):
     officer = make_user()
     api(officer).get("/api/v1/me", HTTP_X_APP_VERSION="2.0.1")
     assert Device.objects.get(user=officer).app_version == "2.0.1"
+
+
+@override_settings(LOGIN_FAILURES_PER_ADDRESS=4, LOGIN_FAILURES_PER_USERNAME=100)
+def test_x_forwarded_for_does_not_pick_the_counted_address(api, make_user):
+    """With no proxy configured (NUM_PROXIES=0) the client's own X-Forwarded-For is ignored."""
+    make_user(username="siti")
+    codes = [
+        login(api(), f"guess{i}", password="x", REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR=f"1.2.3.{i}").status_code
+        for i in range(6)
+    ]
+    assert codes == [401, 401, 401, 401, 429, 429]
+
+
+def test_audit_records_the_real_address_not_a_client_header(api, make_user):
+    from villages.models import AuditEvent
+
+    api(make_user()).get("/api/v1/workers", REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR="6.6.6.6")
+    assert AuditEvent.objects.get(action="list").ip == "10.9.9.9"
+
+
+def test_supervisor_cannot_revoke_a_peer_supervisors_device(api, make_user):
+    boss = make_user(role=Role.SUPERVISOR, areas=(KAUR,))
+    peer = make_user(role=Role.SUPERVISOR, areas=(KAUR,))
+    token_for(peer, device_id="peer-phone")
+    device = Device.objects.get(device_id="peer-phone")
+    client = api(boss)
+    assert "peer-phone" not in [d["device_id"] for d in client.get("/api/v1/devices").json()["results"]]
+    assert client.post(f"/api/v1/devices/{device.pk}/revoke").status_code == 404
+    assert DeviceToken.objects.filter(device=device).count() == 1

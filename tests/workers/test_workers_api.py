@@ -1,4 +1,5 @@
 import datetime as dt
+import json
 
 import pytest
 from django.db import DatabaseError, transaction
@@ -390,3 +391,83 @@ def test_bulk_limits(api, officer):
     assert api(officer).post("/api/v1/workers/bulk", [1, 2], format="json").status_code == 400
     not_objects = api(officer).post("/api/v1/workers/bulk", {"records": [1, "a"]}, format="json").json()
     assert [r["error"]["code"] for r in not_objects["results"]] == ["validation_failed", "validation_failed"]
+
+
+# --- hostile input: a clear 400 (or 404), never a 500 ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ({"sex": ["M"]}, "sex"),
+        ({"heirs": [{"name": "Ani", "relationship": ["child"]}]}, "heirs.0.relationship"),
+        ({"consent": {"given_at": "2026-11-20T09:00:00+07:00", "method": {"a": 1}}}, "consent.method"),
+        ({"consent": {"given_at": 10**20, "method": "verbal"}}, "consent.given_at"),
+        ({"consent": {"given_at": "0001-01-01T00:00:00+07:00", "method": "verbal"}}, "consent.given_at"),
+        ({"village": "17.04.01.2001\u0000"}, "village"),
+        ({"id": "abc\u0000"}, "id"),
+        ({"id": "x" * 10_000}, "id"),
+        (
+            {
+                "kk_number": "\u0661\u0667\u0660\u0664\u0660\u0661\u0660\u0661\u0660\u0661\u0660\u0661\u0660\u0660\u0660\u0661"
+            },
+            "kk_number",
+        ),
+        ({"address": {"rt": "\u0661\u0662"}}, "address.rt"),
+    ],
+)
+def test_hostile_values_are_field_errors(api, officer, override, field):
+    body = worker_payload(**override)
+    response = api(officer).post("/api/v1/workers", body, format="json")
+    assert response.status_code == 400, response.content[:300]
+    assert list(response.json()["error"]["details"]["fields"]) == [field]
+    assert Worker.objects.count() == 0
+
+
+def test_an_infinite_consent_time_is_a_field_error(api, officer):
+    body = json.dumps(worker_payload()).replace('"2026-11-20T09:00:00+07:00"', "1e400")
+    response = api(officer).post("/api/v1/workers", body, content_type="application/json")
+    assert response.status_code == 400
+    assert list(response.json()["error"]["details"]["fields"]) == ["consent.given_at"]
+
+
+def test_other_scripts_digits_in_a_phone_are_stored_as_ascii_e164(api, officer):
+    body = worker_payload(phone="0812\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660")
+    assert api(officer).post("/api/v1/workers", body, format="json").status_code == 201
+    assert Worker.objects.get(id=body["id"]).phone == "+6281234567890"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/workers/abc%00", "/api/v1/workers/" + "x" * 65, "/api/v1/areas/17%0004"])
+def test_ids_that_cannot_exist_are_404(api, officer, path):
+    response = api(officer).get(path)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_deeply_nested_json_is_malformed_not_a_crash(api, officer):
+    response = api(officer).post("/api/v1/workers", "[" * 100_000, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_json"
+
+
+def test_a_nik_searched_for_is_masked_in_the_audit_log(api, make_user):
+    supervisor = make_user(role=Role.SUPERVISOR, areas=(KAUR,))
+    worker = WorkerFactory(nik="1704014202850007")
+    listed = api(supervisor).get("/api/v1/workers?q=1704-0142-0285-0007").json()["results"]
+    assert [w["id"] for w in listed] == [worker.id]
+    assert AuditEvent.objects.get(action="list").context == {"count": 1, "filters": {"q": "1704********0007"}}
+
+
+def test_a_bulk_replay_stays_unchanged_when_a_lookalike_appeared_since(api, officer):
+    client = api(officer)
+    a = worker_payload(full_name="Budi Santoso")
+    b = worker_payload(full_name="Budi Santoso")  # same name and birth date, another NIK
+    client.post("/api/v1/workers/bulk", {"records": [a]}, format="json")
+    assert client.post("/api/v1/workers/bulk", {"records": [b]}, format="json").json()["results"][0]["warnings"] == [
+        "possible_duplicate"
+    ]
+
+    replay = client.post("/api/v1/workers/bulk", {"records": [a]}, format="json").json()
+
+    assert replay["results"][0]["result"] == "unchanged"
+    assert Worker.objects.get(id=a["id"]).version == 1
