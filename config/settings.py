@@ -290,6 +290,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEO
 # A send already under way when the broker connection drops is left to finish: its result goes to
 # PostgreSQL, not to the broker, and cancelling it would only leave the batch to the sweeper.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Two "status" fields with different choices in the OpenAPI schema: name the batch's explicitly.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["RegistryBatchStatusEnum"] = (
+    "enrolment.registry.models.BatchStatus"
+)
 CELERY_BEAT_SCHEDULE = {
     "registry-sync": {
         "task": "enrolment.registry.sync",

@@ -10,7 +10,6 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from config.errors import ServiceError
 from enrolment.registry.models import RegistryBatch, RegistryBatchItem, RegistryChange, RegistryCursor
@@ -115,21 +114,10 @@ class RegistryBatchAdmin(ReadOnlyAdmin):
                 continue
             retried += outcome.retried
             skipped += not outcome.retried
-        self.message_user(
-            request,
-            ngettext("%(n)d batch sent again.", "%(n)d batches sent again.", retried) % {"n": retried},
-            messages.SUCCESS,
-        )
+        self.message_user(request, _("Batches sent again: %(n)d.") % {"n": retried}, messages.SUCCESS)
         if skipped:
             self.message_user(
-                request,
-                ngettext(
-                    "%(n)d batch was not failed and was left as it is.",
-                    "%(n)d batches were not failed and were left as they are.",
-                    skipped,
-                )
-                % {"n": skipped},
-                messages.WARNING,
+                request, _("Batches left as they were (not failed): %(n)d.") % {"n": skipped}, messages.WARNING
             )
 
 

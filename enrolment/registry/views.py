@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -85,7 +85,11 @@ class RegistryBatchRetryView(APIView):
 
     @extend_schema(
         request=None,
-        responses={202: BatchDetailSerializer, 200: BatchDetailSerializer},
+        responses={
+            202: BatchDetailSerializer,
+            200: BatchDetailSerializer,
+            409: OpenApiResponse(description="`batch_not_retryable`: the batch completed"),
+        },
         tags=["registry"],
         description=(
             "Sends a failed batch again (202). A batch already on its way is left as it is (200); a completed "
@@ -106,7 +110,10 @@ class RegistrySyncView(APIView):
 
     @extend_schema(
         request=None,
-        responses={202: SyncRequestSerializer},
+        responses={
+            202: SyncRequestSerializer,
+            503: OpenApiResponse(description="`registry_not_configured`: no REGISTRY_URL"),
+        },
         tags=["registry"],
         description=(
             "Starts a sync cycle now: verified enrolments are claimed into batches and sent. Requests a few "

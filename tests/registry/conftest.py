@@ -54,6 +54,7 @@ def reference_data(django_db_setup: Any, django_db_blocker: Any) -> None:
     """The test database as set up (areas, seeded reference tables), kept for serialized rollback:
     a transactional test (its data committed, for other threads or processes to see) ends with a
     flush, and the next one starts by loading this back."""
+
     # Our apps only: content types and permissions are recreated by post_migrate after a flush,
     # under new ids, and loading the old rows back would collide with them.
     def rows() -> Iterator[Any]:

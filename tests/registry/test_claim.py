@@ -115,7 +115,9 @@ def test_the_database_refuses_a_second_open_item_for_one_enrolment(db):
     other = RegistryBatch.objects.create(payload="{}", record_count=1)
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        RegistryBatchItem.objects.create(batch=other, enrolment_id=item.enrolment_id, village_id=item.village_id, position=0)
+        RegistryBatchItem.objects.create(
+            batch=other, enrolment_id=item.enrolment_id, village_id=item.village_id, position=0
+        )
 
     assert RegistryBatchItem.objects.filter(enrolment_id=item.enrolment_id).count() == 1
 
@@ -163,7 +165,9 @@ def test_two_concurrent_claimers_never_share_a_record(reference_data, settings):
     assert len(claimed["first"]) == len(claimed["second"]) == 400
     assert set(claimed["first"]).isdisjoint(claimed["second"])
     third = services.registry_batch_claim()
-    everything = set(claimed["first"]) | set(claimed["second"]) | set(third.items.values_list("enrolment_id", flat=True))
+    everything = (
+        set(claimed["first"]) | set(claimed["second"]) | set(third.items.values_list("enrolment_id", flat=True))
+    )
     assert everything == {e.id for e in enrolments}
     assert Enrolment.objects.filter(status=Status.QUEUED).count() == 1000
     assert RegistryBatchItem.objects.count() == 1000

@@ -58,7 +58,8 @@ def test_a_batch_is_answered_with_one_checked_result_per_record(stub, control):
     assert [result.ref for result in answer.results] == refs(1, 2)
     assert {result.outcome for result in answer.results} == {"accepted"}
     assert all(len(number) == 11 and number.isdigit() for number in numbers)
-    assert answer.registry_ms is not None and answer.registry_ms >= 0
+    assert answer.registry_ms is not None
+    assert answer.registry_ms >= 0
     assert registered(control) == {"enrolment-1": 1, "enrolment-2": 1}
 
 
@@ -68,7 +69,11 @@ def test_credentials_travel_in_the_headers_and_wrong_ones_are_terminal(stub, con
     with pytest.raises(RegistryAuthFailed) as wrong_partner:
         client_for(stub.url, partner="someone-else").submit_batch(batch_id="b-1", body=body("b-1", 1), refs=refs(1))
 
-    assert (wrong_key.value.http_status, wrong_key.value.code, wrong_key.value.transient) == (401, "unauthenticated", False)
+    assert (wrong_key.value.http_status, wrong_key.value.code, wrong_key.value.transient) == (
+        401,
+        "unauthenticated",
+        False,
+    )
     assert (wrong_partner.value.http_status, wrong_partner.value.code) == (403, "partner_not_allowed")
     assert registered(control) == {}
 
@@ -248,7 +253,11 @@ GOOD = {"ref": "r1", "outcome": "accepted", "participant_number": "90000000001",
             "a registered record without an 11-digit participant number",
         ),
         (
-            {"batch_id": "b", "status": "completed", "results": [{**GOOD, "outcome": "duplicate", "participant_number": 9}]},
+            {
+                "batch_id": "b",
+                "status": "completed",
+                "results": [{**GOOD, "outcome": "duplicate", "participant_number": 9}],
+            },
             "a registered record without an 11-digit participant number",
         ),
     ],
@@ -277,7 +286,9 @@ def test_texts_from_the_registry_are_cleaned_and_capped():
         "reason": " NIK\x00 tidak\x1b ditemukan " + "x" * 2000,
     }
 
-    answer = parse_batch_answer({"batch_id": "b", "status": "completed", "results": [rejected]}, batch_id="b", refs=["r1"])
+    answer = parse_batch_answer(
+        {"batch_id": "b", "status": "completed", "results": [rejected]}, batch_id="b", refs=["r1"]
+    )
 
     (result,) = answer.results
     assert result == RecordResult("r1", "rejected", "", "", "NIK tidak ditemukan " + "x" * 980)

@@ -139,7 +139,10 @@ def test_changes_are_matched_by_participant_number_when_the_ref_is_not_ours(acti
     assert reconciliation._apply_page(page, since="", report=reconciliation.ReconcileReport()) is True
 
     enrolment.refresh_from_db()
-    assert (enrolment.status, enrolment.status_reason) == (Status.ENDED, "registry: ended, effective 2026-12-03: pindah")
+    assert (enrolment.status, enrolment.status_reason) == (
+        Status.ENDED,
+        "registry: ended, effective 2026-12-03: pindah",
+    )
 
 
 def test_unknown_participants_and_malformed_changes_are_logged_and_passed(active):

@@ -98,9 +98,11 @@ def test_a_duplicate_becomes_active_with_the_number_the_registry_already_holds(r
     (enrolment,) = make_verified(1)
     # The same NIK was registered through another channel, under another ref.
     elsewhere = json.dumps(batch_of("other-channel", [record(1, ref="elsewhere-1", nik=enrolment.worker.nik)]))
-    (existing,) = services.registry_client().submit_batch(
-        batch_id="other-channel", body=elsewhere.encode(), refs=["elsewhere-1"]
-    ).results
+    (existing,) = (
+        services.registry_client()
+        .submit_batch(batch_id="other-channel", body=elsewhere.encode(), refs=["elsewhere-1"])
+        .results
+    )
 
     batch = services.registry_batch_claim()
     services.registry_batch_send(batch_id=str(batch.id))
@@ -176,7 +178,7 @@ def test_a_lost_answer_is_resent_under_the_same_key_and_registered_once(registry
 def test_202_then_polls_until_the_results_come(registry, control, settings):
     settings.REGISTRY_POLL_SECONDS = 0
     stub_faults(control, async_202=1, async_polls=1)
-    batch, enrolments = claim_and_send(2)
+    batch, _ = claim_and_send(2)
     assert (batch.status, batch.acknowledged) == (BatchStatus.POLLING, True)
 
     services.registry_batch_send(batch_id=str(batch.id))  # still processing
@@ -259,7 +261,11 @@ def test_wrong_credentials_fail_the_batch_and_are_logged_as_errors(registry, set
 
     batch, _ = claim_and_send(1)
 
-    assert (batch.status, batch.last_error_status, batch.last_error_code) == (BatchStatus.FAILED, 401, "unauthenticated")
+    assert (batch.status, batch.last_error_status, batch.last_error_code) == (
+        BatchStatus.FAILED,
+        401,
+        "unauthenticated",
+    )
     assert any(r.levelname == "ERROR" and "credentials" in r.getMessage() for r in caplog.records)
 
 
