@@ -71,4 +71,6 @@ class FaultDecider:
             return ChangesPlan()
         with self._lock:
             error_draw, repeat_draw = self._rng.random(), self._rng.random()
-        return ChangesPlan(error_5xx=error_draw < settings.changes_error_5xx, repeat=repeat_draw < settings.changes_repeat)
+        return ChangesPlan(
+            error_5xx=error_draw < settings.changes_error_5xx, repeat=repeat_draw < settings.changes_repeat
+        )
