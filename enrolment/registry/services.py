@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -560,9 +561,11 @@ def registry_sync_request(*, actor: Actor) -> bool:
     other start one cycle (returns False for the later ones). 503 when no registry is configured."""
     if not registry_configured():
         raise RegistryNotConfigured()
-    if not cache.add(
-        "registry:sync-now", actor.user.pk if actor.user else 0, settings.REGISTRY_SYNC_NOW_COALESCE_SECONDS
-    ):
+    try:
+        fresh = cache.add("registry:sync-now", 1, settings.REGISTRY_SYNC_NOW_COALESCE_SECONDS)
+    except redis.RedisError:
+        fresh = True  # no shared cache to coalesce with: one cycle more is harmless
+    if not fresh:
         return False
 
     def start() -> None:
