@@ -272,12 +272,11 @@ REGISTRY_SYNC_INTERVAL_SECONDS = env.float("REGISTRY_SYNC_INTERVAL_SECONDS", def
 REGISTRY_FULL_PASS_HOUR = env.int("REGISTRY_FULL_PASS_HOUR", default=23)
 REGISTRY_RECONCILE_HOUR = env.int("REGISTRY_RECONCILE_HOUR", default=2)
 
-# Celery for the sync. Tasks are idempotent, so they are acknowledged after they run (a worker that
-# dies mid-task leaves its message to be delivered again), one message at a time per process.
+# Celery for the sync. Its tasks are idempotent and say so themselves (acks_late: a worker that
+# dies mid-task leaves its message to be delivered again); a worker takes one message at a time
+# per process, so a long send never holds others back.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # Redis hands an unacknowledged message to another worker after the visibility timeout, and a
 # retry waiting for its countdown is such a message: the timeout must outlast the longest
 # countdown plus a send, or every long retry would run twice (harmless, the tasks are idempotent,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -82,7 +82,3 @@ def fit_records(
         taken.append(row)
         encoded.append(record)
     return taken, batch_body(batch_id, submitted_at, encoded)
-
-
-def refs_of(body: str) -> Collection[str]:
-    return [record["ref"] for record in json.loads(body)["records"]]

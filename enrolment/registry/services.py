@@ -39,7 +39,7 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from kombu.exceptions import KombuError
@@ -64,10 +64,10 @@ from enrolment.registry.models import (
     RegistryBatchItem,
 )
 from enrolment.registry.records import MAX_BATCH_RECORDS, batch_body, encode, fit_records, record_rows, registry_record
+from enrolment.registry.selectors import registry_batches_due, registry_batches_visible
 from enrolment.workflow import may_move
 from villages.audit import Actor, audit_event, audit_events
-from villages.models import AuditAction, User
-from villages.scope import scope_of
+from villages.models import AuditAction
 
 logger = logging.getLogger(__name__)
 
@@ -425,18 +425,6 @@ def registry_batches_sweep() -> int:
     return len(stuck)
 
 
-def registry_batches_due(*, limit: int | None = None) -> list[str]:
-    """Ids of the batches waiting to be sent or polled whose time has come, the most overdue first."""
-    due = (
-        RegistryBatch.objects.filter(
-            status__in=(BatchStatus.PENDING, BatchStatus.POLLING), next_attempt_at__lte=timezone.now()
-        )
-        .order_by("next_attempt_at")
-        .values_list("id", flat=True)
-    )
-    return [str(batch_id) for batch_id in (due[:limit] if limit else due)]
-
-
 @dataclass
 class CycleReport:
     swept: int = 0
@@ -488,15 +476,6 @@ def registry_nudge(batch_ids: Iterable[str]) -> None:
 
 
 # --- operators -------------------------------------------------------------------------------------
-
-
-def registry_batches_visible(*, user: User) -> QuerySet[RegistryBatch]:
-    """Batches holding at least one record in the caller's areas (a batch may span villages)."""
-    scope = scope_of(user)
-    if scope.everything:
-        return RegistryBatch.objects.all()
-    in_scope = RegistryBatchItem.objects.filter(scope.q("village__code")).values("batch_id")
-    return RegistryBatch.objects.filter(id__in=in_scope)
 
 
 @dataclass

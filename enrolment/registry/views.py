@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.pagination import CursorPagination
-from enrolment.registry import services
+from enrolment.registry import selectors, services
 from enrolment.registry.models import RegistryBatch
 from enrolment.registry.serializers import (
     BatchDetailSerializer,
@@ -40,7 +40,7 @@ def _visible_batch(user: User, batch_id: str) -> RegistryBatch:
         uuid.UUID(batch_id)
     except ValueError:
         raise Http404 from None
-    batch = services.registry_batches_visible(user=user).filter(pk=batch_id).first()
+    batch = selectors.registry_batches_visible(user=user).filter(pk=batch_id).first()
     if batch is None:
         raise Http404
     return batch
@@ -63,7 +63,7 @@ class RegistryBatchListView(APIView):
     def get(self, request: Request) -> Response:
         filters = BatchFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        batches = services.registry_batches_visible(user=request.user)
+        batches = selectors.registry_batches_visible(user=request.user)
         if filters.validated_data.get("status"):
             batches = batches.filter(status__in=filters.validated_data["status"])
         paginator = CursorPagination()

@@ -153,7 +153,8 @@ class Stack:
             **{k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_", "CELERY_"))},
             # The test database, where the test's committed rows are.
             "DATABASE_URL": (
-                f"postgres://{database['USER']}@{database['HOST']}:{database['PORT'] or 5432}/{database['NAME']}"
+                f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST']}"
+                f":{database['PORT'] or 5432}/{database['NAME']}"
             ),
             "REDIS_URL": self.redis_url or settings.REDIS_URL,
             "CELERY_TASK_DEFAULT_QUEUE": self.queue,

@@ -20,7 +20,7 @@ from django.db import connection
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from enrolment.registry import reconciliation, services
+from enrolment.registry import reconciliation, selectors, services
 from enrolment.registry.client import RegistryError
 from enrolment.registry.models import OPEN_BATCH_STATUSES, BatchStatus, RegistryBatch
 
@@ -65,7 +65,7 @@ class Command(BaseCommand):
             while (batch := services.registry_batch_claim()) is not None:
                 claimed, records = claimed + 1, records + batch.record_count
                 sending[str(batch.id)] = pool.submit(_send, str(batch.id))
-            for batch_id in services.registry_batches_due():
+            for batch_id in selectors.registry_batches_due():
                 if batch_id not in sending:
                     sending[batch_id] = pool.submit(_send, batch_id)
             for future in sending.values():
@@ -76,7 +76,7 @@ class Command(BaseCommand):
                 if delay > 0:
                     time.sleep(min(delay, 5.0))
                     continue
-                for future in [pool.submit(_send, batch_id) for batch_id in services.registry_batches_due()]:
+                for future in [pool.submit(_send, batch_id) for batch_id in selectors.registry_batches_due()]:
                     future.result()
         elapsed = time.perf_counter() - started
         self.stdout.write(
