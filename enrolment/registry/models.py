@@ -46,8 +46,9 @@ class RegistryBatch(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     status = models.CharField(max_length=10, choices=BatchStatus.choices, default=BatchStatus.PENDING)
     # The request body, byte for byte (UTF-8 JSON). Rebuilt only by an operator's retry of a batch
-    # the registry refused as malformed (a 400 stores nothing at the registry).
-    payload = models.TextField()
+    # the registry refused as malformed (a 400 stores nothing at the registry); emptied once the
+    # batch completed (it holds personal data and is never sent again).
+    payload = models.TextField(blank=True)
     record_count = models.PositiveIntegerField()
     # The registry answered 202: the batch is stored there, poll for its results.
     acknowledged = models.BooleanField(default=False)

@@ -400,7 +400,10 @@ def _apply_results(batch_id: uuid.UUID, answer: BatchAnswer) -> SendOutcome:
         batch.duplicate_count = counts[ItemOutcome.DUPLICATE]
         batch.rejected_count = counts[ItemOutcome.REJECTED]
         batch.registry_ms = answer.registry_ms
-        _save_state(batch)
+        # A completed batch is never sent again: its copy of the records (full NIKs, names,
+        # incomes) has no use left, and personal data is kept no longer than needed (UU 27/2022).
+        batch.payload = ""
+        _save_state(batch, "payload")
     return SendOutcome(batch_id=str(batch_id), state=batch.status, registry_ms=answer.registry_ms)
 
 

@@ -313,6 +313,8 @@ def test_a_redis_restart_mid_run_loses_and_duplicates_nothing(stack):
 
     assert_registered_once(stack, enrolments)
     assert set(RegistryBatch.objects.values_list("status", flat=True)) == {BatchStatus.COMPLETED}
+    # The worker did lose its broker mid-run (and found it again).
+    assert "Connection to broker lost" in stack.log("worker")
 
 
 def test_a_refused_batch_stays_failed_and_visible_until_an_operator_retries_it(stack, api, make_user):
