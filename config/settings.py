@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -238,6 +239,83 @@ BULK_MAX_RECORDS = env.int("BULK_MAX_RECORDS", default=1000)
 # --- Areas ------------------------------------------------------------------------------------
 # The decree the packaged Kemendagri data comes from, recorded on every imported area.
 AREAS_SOURCE_DECREE = env.str("AREAS_SOURCE_DECREE", default="Kepmendagri 300.2.2-2138/2025")
+
+# --- Central registry (BPJSTK) sync: enrolment/registry ----------------------------------------
+# REGISTRY_URL empty: the sync is off (nothing is claimed). scripts/run points it at the bundled stub.
+REGISTRY_URL = env.str("REGISTRY_URL", default="")
+REGISTRY_PARTNER_ID = env.str("REGISTRY_PARTNER_ID", default="")
+REGISTRY_API_KEY = env.str("REGISTRY_API_KEY", default="")
+# Every call has both: the registry can be slow, down, or process a batch and lose the answer.
+REGISTRY_CONNECT_TIMEOUT = env.float("REGISTRY_CONNECT_TIMEOUT", default=5.0)
+REGISTRY_READ_TIMEOUT = env.float("REGISTRY_READ_TIMEOUT", default=60.0)
+# Records per batch: REGISTRY.md allows at most 1,000 (and 5 MB).
+REGISTRY_BATCH_SIZE = min(env.int("REGISTRY_BATCH_SIZE", default=1000), 1000)
+# Batches claimed per periodic cycle (the nightly full pass claims everything).
+REGISTRY_BATCHES_PER_CYCLE = env.int("REGISTRY_BATCHES_PER_CYCLE", default=20)
+# Transient failures (5xx, timeouts, 429, lost answers) retried per batch before it is failed and
+# left to an operator; the delay doubles from the base up to the max, with jitter, and is never
+# shorter than the registry's Retry-After.
+REGISTRY_MAX_RETRIES = env.int("REGISTRY_MAX_RETRIES", default=10)
+REGISTRY_RETRY_BASE_SECONDS = env.float("REGISTRY_RETRY_BASE_SECONDS", default=30.0)
+REGISTRY_RETRY_MAX_SECONDS = env.float("REGISTRY_RETRY_MAX_SECONDS", default=1800.0)
+# A Retry-After above this is treated as this (a hostile or broken header must not park a batch).
+REGISTRY_RETRY_AFTER_MAX_SECONDS = env.float("REGISTRY_RETRY_AFTER_MAX_SECONDS", default=3600.0)
+# After a 202, how long to wait between polls.
+REGISTRY_POLL_SECONDS = env.float("REGISTRY_POLL_SECONDS", default=10.0)
+# How long a worker holds a batch while sending it; longer than one call can take, so only a dead
+# or stuck worker loses it. The sweeper then makes the batch due again (same id, same body).
+REGISTRY_LEASE_SECONDS = env.float(
+    "REGISTRY_LEASE_SECONDS", default=REGISTRY_CONNECT_TIMEOUT + 2 * REGISTRY_READ_TIMEOUT + 30
+)
+# Status changes fetched per page by the reconciliation, and pages per run at most.
+REGISTRY_CHANGES_PAGE_SIZE = env.int("REGISTRY_CHANGES_PAGE_SIZE", default=500)
+REGISTRY_RECONCILE_MAX_PAGES = env.int("REGISTRY_RECONCILE_MAX_PAGES", default=10_000)
+# "Sync now" requests within this many seconds of each other start one cycle.
+REGISTRY_SYNC_NOW_COALESCE_SECONDS = env.int("REGISTRY_SYNC_NOW_COALESCE_SECONDS", default=10)
+# Beat: a cycle every few minutes (it does nothing when there is no work), the nightly full pass
+# and the nightly reconciliation (hours in Asia/Jakarta).
+REGISTRY_SYNC_INTERVAL_SECONDS = env.float("REGISTRY_SYNC_INTERVAL_SECONDS", default=180.0)
+REGISTRY_FULL_PASS_HOUR = env.int("REGISTRY_FULL_PASS_HOUR", default=23)
+REGISTRY_RECONCILE_HOUR = env.int("REGISTRY_RECONCILE_HOUR", default=2)
+
+# Celery for the sync. Its tasks are idempotent and say so themselves (acks_late: a worker that
+# dies mid-task leaves its message to be delivered again); a worker takes one message at a time
+# per process, so a long send never holds others back.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis hands an unacknowledged message to another worker after the visibility timeout, and a
+# retry waiting for its countdown is such a message: the timeout must outlast the longest
+# countdown plus a send, or every long retry would run twice (harmless, the tasks are idempotent,
+# but wasteful).
+CELERY_VISIBILITY_TIMEOUT = env.int(
+    "CELERY_VISIBILITY_TIMEOUT",
+    default=int(max(REGISTRY_RETRY_MAX_SECONDS, REGISTRY_RETRY_AFTER_MAX_SECONDS) + REGISTRY_LEASE_SECONDS + 600),
+)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# A send already under way when the broker connection drops is left to finish: its result goes to
+# PostgreSQL, not to the broker, and cancelling it would only leave the batch to the sweeper.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Two "status" fields with different choices in the OpenAPI schema: name the batch's explicitly.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["RegistryBatchStatusEnum"] = (
+    "enrolment.registry.models.BatchStatus"
+)
+CELERY_BEAT_SCHEDULE = {
+    "registry-sync": {
+        "task": "enrolment.registry.sync",
+        "schedule": REGISTRY_SYNC_INTERVAL_SECONDS,
+        # A worker that was down must not find a pile of identical nudges.
+        "options": {"expires": REGISTRY_SYNC_INTERVAL_SECONDS},
+    },
+    "registry-full-pass": {
+        "task": "enrolment.registry.sync",
+        "schedule": crontab(hour=REGISTRY_FULL_PASS_HOUR, minute=0),
+        "kwargs": {"full": True},
+    },
+    "registry-reconcile": {
+        "task": "enrolment.registry.reconcile",
+        "schedule": crontab(hour=REGISTRY_RECONCILE_HOUR, minute=30),
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -57,3 +57,6 @@ class EnrolmentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Enrolment | None = None) -> bool:
         return False
+
+
+import enrolment.registry.admin  # noqa: E402, F401  (the registry sync's console registers itself)

@@ -117,6 +117,20 @@ class Status(models.TextChoices):
     ENDED = "ended", _("ended")
 
 
+class RegistryStatus(models.TextChoices):
+    """The participation's status as the central registry reports it (REGISTRY.md changes feed).
+
+    `inactive` is not one of our statuses: the participant stays registered (status `active`, KPJ
+    kept) but the registry has suspended the cover, e.g. after three unpaid months; paying again
+    brings an `active` change. `deceased` and `ended` also end our enrolment (status `ended`).
+    """
+
+    ACTIVE = "active", _("active at the registry")
+    INACTIVE = "inactive", _("inactive at the registry (cover suspended)")
+    DECEASED = "deceased", _("deceased")
+    ENDED = "ended", _("ended at the registry")
+
+
 LIVE_STATUSES = (Status.DRAFT, Status.SUBMITTED, Status.VERIFIED, Status.QUEUED, Status.ACTIVE)
 PAYMENT_PERIODS = (1, 3, 6, 12)
 
@@ -146,6 +160,11 @@ class Enrolment(models.Model):
     # KPJ: the participant number the registry issues (11 digits).
     registry_number = models.CharField(max_length=11, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
+    # What the registry last said about the participation, and from when ('' before registration).
+    registry_status = models.CharField(
+        max_length=10, choices=RegistryStatus.choices, blank=True, default="", db_default=""
+    )
+    registry_status_date = models.DateField(null=True, blank=True)
 
     warnings = models.JSONField(default=list, blank=True)
     needs_correction = models.BooleanField(default=False)
@@ -193,3 +212,6 @@ class Enrolment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.status}"
+
+
+from enrolment.registry.models import *  # noqa: E402, F403

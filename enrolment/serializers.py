@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from config.errors import envelope
 from config.formats import iso_date, iso_datetime
-from enrolment.models import PAYMENT_PERIODS, Enrolment, Program, Segment, Status
+from enrolment.models import PAYMENT_PERIODS, Enrolment, Program, RegistryStatus, Segment, Status
 from enrolment.services import EnrolmentOutcome
 from workers.serializers import WorkerInputSerializer, WorkerSerializer
 
@@ -33,6 +33,8 @@ def enrolment_representation(enrolment: Enrolment) -> dict[str, Any]:
         "status_changed_at": iso_datetime(enrolment.status_changed_at),
         "registry_number": enrolment.registry_number or None,
         "synced_at": iso_datetime(enrolment.synced_at),
+        "registry_status": enrolment.registry_status or None,
+        "registry_status_date": iso_date(enrolment.registry_status_date),
         "warnings": list(enrolment.warnings),
         "needs_correction": enrolment.needs_correction,
         "errors": dict(enrolment.errors),
@@ -106,6 +108,12 @@ class EnrolmentSerializer(serializers.Serializer):
     status_changed_at = serializers.DateTimeField(allow_null=True)
     registry_number = serializers.CharField(allow_null=True, help_text="KPJ participant number, set by the registry.")
     synced_at = serializers.DateTimeField(allow_null=True)
+    registry_status = serializers.ChoiceField(
+        choices=RegistryStatus.choices,
+        allow_null=True,
+        help_text="The registry's own status: `inactive` = cover suspended (e.g. unpaid), still registered.",
+    )
+    registry_status_date = serializers.DateField(allow_null=True, help_text="When the registry status took effect.")
     warnings = serializers.ListField(child=serializers.CharField())
     needs_correction = serializers.BooleanField()
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))

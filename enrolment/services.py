@@ -416,7 +416,15 @@ def enrolments_transition(
     ids = [r.id for r in requests]
     lock_keys("enrolment", ids)
     base = scoped_enrolments(user=user) if user is not None else Enrolment.objects.all()
-    found = {e.id: e for e in base.filter(id__in=ids, deleted_at__isnull=True).select_related("worker")}
+    # Row locks too: the registry sync claims verified rows with FOR UPDATE SKIP LOCKED, so a move
+    # read here either waits for a claim to commit (and then sees `queued`) or makes the claim skip.
+    found = {
+        e.id: e
+        for e in base.filter(id__in=ids, deleted_at__isnull=True)
+        .select_related("worker")
+        .select_for_update(of=("self",))
+        .order_by("id")
+    }
     refs = EnrolmentRefs.load(
         scope=Scope(everything=True), worker_ids=[], extra_workers=[e.worker for e in found.values()]
     )

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from enrolment import views
 from enrolment.workflow import ACTIONS
@@ -18,4 +18,5 @@ urlpatterns = [
         )
         for action in ACTIONS
     ],
+    path("registry/", include("enrolment.registry.urls")),
 ]

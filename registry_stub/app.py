@@ -156,7 +156,16 @@ class RegistryApp:
             return error(400, "invalid_cursor", "since must be a cursor returned as next_cursor.")
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_CHANGES_LIMIT:
             return error(400, "invalid_limit", f"limit must be an integer from 1 to {MAX_CHANGES_LIMIT}.")
-        return ok(self.store.changes_page(since=int(since), limit=int(limit_text)))
+        plan = self._faults.decide_changes(settings)
+        if plan.error_5xx:
+            self.store.count(["fault:changes_error_5xx"])
+            return error(503, "registry_unavailable", "The registry failed; try again later.")
+        page = self.store.changes_page(since=int(since), limit=int(limit_text))
+        if plan.repeat and page["changes"]:
+            # Served again next time: the cursor does not move past this page.
+            self.store.count(["fault:changes_repeat"])
+            page = {**page, "next_cursor": str(int(since)), "has_more": True}
+        return ok(page)
 
     def _authenticate(self, request: Request) -> Response | None:
         header = request.headers.get("Authorization") or ""

@@ -1,7 +1,8 @@
 """Deciding, per request, which fault (if any) the stub injects.
 
-Every decision draws exactly four numbers from one seeded RNG under a lock, whatever the outcome,
-so the same seed and the same sequence of requests give the same faults in every run.
+Every batch decision draws exactly four numbers from one seeded RNG under a lock, whatever the
+outcome, so the same seed and the same sequence of requests give the same faults in every run
+(a changes-feed decision draws two, and only while a feed fault is set).
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ class FaultPlan:
 
 
 NO_FAULT = FaultPlan()
+
+
+@dataclasses.dataclass(frozen=True)
+class ChangesPlan:
+    error_5xx: bool = False
+    repeat: bool = False
 
 
 class FaultDecider:
@@ -55,4 +62,15 @@ class FaultDecider:
             error_status=ERROR_STATUSES[int(status_draw * len(ERROR_STATUSES))],
             slow=slow_draw < settings.slow,
             async_202=async_draw < settings.async_202,
+        )
+
+    def decide_changes(self, settings: StubSettings) -> ChangesPlan:
+        """A page request of the changes feed draws two numbers (only when a feed fault is set,
+        so the batch faults of a seeded run stay the same whether or not the feed is read)."""
+        if not (settings.changes_error_5xx or settings.changes_repeat):
+            return ChangesPlan()
+        with self._lock:
+            error_draw, repeat_draw = self._rng.random(), self._rng.random()
+        return ChangesPlan(
+            error_5xx=error_draw < settings.changes_error_5xx, repeat=repeat_draw < settings.changes_repeat
         )

@@ -18,7 +18,11 @@ ENV_PREFIX = "REGISTRY_STUB_"
 FAILURE_FAULTS = ("error_5xx", "rate_limit_429", "timeout", "drop_after_process")
 # Faults that change how a normal answer is delivered; each has its own independent draw.
 MODIFIER_FAULTS = ("slow", "async_202")
-FAULT_KINDS = FAILURE_FAULTS + MODIFIER_FAULTS
+# Faults of the status-change feed, each with its own draw per page request: a 503 without an
+# answer, or the page answered with `next_cursor` = `since` and `has_more` true, so that the
+# client reads the same page again (a feed that delivers at least once).
+CHANGES_FAULTS = ("changes_error_5xx", "changes_repeat")
+FAULT_KINDS = FAILURE_FAULTS + MODIFIER_FAULTS + CHANGES_FAULTS
 
 
 class SettingsError(ValueError):
@@ -34,6 +38,9 @@ class StubSettings:
     drop_after_process: float = 0.0  # process and store, then close without an answer
     slow: float = 0.0  # process, sleep `slow_seconds`, then answer
     async_202: float = 0.0  # answer 202 processing; completed after `async_polls` polls
+    # Shares drawn per request to GET /v1/participants/changes.
+    changes_error_5xx: float = 0.0  # 503 without reading the feed
+    changes_repeat: float = 0.0  # the page, but with next_cursor = since and has_more true
     retry_after_seconds: int = 1
     slow_seconds: float = 2.0
     timeout_seconds: float = 30.0

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.apps import apps
+from django.conf import settings as django_settings
+from django.core import serializers
 from django.core.management import call_command
+from django.db import connections
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory, token_for
@@ -19,28 +23,30 @@ VILLAGE_B = "17.04.01.2002"  # its neighbour
 OTHER_REGENCY_VILLAGE = "17.01.01.2001"  # Bengkulu Selatan
 
 
+# For tests whose data must be committed (other threads or processes read it): a transactional
+# test ends with a flush of every table, so it starts by loading back the reference rows kept by
+# django_db_setup (serialized rollback). pytest-django runs these tests after all the others.
+committed = pytest.mark.django_db(
+    transaction=True, serialized_rollback=True, available_apps=list(django_settings.INSTALLED_APPS)
+)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
-    """Bengkulu's real areas, loaded once per test database (tests roll back around them)."""
+    """Bengkulu's real areas, loaded once per test database (tests roll back around them), and
+    every row of our apps kept for the serialized rollback of `committed` tests."""
+
+    # Our apps only: content types and permissions are recreated by post_migrate after a flush,
+    # under new ids, and loading the old rows back would collide with them.
+    def rows() -> Iterator[Any]:
+        for label in ("villages", "workers", "enrolment"):
+            for model in apps.get_app_config(label).get_models():
+                yield from model._default_manager.order_by("pk").iterator()
+
     with django_db_blocker.unblock():
         call_command("load_areas", province=BENGKULU, stdout=open("/dev/null", "w"))  # noqa: SIM115
-
-
-@pytest.fixture(autouse=True)
-def _areas_loaded(request: pytest.FixtureRequest, django_db_blocker: Any) -> None:
-    """Puts Bengkulu's areas back after a transactional test flushed the database.
-
-    Runs before the test's own transaction starts (autouse fixtures come first), so the reload is
-    committed and every later test sees it; when the areas are there it costs one query.
-    """
-    if "django_db_setup" not in request.fixturenames and not request.node.get_closest_marker("django_db"):
-        return
-    request.getfixturevalue("django_db_setup")
-    from villages.models import Area
-
-    with django_db_blocker.unblock():
-        if not Area.objects.filter(code=GEDUNG_WANI).exists():
-            call_command("load_areas", province=BENGKULU, stdout=open("/dev/null", "w"))  # noqa: SIM115
+        # Replaces what Django serialized when it created the database (before the areas were loaded).
+        connections["default"]._test_serialized_contents = serializers.serialize("json", rows())
 
 
 @pytest.fixture(autouse=True)

@@ -1,18 +1,23 @@
-import pytest
+from tests.conftest import GEDUNG_WANI, committed
+from villages.models import Area, AuditEvent, Role
+from workers.models import FundingSource, Occupation
 
-from villages.models import AuditEvent, Role
 
-
-@pytest.mark.django_db(transaction=True)
-def test_transactional_tests_can_flush_the_database(make_user):
-    """Committed data, then TRUNCATE at teardown: needs no stray foreign keys (knox_authtoken)."""
+@committed
+def test_a_committed_test_starts_with_the_reference_rows_and_can_flush(make_user):
+    """Runs after other transactional tests have flushed the database (pytest-django orders them
+    last), so the reference rows it sees were loaded back by the serialized rollback; its own
+    committed rows are flushed at the end (no stray foreign keys such as knox's old table)."""
+    assert Area.objects.filter(code__startswith="17.", level="village").count() == 1513
+    assert Area.objects.filter(code=GEDUNG_WANI).exists()
+    assert Occupation.objects.count() == 24
+    assert FundingSource.objects.count() == 8
     make_user(role=Role.FIELD_OFFICER)
     AuditEvent.objects.create(action="view", object_type="worker")
     assert AuditEvent.objects.count() == 1
 
 
-def test_areas_are_back_after_a_flush(db):
-    """Runs after the transactional test above (same module, same worker)."""
-    from villages.models import Area
-
-    assert Area.objects.filter(code__startswith="17.", level="village").count() == 1513
+@committed
+def test_a_second_committed_test_sees_none_of_the_first_ones_rows():
+    assert AuditEvent.objects.count() == 0
+    assert Occupation.objects.count() == 24

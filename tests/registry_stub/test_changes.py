@@ -111,3 +111,68 @@ def test_a_bad_cursor_or_limit_is_400(registry, params, code):
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == code
+
+
+def test_a_repeat_fault_serves_the_same_page_again_without_moving_the_cursor(registry, control, numbers):
+    control.post("/changes", json={"ref": "enrolment-2", "status": "deceased", "effective_date": "2026-12-02"})
+    control.patch("/faults", json={"changes_repeat": 1})
+
+    first = registry.get("/v1/participants/changes").json()
+    again = registry.get("/v1/participants/changes", params={"since": first["next_cursor"]}).json()
+    control.patch("/faults", json={"changes_repeat": 0})
+    moved = registry.get("/v1/participants/changes", params={"since": again["next_cursor"]}).json()
+    past = registry.get("/v1/participants/changes", params={"since": moved["next_cursor"]}).json()
+
+    change = {
+        "participant_number": numbers[1],
+        "ref": "enrolment-2",
+        "status": "deceased",
+        "effective_date": "2026-12-02",
+        "reason": "",
+    }
+    assert first == {"changes": [change], "next_cursor": "0", "has_more": True}
+    assert again == first
+    assert moved["changes"] == [change]
+    assert moved["has_more"] is False
+    assert moved["next_cursor"] != "0"
+    assert past == {"changes": [], "next_cursor": moved["next_cursor"], "has_more": False}
+    assert control.get("/stats").json()["faults"]["changes_repeat"] == 2
+
+
+def test_a_repeat_fault_leaves_an_empty_page_alone(registry, control, numbers):
+    control.patch("/faults", json={"changes_repeat": 1})
+
+    page = registry.get("/v1/participants/changes", params={"since": "7"}).json()
+
+    assert page == {"changes": [], "next_cursor": "7", "has_more": False}
+    assert control.get("/stats").json()["faults"]["changes_repeat"] == 0
+
+
+def test_a_5xx_fault_on_the_feed_answers_503_and_reads_nothing(registry, control, numbers):
+    control.post("/changes", json={"ref": "enrolment-1", "status": "inactive", "effective_date": "2026-12-01"})
+    control.patch("/faults", json={"changes_error_5xx": 1})
+
+    failed = registry.get("/v1/participants/changes")
+    control.patch("/faults", json={"changes_error_5xx": 0})
+    page = registry.get("/v1/participants/changes")
+
+    assert failed.status_code == 503
+    assert failed.json()["error"]["code"] == "registry_unavailable"
+    assert [change["ref"] for change in page.json()["changes"]] == ["enrolment-1"]
+    stats = control.get("/stats").json()
+    assert stats["faults"]["changes_error_5xx"] == 1
+    assert stats["requests"]["GET /v1/participants/changes"] == {"503": 1, "200": 1}
+
+
+def test_feed_faults_are_drawn_from_the_seeded_sequence(registry, control, numbers):
+    control.post("/changes", json={"ref": "enrolment-1", "status": "inactive", "effective_date": "2026-12-01"})
+
+    def statuses() -> list[int]:
+        control.post("/reset", json={})
+        control.put("/faults", json={"changes_error_5xx": 0.5, "seed": 11})
+        return [registry.get("/v1/participants/changes").status_code for _ in range(12)]
+
+    first, second = statuses(), statuses()
+
+    assert first == second
+    assert set(first) == {200, 503}

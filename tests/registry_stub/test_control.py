@@ -29,6 +29,8 @@ def test_stats_count_what_the_registry_received(registry, control):
             "drop_after_process": 0,
             "slow": 0,
             "async_202": 0,
+            "changes_error_5xx": 0,
+            "changes_repeat": 0,
         },
         "batches": {"processed": 2, "replayed": 1, "conflicts": 1},
         "records": {"accepted": 2, "duplicate": 1, "rejected": 1},

@@ -201,6 +201,8 @@ def test_faults_put_replaces_and_patch_merges(control):
         "drop_after_process": 0.0,
         "slow": 0.0,
         "async_202": 0.0,
+        "changes_error_5xx": 0.0,
+        "changes_repeat": 0.0,
         "retry_after_seconds": 1,
         "slow_seconds": 2.0,
         "timeout_seconds": 30.0,
@@ -227,6 +229,7 @@ def test_faults_put_replaces_and_patch_merges(control):
         {"timeout_processes": 1},
         {"reject_niks": "1704014100000001"},
         {"retry_after_seconds": -1},
+        {"changes_repeat": 2},
     ],
 )
 def test_unusable_fault_settings_are_400_and_change_nothing(control, faults):
