@@ -247,3 +247,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Panel: imports, exports, reports (issue 6) -------------------------------------------------
+# Task modules outside an app's tasks.py, so the worker registers them.
+CELERY_IMPORTS = ("enrolment.imports.tasks",)
+# Rows per import transaction: each chunk goes through workers_save/enrolments_save at once.
+IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=500)

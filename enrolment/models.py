@@ -193,3 +193,4 @@ class Enrolment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.status}"
+from enrolment.imports.models import ImportJob, ImportRow  # noqa: E402, F401

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from enrolment import views
 from enrolment.workflow import ACTIONS
@@ -18,4 +18,6 @@ urlpatterns = [
         )
         for action in ACTIONS
     ],
+    # Panel: verification queue, reports, exports, imports (enrolment/panel_urls.py).
+    path("", include("enrolment.panel_urls")),
 ]
