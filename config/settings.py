@@ -253,3 +253,7 @@ LOGGING = {
 CELERY_IMPORTS = ("enrolment.imports.tasks",)
 # Rows per import transaction: each chunk goes through workers_save/enrolments_save at once.
 IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=500)
+# An import job's `status` is not an enrolment's: name both enums in the OpenAPI schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {"ImportStatusEnum": "enrolment.imports.models.ImportStatus", "EnrolmentStatusEnum": "enrolment.models.Status"}
+)

@@ -39,7 +39,13 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHUNK = 2000
 _SEX = {"M": "L", "F": "P"}
 _CONSENT = {"signature": "tanda tangan", "thumbprint": "cap jempol", "verbal": "lisan"}
-_RELATIONSHIP = {"spouse": "suami/istri", "child": "anak", "parent": "orang tua", "sibling": "saudara", "other": "lainnya"}
+_RELATIONSHIP = {
+    "spouse": "suami/istri",
+    "child": "anak",
+    "parent": "orang tua",
+    "sibling": "saudara",
+    "other": "lainnya",
+}
 _SUBMITTED = {Status.SUBMITTED, Status.VERIFIED, Status.QUEUED, Status.ACTIVE}
 
 WORKER_EXTRA = ("Status Kepesertaan", "No KPJ", "Peringatan", "Perlu Koreksi", "Diperbarui")

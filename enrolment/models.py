@@ -193,4 +193,6 @@ class Enrolment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.status}"
+
+
 from enrolment.imports.models import ImportJob, ImportRow  # noqa: E402, F401

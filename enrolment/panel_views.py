@@ -237,7 +237,7 @@ class CoverageRowSerializer(serializers.Serializer):
     )
     active_enrolments = serializers.IntegerField(help_text="Live and active (a KPJ number): people covered.")
     coverage_percent = serializers.FloatField(
-        allow_null=True, help_text="active_enrolments / target_workers × 100, two decimals (half up)."
+        allow_null=True, help_text="active_enrolments / target_workers x 100, two decimals (half up)."
     )
     monthly_contribution_idr = serializers.IntegerField(help_text="Sum over live enrolments, first month.")
     annual_contribution_idr = serializers.IntegerField(help_text="Sum over live enrolments, twelve months.")

@@ -8,7 +8,7 @@ Definitions (also in the OpenAPI description of GET /api/v1/reports/coverage):
 - **live_enrolments**: the year's enrolments that are draft, submitted, verified, queued or active,
   not deleted and not flagged `needs_correction` (the model's "live": one per person at most).
 - **active_enrolments**: live and `active` (the registry issued a KPJ number): people covered.
-- **coverage_percent**: active ÷ target × 100, two decimals, half up; null without a target.
+- **coverage_percent**: active ÷ target x 100, two decimals, half up; null without a target.
 - **monthly/annual_contribution_idr**: sums of the live enrolments' `monthly_contribution` (first
   month) and `annual_contribution` (twelve months at each month's rates): the money the year's
   funders are committed to. Integers.

@@ -105,8 +105,8 @@ def enrolment_list(
     if q:
         digits = normalise_nik(q)
         whole_nik = digits.isdigit() and len(digits) == 16
-        enrolments = enrolments.filter(worker__nik=digits) if whole_nik else enrolments.filter(
-            worker__full_name__icontains=q
+        enrolments = (
+            enrolments.filter(worker__nik=digits) if whole_nik else enrolments.filter(worker__full_name__icontains=q)
         )
     return enrolments
 

@@ -410,7 +410,10 @@ def parse_row(row_number: int, row: Sequence[Any], headers: HeaderMap, codes: Co
     put("enrolment.budget_year", integer)
     put("enrolment.funding_decree", text)
     put("enrolment.coverage_start", date_value)
-    put("enrolment.programs", lambda v: [p for p in re.split(r"[^A-Za-z]+", str(v).upper()) if p] if not _blank(v) else None)
+    put(
+        "enrolment.programs",
+        lambda v: [p for p in re.split(r"[^A-Za-z]+", str(v).upper()) if p] if not _blank(v) else None,
+    )
     put("enrolment.payment_period_months", integer)
     put("enrolment.status", _submit_flag)
     return ParsedRow(row_number, worker, enrolment, errors, explicit_id=bool(worker.get("id")))

@@ -75,9 +75,7 @@ def common_area(codes: Sequence[str]) -> str:
 # --- creating and reading jobs ---------------------------------------------------------------------
 
 
-def import_create(
-    *, actor: Actor, upload: UploadedFile, dry_run: bool, language: str
-) -> tuple[ImportJob, bool]:
+def import_create(*, actor: Actor, upload: UploadedFile, dry_run: bool, language: str) -> tuple[ImportJob, bool]:
     """Stores the upload as a queued job and queues its processing (after commit).
 
     Returns (job, created). The same file uploaded again by the same official while an identical
@@ -398,7 +396,8 @@ def _save_enrolments(context: _Context, items: list[_RowWork]) -> None:
     stored = {e.id: e for e in Enrolment.objects.filter(worker_id__in=worker_ids, deleted_at__isnull=True)}
     records = []
     for item in items:
-        assert item.worker is not None and item.parsed.enrolment is not None
+        assert item.worker is not None
+        assert item.parsed.enrolment is not None
         record = item.parsed.enrolment
         year = record.get("budget_year") or str(record.get("coverage_start") or "")[:4]
         enrolment_id = live.get(item.worker.id) or layout.derived_enrolment_id(item.worker.id, year)

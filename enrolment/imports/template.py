@@ -48,7 +48,9 @@ def template_xlsx() -> bytes:
     guide.append([])
     guide.append(["Satu baris = satu orang. Baris kosong dilewati. Baris pertama lembar Peserta adalah judul kolom."])
     guide.append(["Mengimpor file yang sama dua kali tidak membuat data ganda: baris yang tidak berubah dilewati."])
-    guide.append(["Hasil impor mencantumkan setiap baris: dibuat, diubah, tidak berubah, atau tidak valid beserta alasannya."])
+    guide.append(
+        ["Hasil impor mencantumkan setiap baris: dibuat, diubah, tidak berubah, atau tidak valid beserta alasannya."]
+    )
     for letter, width in (("A", 24), ("B", 8), ("C", 90), ("D", 22)):
         guide.column_dimensions[letter].width = width
 

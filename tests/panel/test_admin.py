@@ -39,7 +39,8 @@ def test_supervisor_sees_only_its_areas(console):
     assert near.nik not in shown.content.decode()  # masked
     assert "1704********" in shown.content.decode()
     assert hidden.status_code == 302  # the admin's "does not exist": nothing about it is shown
-    assert near.id in audit.content.decode() and far.id not in audit.content.decode()
+    assert near.id in audit.content.decode()
+    assert far.id not in audit.content.decode()
     assert AuditEvent.objects.filter(action="view", object_id=near.id, actor=supervisor).count() == 1
     assert client.get("/admin/workers/occupation/").status_code == 403  # reference data: admins only
     assert client.get("/admin/enrolment/contributionrule/").status_code == 403
@@ -47,11 +48,15 @@ def test_supervisor_sees_only_its_areas(console):
 
 def test_supervisor_is_read_only_except_targets_in_its_areas(console):
     client, supervisor = console(Role.SUPERVISOR, (KAUR,))
-    enrolment = EnrolmentFactory(status="submitted")
+    EnrolmentFactory(status="submitted")
 
     listing = client.get("/admin/enrolment/enrolment/")
-    own = client.post("/admin/villages/areatarget/add/", {"area": KAUR, "year": 2027, "target_workers": 10, "budget_idr": 2_016_000})
-    other = client.post("/admin/villages/areatarget/add/", {"area": "17.01", "year": 2027, "target_workers": 10, "budget_idr": 1})
+    own = client.post(
+        "/admin/villages/areatarget/add/", {"area": KAUR, "year": 2027, "target_workers": 10, "budget_idr": 2_016_000}
+    )
+    other = client.post(
+        "/admin/villages/areatarget/add/", {"area": "17.01", "year": 2027, "target_workers": 10, "budget_idr": 1}
+    )
 
     assert listing.status_code == 200
     assert 'value="verify"' not in listing.content.decode()  # the workflow does not let supervisors verify
@@ -79,14 +84,17 @@ def test_admin_verifies_and_rejects_through_the_workflow(console):
     )
 
     body = listing.content.decode()
-    assert first.id in body and second.id in body and draft.id not in body  # the list opens on submitted
+    assert first.id in body
+    assert second.id in body
+    assert draft.id not in body  # the list opens on submitted
     assert dict(Enrolment.objects.values_list("id", "status")) == {
         first.id: "verified",
         second.id: "rejected",
         draft.id: "draft",
     }
     assert Enrolment.objects.get(id=second.id).status_reason == "KTP buram"
-    assert "reason" in form.content.decode() and form.status_code == 200
+    assert "reason" in form.content.decode()
+    assert form.status_code == 200
     messages = [str(m) for m in verified.context["messages"]]
     assert any(draft.id in m for m in messages)  # the refusal is reported, not hidden
     assert rejected.status_code == 200

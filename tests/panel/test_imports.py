@@ -8,9 +8,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook, load_workbook
 
+from enrolment.imports import services
 from enrolment.imports.layout import HEADERS, derived_worker_id
 from enrolment.imports.models import ImportJob, ImportRow
-from enrolment.imports import services
 from enrolment.imports.services import import_job_run
 from enrolment.models import Enrolment
 from tests.conftest import GEDUNG_WANI, KAUR, VILLAGE_B
@@ -94,7 +94,9 @@ def test_import_accounts_for_every_row_and_again_changes_nothing(api, operator):
         10: "invalid",
     }  # fmt: skip
     assert rows[4]["error"]["code"] == "nik_invalid"
-    assert rows[4]["error"]["details"]["fields"] == {"NIK": ["The birth day in the NIK must be 01-31 (men) or 41-71 (women)."]}
+    assert rows[4]["error"]["details"]["fields"] == {
+        "NIK": ["The birth day in the NIK must be 01-31 (men) or 41-71 (women)."]
+    }
     assert rows[5]["error"] == {
         "code": "duplicate_row",
         "message": "This row repeats the person of row 2; only that row is imported.",
@@ -180,7 +182,7 @@ def test_dry_run_reports_and_stores_nothing(api, operator):
 def test_a_row_about_a_stored_person_updates_only_what_it_fills(api, operator):
     stored = WorkerFactory(nik="1704010502850002", full_name="Darmawan", phone="+6281299998888",
                            address_street="Jl. Lama", occupation_id="nelayan", birth_date=dt.date(1985, 2, 5))  # fmt: skip
-    job, rows = run(api(operator), csv_file([GOOD_2]))
+    _job, rows = run(api(operator), csv_file([GOOD_2]))
 
     assert rows[2]["result"] == "updated"
     assert rows[2]["worker"] == stored.id  # the live holder of the NIK, not a new record
@@ -196,7 +198,7 @@ def test_a_row_about_a_stored_person_updates_only_what_it_fills(api, operator):
 
 def test_a_nik_registered_outside_the_importers_areas_is_refused_without_details(api, operator):
     WorkerFactory(nik="1704010502850002", village_id="17.01.01.2001", full_name="Rahasia")
-    job, rows = run(api(operator), csv_file([GOOD_2]))
+    _job, rows = run(api(operator), csv_file([GOOD_2]))
 
     assert rows[2]["error"] == {
         "code": "nik_already_registered",
@@ -212,7 +214,7 @@ def test_exported_file_imports_back_unchanged(api, operator):
     content = b"".join(export.streaming_content)
     before = snapshot()
 
-    job, rows = run(api(operator), content, name="ekspor.xlsx")
+    job, _rows = run(api(operator), content, name="ekspor.xlsx")
 
     assert job["counts"] == {"created": 0, "updated": 0, "unchanged": 2, "invalid": 0}
     assert job["ignored_columns"] == ["Status Kepesertaan", "No KPJ", "Peringatan", "Perlu Koreksi", "Diperbarui"]

@@ -46,7 +46,10 @@ def test_queue_lists_submitted_enrolments_with_what_an_operator_needs(api, opera
         ({"warning": "needs_correction"}, {"flagged"}),
         ({"occupation": "petani"}, {"farmer"}),
         ({"q": "tani"}, {"farmer"}),
-        ({"status": ["submitted", "draft"], "village": GEDUNG_WANI}, {"dup", "birth", "sex", "flagged", "farmer", "plain", "draft"}),
+        (
+            {"status": ["submitted", "draft"], "village": GEDUNG_WANI},
+            {"dup", "birth", "sex", "flagged", "farmer", "plain", "draft"},
+        ),
     ],
 )
 def test_queue_filters(api, operator, query, expected):

@@ -14,7 +14,7 @@ from villages.models import Area, AreaTarget, Role
 # Per regency: people actually covered (active); the rest of each target is verified.
 ACTIVE = {"17.01": 4200, "17.02": 2767, "17.03": 11700, "17.04": 1, "17.05": 0, "17.06": 6000,
           "17.07": 5445, "17.08": 2067, "17.09": 7599, "17.71": 1206}  # fmt: skip
-# active / target × 100, two decimals half up, worked out by hand from the figures above.
+# active / target x 100, two decimals half up, worked out by hand from the figures above.
 EXPECTED_PERCENT = {"17.01": 50.0, "17.02": 33.34, "17.03": 100.0, "17.04": 0.01, "17.05": 0.0, "17.06": 75.0,
                     "17.07": 99.0, "17.08": 33.34, "17.09": 99.99, "17.71": 33.33}  # fmt: skip
 
@@ -59,7 +59,11 @@ def test_province_budget_and_coverage_per_regency(api, make_user, bengkulu_funde
     assert total["annual_contribution_idr"] == 16_212_268_800
     assert total["monthly_contribution_idr"] == 80_418 * 16_800 == 1_351_022_400
     assert (total["target_workers"], total["budget_idr"]) == (80_418, 16_212_268_800)
-    assert (total["registered_workers"], total["live_enrolments"], total["active_enrolments"]) == (80_418, 80_418, 40_985)
+    assert (total["registered_workers"], total["live_enrolments"], total["active_enrolments"]) == (
+        80_418,
+        80_418,
+        40_985,
+    )
     assert total["coverage_percent"] == 50.96
     assert total["by_status"] == {"active": 40_985, "verified": 80_418 - 40_985}
     assert total["by_funding_source"] == {"apbd_kabupaten": 40_209, "apbd_provinsi": 40_209}  # every target is even
