@@ -252,7 +252,7 @@ LOGGING = {
 # Task modules outside an app's tasks.py, so the worker registers them.
 CELERY_IMPORTS = ("enrolment.imports.tasks",)
 # Rows per import transaction: each chunk goes through workers_save/enrolments_save at once.
-IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=500)
+IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=1000)
 # An import job's `status` is not an enrolment's: name both enums in the OpenAPI schema.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {"ImportStatusEnum": "enrolment.imports.models.ImportStatus", "EnrolmentStatusEnum": "enrolment.models.Status"}

@@ -43,7 +43,7 @@ GROUP_LEVELS = (AreaLevel.REGENCY, AreaLevel.DISTRICT, AreaLevel.VILLAGE)
 DEPTH_OF_LEVEL = {level: depth for depth, level in LEVEL_BY_DEPTH.items()}
 # Characters of a code at each depth: "17", "17.04", "17.04.01", "17.04.01.2001".
 PREFIX_LENGTH = {1: 2, 2: 5, 3: 8, 4: 13}
-_LIVE = tuple(str(s) for s in LIVE_STATUSES)
+LIVE_VALUES = tuple(str(s) for s in LIVE_STATUSES)
 
 ENROLMENT_SQL = """
 SELECT left(village_id, %(prefix)s) AS area, status, funding_source_id,
@@ -186,7 +186,7 @@ def coverage_report(*, user: User, area: str | None, year: int | None, group_by:
         "area": root.code,
         "below": root.code + ".%",
         "year": year,
-        "live": list(_LIVE),
+        "live": list(LIVE_VALUES),
     }
     missing: set[str] = set()
     with connection.cursor() as cursor:

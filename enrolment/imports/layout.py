@@ -18,6 +18,7 @@ Its enrolment is the person's live enrolment when they have one, else
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
@@ -271,11 +272,16 @@ def integer(value: Any, *, money: bool = False) -> int | None:
     return int(raw)
 
 
+@functools.lru_cache(maxsize=4096)
+def _value_key(raw: str) -> str:
+    return header_key(raw)  # a column holds few distinct values (L/P, occupations): normalise each once
+
+
 def choice(value: Any, table: Mapping[str, str], message: Promise) -> str | None:
     raw = text(value)
     if raw is None:
         return None
-    found = table.get(header_key(raw))
+    found = table.get(_value_key(raw))
     if found is None:
         raise CellError(message)
     return found

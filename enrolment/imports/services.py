@@ -12,8 +12,10 @@ and rolls each chunk's writes back to a savepoint, keeping only the row results.
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,8 +35,8 @@ from enrolment.imports import layout
 from enrolment.imports.models import ImportJob, ImportRow, ImportStatus, RowResult
 from enrolment.imports.readers import SNIFF_BYTES, UnreadableFile, detect_format, open_sheet
 from enrolment.models import LIVE_STATUSES, Enrolment
-from enrolment.services import EnrolmentOutcome, enrolment_as_input, enrolment_refs, enrolments_save
-from enrolment.validation import clean_enrolment
+from enrolment.services import EnrolmentOutcome, enrolment_as_input, enrolments_save
+from enrolment.validation import EnrolmentRefs, clean_enrolment
 from villages.audit import Actor, audit_event, mask_nik
 from villages.models import AuditAction, Role, User
 from villages.scope import Scope, scope_of
@@ -220,21 +222,8 @@ def _process(job: ImportJob, user: User) -> None:
             seen={},
         )
         done = job.processed_rows  # rows committed by an earlier run of this job
-        chunk_rows: int = settings.IMPORT_CHUNK_ROWS
-        chunk: list[layout.ParsedRow | None] = []
         offset = done
-        for index, raw in enumerate(sheet.rows, start=1):
-            parsed = layout.parse_row(index + 1, raw, headers, context.codes)
-            if index <= done:
-                if parsed is not None:
-                    _duplicate_of(parsed, context.seen)  # remember its keys only
-                continue
-            chunk.append(parsed)
-            if len(chunk) >= chunk_rows:
-                _run_chunk(context, chunk, offset)
-                offset += len(chunk)
-                chunk = []
-        if chunk:
+        for chunk in _chunks_read_ahead(sheet.rows, headers, context, done):
             _run_chunk(context, chunk, offset)
             offset += len(chunk)
     # total_rows: the data rows (blank rows, e.g. pre-formatted template rows, are not data).
@@ -260,6 +249,68 @@ def _process(job: ImportJob, user: User) -> None:
             "invalid": finished.invalid_count,
         },
     )
+
+
+_END = object()
+
+
+def _chunks_read_ahead(
+    rows: Iterator[list[Any]], headers: layout.HeaderMap, context: _Context, done: int
+) -> Iterator[list[layout.ParsedRow | None]]:
+    """Chunks of parsed rows, read and parsed by a thread one chunk ahead of the writer.
+
+    Reading a spreadsheet is Python work and so is saving a chunk, but a chunk's save spends a
+    good part of its time waiting on PostgreSQL (the GIL is free then): parsing the next chunk
+    meanwhile hides most of the reading. The queue holds at most two chunks, so memory stays
+    bounded by the chunk size, not the file. Rows before `done` (committed by an earlier run)
+    are read only to remember their duplicate keys.
+    """
+    size: int = settings.IMPORT_CHUNK_ROWS
+    ready: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        chunk: list[layout.ParsedRow | None] = []
+        try:
+            for index, raw in enumerate(rows, start=1):
+                parsed = layout.parse_row(index + 1, raw, headers, context.codes)
+                if index <= done:
+                    if parsed is not None:
+                        _duplicate_of(parsed, context.seen)  # remember its keys only
+                    continue
+                chunk.append(parsed)
+                if len(chunk) >= size:
+                    if not put(chunk):
+                        return
+                    chunk = []
+            if chunk and not put(chunk):
+                return
+            put(_END)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    reader = threading.Thread(target=produce, name=f"import-read-{context.job.pk}", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()  # the writer failed or finished: the reader stops before the file closes
+        reader.join()
 
 
 def _duplicate_of(row: layout.ParsedRow, seen: dict[tuple[str, str], int]) -> int | None:
@@ -386,14 +437,16 @@ def _run_chunk(context: _Context, rows: list[layout.ParsedRow | None], offset: i
 
 
 def _save_enrolments(context: _Context, items: list[_RowWork]) -> None:
-    worker_ids = [item.worker.id for item in items if item.worker is not None]
-    live = dict(
-        Enrolment.objects.filter(
-            worker_id__in=worker_ids, status__in=LIVE_STATUSES, deleted_at__isnull=True, needs_correction=False
-        ).values_list("worker_id", "id")
-    )
-    # Every enrolment of these people (a derived id may name a rejected one): one query.
-    stored = {e.id: e for e in Enrolment.objects.filter(worker_id__in=worker_ids, deleted_at__isnull=True)}
+    saved_workers = [item.worker.worker for item in items if item.worker is not None and item.worker.worker]
+    worker_ids = [worker.id for worker in saved_workers]
+    # Every enrolment of these people, once: the live one is the row's, a derived id may name a
+    # rejected one, and a stored one is overlaid like a stored worker.
+    stored: dict[str, Enrolment] = {}
+    live: dict[str, str] = {}
+    for enrolment in Enrolment.objects.filter(worker_id__in=worker_ids, deleted_at__isnull=True):
+        stored[enrolment.id] = enrolment
+        if enrolment.status in LIVE_STATUSES and not enrolment.needs_correction:
+            live[enrolment.worker_id] = enrolment.id
     records = []
     for item in items:
         assert item.worker is not None
@@ -407,7 +460,8 @@ def _save_enrolments(context: _Context, items: list[_RowWork]) -> None:
         record["worker"], record["id"] = item.worker.id, enrolment_id
         item.parsed.enrolment = record
         records.append(record)
-    refs = enrolment_refs(user=context.actor.user, records=records)
+    # The workers were just saved for this official (so they are in scope): no second read.
+    refs = EnrolmentRefs.load(scope=context.scope, worker_ids=(), extra_workers=saved_workers)
     cleaned = []
     for item, record in zip(items, records, strict=True):
         one = clean_enrolment(record, refs=refs)
