@@ -251,7 +251,7 @@ def main() -> None:
     from rest_framework.test import APIClient
 
     from bench.populate import populate
-    from enrolment.reports import ENROLMENT_SQL, LIVE_VALUES, PREFIX_LENGTH, WORKER_SQL
+    from enrolment.reports import ENROLMENT_SQL, PREFIX_LENGTH, WORKER_SQL
     from villages.models import Role, User
 
     call_command("migrate", verbosity=0)
@@ -270,7 +270,7 @@ def main() -> None:
     client = APIClient()
     client.force_authenticate(admin)
     report_s, body = report_timings(client, args.repeat)
-    params = {"prefix": PREFIX_LENGTH[4], "area": "17", "below": "17.%", "year": 2026, "live": list(LIVE_VALUES)}
+    params = {"prefix": PREFIX_LENGTH[4], "area": "17", "below": "17.%", "year": 2026}
     (RESULTS / "report_explain.txt").write_text(
         "-- enrolments\n" + explain(ENROLMENT_SQL, params) + "\n\n-- workers\n" + explain(WORKER_SQL, params) + "\n"
     )

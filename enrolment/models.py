@@ -196,3 +196,4 @@ class Enrolment(models.Model):
 
 
 from enrolment.imports.models import ImportJob, ImportRow  # noqa: E402, F401
+from enrolment.reports.models import CoverageEnrolmentCount, CoverageWorkerCount  # noqa: E402, F401

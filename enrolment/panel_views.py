@@ -19,8 +19,9 @@ from config.errors import FieldsInvalid
 from config.formats import iso_date, iso_datetime
 from config.http import PayloadTooLarge
 from config.pagination import CursorPagination
-from enrolment import exports, reports, selectors, services
+from enrolment import exports, selectors, services
 from enrolment.models import Enrolment, Status
+from enrolment.reports import coverage as reports
 from enrolment.serializers import enrolment_outcome_representation
 from villages.audit import Actor, audit_event, mask_nik
 from villages.models import AuditAction, Role

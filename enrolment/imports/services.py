@@ -35,6 +35,7 @@ from enrolment.imports import layout
 from enrolment.imports.models import ImportJob, ImportRow, ImportStatus, RowResult
 from enrolment.imports.readers import SNIFF_BYTES, UnreadableFile, detect_format, open_sheet
 from enrolment.models import LIVE_STATUSES, Enrolment
+from enrolment.reports.tasks import coverage_compact_task
 from enrolment.services import EnrolmentOutcome, enrolment_as_input, enrolments_save
 from enrolment.validation import EnrolmentRefs, clean_enrolment
 from villages.audit import Actor, audit_event, mask_nik
@@ -233,6 +234,8 @@ def _process(job: ImportJob, user: User) -> None:
         finished_at=timezone.now(),
     )
     finished = ImportJob.objects.get(pk=job.pk)
+    # An import appends many count changes at once: fold them now rather than at the next beat.
+    transaction.on_commit(coverage_compact_task.delay)
     audit_event(
         context.actor,
         AuditAction.IMPORT,

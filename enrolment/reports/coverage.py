@@ -18,9 +18,9 @@ Definitions (also in the OpenAPI description of GET /api/v1/reports/coverage):
 - **by_status**: every status of the year's enrolments (not deleted, not flagged), rejected and
   ended included; **by_funding_source**: live enrolments; **by_occupation**: registered workers.
 
-Aggregation is SQL over the area-code prefix (codes are materialised paths): one GROUP BY over
-enrolments (they carry their village, no join to workers) and one over workers, each an
-index-only scan of a partial covering index (see migration enrolment 0003 / workers 0003).
+Aggregation is SQL, GROUP BY the area-code prefix (codes are materialised paths), over the
+running counts PostgreSQL keeps per village (enrolment/reports/models.py): enrolments carry
+their village, so their counts need no join to workers. See COUNT_SQL.
 """
 
 from __future__ import annotations
@@ -43,25 +43,52 @@ GROUP_LEVELS = (AreaLevel.REGENCY, AreaLevel.DISTRICT, AreaLevel.VILLAGE)
 DEPTH_OF_LEVEL = {level: depth for depth, level in LEVEL_BY_DEPTH.items()}
 # Characters of a code at each depth: "17", "17.04", "17.04.01", "17.04.01.2001".
 PREFIX_LENGTH = {1: 2, 2: 5, 3: 8, 4: 13}
-LIVE_VALUES = tuple(str(s) for s in LIVE_STATUSES)
 
-ENROLMENT_SQL = """
-SELECT left(village_id, %(prefix)s) AS area, status, funding_source_id,
-       count(*) AS n,
-       count(*) FILTER (WHERE status = ANY(%(live)s)) AS live,
-       coalesce(sum(monthly_contribution) FILTER (WHERE status = ANY(%(live)s)), 0) AS monthly,
-       coalesce(sum(annual_contribution) FILTER (WHERE status = ANY(%(live)s)), 0) AS annual
+LIVE_VALUES = frozenset(str(s) for s in LIVE_STATUSES)
+
+# Two sources give the same rows: (area prefix, status, funding source, count, monthly, annual)
+# and (area prefix, occupation, needs_correction, count).
+# - "counts": the running counts PostgreSQL keeps (enrolment/reports/models.py): a few rows per
+#   village whatever the number of people. What the report reads on PostgreSQL.
+# - "tables": the same GROUP BY over the enrolments and workers themselves. What SQLite (the
+#   embedded mode) reads, and what the tests and the benchmark check the counts against.
+# substr() works on both databases; area codes are materialised paths, so a prefix is an area.
+COUNT_SQL = {
+    "counts": (
+        """
+SELECT substr(village, 1, %(prefix)s), status, funding_source, sum(n), sum(monthly), sum(annual)
+  FROM enrolment_coverage_enrolment
+ WHERE budget_year = %(year)s AND (village = %(area)s OR village LIKE %(below)s)
+ GROUP BY 1, 2, 3
+""",
+        """
+SELECT substr(village, 1, %(prefix)s), occupation, needs_correction, sum(n)
+  FROM enrolment_coverage_worker
+ WHERE village = %(area)s OR village LIKE %(below)s
+ GROUP BY 1, 2, 3
+""",
+    ),
+    "tables": (
+        """
+SELECT substr(village_id, 1, %(prefix)s), status, coalesce(funding_source_id, ''), count(*),
+       coalesce(sum(monthly_contribution), 0), coalesce(sum(annual_contribution), 0)
   FROM enrolment_enrolment
  WHERE budget_year = %(year)s AND deleted_at IS NULL AND needs_correction = false
    AND (village_id = %(area)s OR village_id LIKE %(below)s)
- GROUP BY GROUPING SETS ((1, status), (1, funding_source_id))
-"""
-WORKER_SQL = """
-SELECT left(village_id, %(prefix)s) AS area, occupation_id, needs_correction, count(*)
+ GROUP BY 1, 2, 3
+""",
+        """
+SELECT substr(village_id, 1, %(prefix)s), coalesce(occupation_id, ''), needs_correction, count(*)
   FROM workers_worker
  WHERE deleted_at IS NULL AND (village_id = %(area)s OR village_id LIKE %(below)s)
  GROUP BY 1, 2, 3
-"""
+""",
+    ),
+}
+
+
+def default_source() -> str:
+    return "counts" if connection.vendor == "postgresql" else "tables"
 
 
 @dataclass
@@ -147,8 +174,13 @@ def _targets_for(
     return out
 
 
-def coverage_report(*, user: User, area: str | None, year: int | None, group_by: str | None) -> dict[str, Any]:
+def coverage_report(
+    *, user: User, area: str | None, year: int | None, group_by: str | None, source: str | None = None
+) -> dict[str, Any]:
     """The coverage of `area` (which the caller must see whole: Http404 otherwise), per group.
+
+    `source` ("counts" or "tables", see COUNT_SQL) is for tests and benchmarks; by default the
+    counts on PostgreSQL and the tables elsewhere.
 
     Raises FieldsInvalid for a missing area (when the caller has several), an unknown group
     level or one above the area's own.
@@ -181,42 +213,46 @@ def coverage_report(*, user: User, area: str | None, year: int | None, group_by:
     }
     if root_depth == depth:
         groups = {root.code: CoverageRow(code=root.code, name=root.name, level=root.level)}
-    params = {
-        "prefix": PREFIX_LENGTH[depth],
-        "area": root.code,
-        "below": root.code + ".%",
-        "year": year,
-        "live": list(LIVE_VALUES),
-    }
+    params = {"prefix": PREFIX_LENGTH[depth], "area": root.code, "below": root.code + ".%", "year": year}
     missing: set[str] = set()
+
+    def row_of(code: str) -> CoverageRow:
+        row = groups.get(code)
+        if row is None:  # data in an area that is no longer active
+            missing.add(code)
+            row = groups[code] = CoverageRow(code=code, name="", level=group_by)
+        return row
+
+    enrolment_sql, worker_sql = COUNT_SQL[source or default_source()]
     with connection.cursor() as cursor:
-        cursor.execute(ENROLMENT_SQL, params)
-        for code, status, funding, count, live, monthly, annual in cursor.fetchall():
-            row = groups.get(code)
-            if row is None:
-                missing.add(code)
-                row = groups[code] = CoverageRow(code=code, name="", level=group_by)
-            if status is not None:  # the (area, status) grouping set
-                row.by_status[status] = count
-                row.live_enrolments += live
+        cursor.execute(enrolment_sql, params)
+        for code, status, funding, count, monthly, annual in cursor.fetchall():
+            if not count and not monthly and not annual:
+                continue  # counts that cancelled out
+            row = row_of(code)
+            row.by_status[status] = row.by_status.get(status, 0) + int(count)
+            if status in LIVE_VALUES:
+                row.live_enrolments += int(count)
                 row.monthly_contribution_idr += int(monthly)
                 row.annual_contribution_idr += int(annual)
-                if status == Status.ACTIVE:
-                    row.active_enrolments += count
-            elif live:  # the (area, funding source) grouping set
                 key = funding or "none"
-                row.by_funding_source[key] = row.by_funding_source.get(key, 0) + live
-        cursor.execute(WORKER_SQL, params)
+                row.by_funding_source[key] = row.by_funding_source.get(key, 0) + int(count)
+                if status == Status.ACTIVE:
+                    row.active_enrolments += int(count)
+        cursor.execute(worker_sql, params)
         for code, occupation, flagged, count in cursor.fetchall():
-            row = groups.get(code)
-            if row is None:
-                missing.add(code)
-                row = groups[code] = CoverageRow(code=code, name="", level=group_by)
-            row.registered_workers += count
+            if not count:
+                continue
+            row = row_of(code)
+            row.registered_workers += int(count)
             if flagged:
-                row.workers_needing_correction += count
+                row.workers_needing_correction += int(count)
             key = occupation or "none"
-            row.by_occupation[key] = row.by_occupation.get(key, 0) + count
+            row.by_occupation[key] = row.by_occupation.get(key, 0) + int(count)
+    for row in groups.values():  # a group whose counts cancelled out (e.g. all moved away)
+        for mapping in (row.by_status, row.by_funding_source, row.by_occupation):
+            for key in [k for k, v in mapping.items() if not v]:
+                del mapping[key]
     if missing:  # data in areas no longer active: still reported, under their recorded names
         for code, name in Area.objects.filter(code__in=missing).values_list("code", "name"):
             groups[code].name = name
