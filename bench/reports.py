@@ -4,16 +4,16 @@ Measured in one run on the same machine:
   report     GET /api/v1/reports/coverage?area=17&group_by=village (Bengkulu, 1,513 villages)
              through Django's test client (auth, SQL, roll-up, JSON), with `--workers` workers
              (1,000,000 by default) and one enrolment each in the database; median of --repeat.
-  no-index   the same request with the two report indexes dropped (then recreated): the
-             same SQL, so the difference is what the indexes buy.
-  naive      a first version's report: the ORM, three aggregate queries per village.
+             It reads the running counts (after one fold, as the beat task does).
+  tables     baseline: the same request with the same GROUP BY over the tables themselves.
+  naive      baseline: a first version's report: the ORM, three aggregate queries per village.
   import     an XLSX of --rows rows (80,418 by default: Bengkulu's call) through the import
              service (streamed read, chunks through workers_save / enrolments_save, a result per
              row), in a child process whose peak RSS is measured; then the same file again
              (every row unchanged).
   read-only  baseline: the child process reading the same file with openpyxl and nothing else.
   idle       baseline: a child process that only starts Django (its RSS is the floor).
-It prints EXPLAIN (ANALYZE, BUFFERS) of the two report queries to bench/results/.
+It writes EXPLAIN (ANALYZE, BUFFERS) of the report's queries, both ways, to bench/results/.
 
 Targets (issue 6): report <= 300 ms with 1,000,000 workers; import <= 60 s and <= 500 MB peak.
 
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
 import json
 import os
 import resource
@@ -176,17 +175,25 @@ def make_xlsx(path: Path, rows: int, serial_base: int = 5001) -> float:
     return time.perf_counter() - started
 
 
-def report_timings(client, repeat: int) -> tuple[float, dict]:
+def report_timings(client, repeat: int, source: str | None = None) -> tuple[float, dict]:
+    """Median seconds of the report request; `source="tables"` swaps the SQL the view runs."""
+    from unittest import mock
+
+    from enrolment.reports import coverage
+
     times = []
     body = None
-    for attempt in range(repeat + 1):
-        started = time.perf_counter()
-        response = client.get("/api/v1/reports/coverage", {"area": "17", "year": 2026, "group_by": "village"})
-        elapsed = time.perf_counter() - started
-        assert response.status_code == 200, response.content[:300]
-        if attempt:  # the first one warms caches
-            times.append(elapsed)
-        body = response.json()
+    real = coverage.coverage_report
+    with mock.patch.object(coverage, "coverage_report", lambda **kw: real(**kw, source=source)):
+        for attempt in range(repeat + 1):
+            started = time.perf_counter()
+            response = client.get("/api/v1/reports/coverage", {"area": "17", "year": 2026, "group_by": "village"})
+            elapsed = time.perf_counter() - started
+            assert response.status_code == 200, response.content[:300]
+            if attempt:  # the first one warms caches
+                times.append(elapsed)
+            body = response.json()
+    body.pop("generated_at")
     return statistics.median(times), body
 
 
@@ -251,7 +258,7 @@ def main() -> None:
     from rest_framework.test import APIClient
 
     from bench.populate import populate
-    from enrolment.reports import ENROLMENT_SQL, PREFIX_LENGTH, WORKER_SQL
+    from enrolment.reports.coverage import COUNT_SQL, PREFIX_LENGTH
     from villages.models import Role, User
 
     call_command("migrate", verbosity=0)
@@ -267,34 +274,40 @@ def main() -> None:
         cursor.execute("VACUUM ANALYZE enrolment_enrolment")
     print(f"populated {args.workers:,} workers + enrolments in {time.perf_counter() - started:.1f} s")
 
+    from enrolment.reports.services import coverage_compact
+
+    started = time.perf_counter()
+    folded = coverage_compact()  # what the beat task does every COVERAGE_COMPACT_SECONDS
+    compact_s = time.perf_counter() - started
     client = APIClient()
     client.force_authenticate(admin)
     report_s, body = report_timings(client, args.repeat)
     params = {"prefix": PREFIX_LENGTH[4], "area": "17", "below": "17.%", "year": 2026}
+    counts_sql, counts_workers_sql = COUNT_SQL["counts"]
+    tables_sql, tables_workers_sql = COUNT_SQL["tables"]
     (RESULTS / "report_explain.txt").write_text(
-        "-- enrolments\n" + explain(ENROLMENT_SQL, params) + "\n\n-- workers\n" + explain(WORKER_SQL, params) + "\n"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("DROP INDEX enrolment_report; DROP INDEX worker_report")
-    no_index_s, body_no_index = report_timings(client, args.repeat)
-    (RESULTS / "report_explain_no_index.txt").write_text(
-        "-- enrolments\n" + explain(ENROLMENT_SQL, params) + "\n\n-- workers\n" + explain(WORKER_SQL, params) + "\n"
-    )
-    with connection.cursor() as cursor:  # recreate them as their migrations do
-        for module in ("enrolment.migrations.0004_report_index", "workers.migrations.0003_report_index"):
-            cursor.execute(importlib.import_module(module).CREATE)
+        "-- counts: enrolments\n" + explain(counts_sql, params) + "\n\n-- counts: workers\n"
+        + explain(counts_workers_sql, params) + "\n\n-- tables: enrolments\n" + explain(tables_sql, params)
+        + "\n\n-- tables: workers\n" + explain(tables_workers_sql, params) + "\n"
+    )  # fmt: skip
+    tables_s, body_tables = report_timings(client, args.repeat, source="tables")
     naive_s, naive = naive_report(2026)
     total = body["total"]
-    assert body_no_index["total"] == total
+    assert body_tables["total"] == total
+    assert body_tables["results"] == body["results"]
     assert sum(v[0] for v in naive.values()) == total["registered_workers"]
     assert sum(v[1]["annual"] or 0 for v in naive.values()) == total["annual_contribution_idr"]
 
     print()
     print(f"report: Bengkulu by village ({len(body['results'])} rows), {total['registered_workers']:,} workers, "
           f"{total['live_enrolments']:,} live enrolments, median of {args.repeat}")  # fmt: skip
+    rows = ", ".join(f"{table}: {after:,} rows" for table, (_, after) in folded.items())
+    print(f"running counts after folding ({compact_s:.1f} s): {rows}")
     print("| path | ms | x report |\n|---|---|---|")
-    print(f"| GET /api/v1/reports/coverage (SQL GROUP BY, report indexes) | {report_s * 1000:.0f} | 1.0 |")
-    print(f"| baseline: same request, report indexes dropped | {no_index_s * 1000:.0f} | {no_index_s / report_s:.1f} |")
+    print(f"| GET /api/v1/reports/coverage (GROUP BY prefix over the running counts) | {report_s * 1000:.0f} | 1.0 |")
+    print(
+        f"| baseline: same report, GROUP BY prefix over the tables | {tables_s * 1000:.0f} | {tables_s / report_s:.1f} |"
+    )
     print(f"| baseline: naive ORM, 3 queries per village | {naive_s * 1000:.0f} | {naive_s / report_s:.1f} |")
 
     with tempfile.TemporaryDirectory() as tmp:
