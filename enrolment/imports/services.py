@@ -447,7 +447,9 @@ def _save_enrolments(context: _Context, items: list[_RowWork]) -> None:
     # rejected one, and a stored one is overlaid like a stored worker.
     stored: dict[str, Enrolment] = {}
     live: dict[str, str] = {}
-    for enrolment in Enrolment.objects.filter(worker_id__in=worker_ids, deleted_at__isnull=True):
+    overlay_fields = ("worker_id", "segment", "programs", "funding_source_id", "budget_year", "funding_decree",
+                      "coverage_start", "payment_period_months", "status", "needs_correction")  # fmt: skip
+    for enrolment in Enrolment.objects.filter(worker_id__in=worker_ids, deleted_at__isnull=True).only(*overlay_fields):
         stored[enrolment.id] = enrolment
         if enrolment.status in LIVE_STATUSES and not enrolment.needs_correction:
             live[enrolment.worker_id] = enrolment.id
