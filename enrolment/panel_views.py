@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +22,7 @@ from config.http import PayloadTooLarge
 from config.pagination import CursorPagination
 from enrolment import exports, selectors, services
 from enrolment.models import Enrolment, Status
-from enrolment.reports import coverage as reports
+from enrolment.reports import coverage
 from enrolment.serializers import enrolment_outcome_representation
 from villages.audit import Actor, audit_event, mask_nik
 from villages.models import AuditAction, Role
@@ -192,8 +193,6 @@ class VerificationDecisionView(APIView):
         records = data.validated_data.get("records") or [{"id": i} for i in data.validated_data.get("ids", [])]
         if not records:
             raise FieldsInvalid(fields={"ids": [_("Send at least one enrolment id.")]})
-        from django.conf import settings
-
         if len(records) > settings.BULK_MAX_RECORDS:
             raise PayloadTooLarge(details={"max_records": settings.BULK_MAX_RECORDS, "received": len(records)})
         outcomes = services.enrolments_transition(
@@ -219,7 +218,7 @@ class CoverageQuerySerializer(serializers.Serializer):
         required=False, min_value=2000, max_value=2100, help_text="Budget year; default the current year."
     )
     group_by = serializers.ChoiceField(
-        choices=reports.GROUP_LEVELS, required=False, help_text="Default: the level below the area."
+        choices=coverage.GROUP_LEVELS, required=False, help_text="Default: the level below the area."
     )
 
 
@@ -278,7 +277,7 @@ class CoverageReportView(APIView):
     def get(self, request: Request) -> Response:
         query = CoverageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        report = reports.coverage_report(
+        report = coverage.coverage_report(
             user=request.user,
             area=query.validated_data.get("area"),
             year=query.validated_data.get("year"),
