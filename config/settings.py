@@ -325,3 +325,21 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Panel: imports, exports, reports (issue 6) -------------------------------------------------
+# Task modules outside an app's tasks.py, so the worker registers them.
+CELERY_IMPORTS = ("enrolment.imports.tasks", "enrolment.reports.tasks")
+# Folding the coverage report's running counts (enrolment/reports/models.py): cheap, idempotent.
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "coverage-compact": {
+        "task": "enrolment.reports.compact",
+        "schedule": env.int("COVERAGE_COMPACT_SECONDS", default=600),
+    },
+}
+# Rows per import transaction: each chunk goes through workers_save/enrolments_save at once.
+IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=1000)
+# An import job's `status` is not an enrolment's: name both enums in the OpenAPI schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {"ImportStatusEnum": "enrolment.imports.models.ImportStatus", "EnrolmentStatusEnum": "enrolment.models.Status"}
+)

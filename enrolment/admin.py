@@ -1,11 +1,25 @@
-from django.contrib import admin
-from django.http import HttpRequest
+from typing import Any
 
-from enrolment.models import ContributionDiscount, ContributionRule, Enrolment, IncomeBand
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+
+from enrolment.imports.models import ImportJob, ImportRow
+from enrolment.models import ContributionDiscount, ContributionRule, Enrolment, IncomeBand, Status
+from enrolment.services import EnrolmentOutcome, TransitionRequest, enrolments_transition
+from villages.admin import AdminOnlyMixin, ScopedAdminMixin
+from villages.audit import Actor, mask_nik
+from villages.auth import client_address
+from villages.models import Role
+from workers.services import Result
 
 
 @admin.register(ContributionRule)
-class ContributionRuleAdmin(admin.ModelAdmin):
+class ContributionRuleAdmin(AdminOnlyMixin, admin.ModelAdmin):
     """Rates are data: correct one by closing its period (valid_to) and adding the new row."""
 
     list_display = [
@@ -23,13 +37,13 @@ class ContributionRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(IncomeBand)
-class IncomeBandAdmin(admin.ModelAdmin):
+class IncomeBandAdmin(AdminOnlyMixin, admin.ModelAdmin):
     list_display = ["segment", "income_from", "base_idr", "valid_from", "valid_to", "source"]
     list_filter = ["segment"]
 
 
 @admin.register(ContributionDiscount)
-class ContributionDiscountAdmin(admin.ModelAdmin):
+class ContributionDiscountAdmin(AdminOnlyMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "segment",
@@ -42,12 +56,76 @@ class ContributionDiscountAdmin(admin.ModelAdmin):
     ]
 
 
+class RejectForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """Status, with `submitted` (the verification queue) as what the list opens on."""
+
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [*Status.choices, ("all", _("All"))]
+
+    def value(self) -> str:
+        return super().value() or Status.SUBMITTED
+
+    def choices(self, changelist: Any) -> Any:
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Enrolment]) -> QuerySet[Enrolment]:
+        return queryset if self.value() == "all" else queryset.filter(status=self.value())
+
+
 @admin.register(Enrolment)
-class EnrolmentAdmin(admin.ModelAdmin):
-    list_display = ["id", "worker", "village", "status", "monthly_contribution", "registry_number", "updated_at"]
-    list_filter = ["status", "segment", "funding_source", "budget_year"]
-    search_fields = ["id", "worker__id", "registry_number"]
+class EnrolmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """The verification list: submitted enrolments of the caller's areas, verified or rejected
+    by actions that go through `enrolments_transition` (the workflow's rules, one audit event
+    per change), exactly as the API does. Fields are read-only here, the registry's above all
+    (status, KPJ number, sync time): edits go through the API, which validates and re-prices."""
+
+    scope_field = "village__code"
+    list_display = [
+        "id",
+        "worker_name",
+        "worker_nik",
+        "village",
+        "status",
+        "warnings_shown",
+        "funding_source",
+        "monthly_contribution",
+        "registry_number",
+        "updated_at",
+    ]
+    list_filter = [StatusFilter, "segment", "funding_source", "budget_year"]
+    search_fields = ["id", "worker__id", "worker__full_name", "registry_number"]
+    list_select_related = ["worker", "village", "funding_source"]
+    readonly_fields = ["worker_name", "worker_nik"]
+    exclude = ["request_hash"]
+    actions = ["verify", "reject"]
     show_full_result_count = False
+
+    @admin.display(description=_("worker"))
+    def worker_name(self, obj: Enrolment) -> str:
+        return obj.worker.full_name
+
+    @admin.display(description=_("NIK"))
+    def worker_nik(self, obj: Enrolment) -> str:
+        return mask_nik(obj.worker.nik)
+
+    @admin.display(description=_("warnings"))
+    def warnings_shown(self, obj: Enrolment) -> str:
+        flags = {*obj.worker.warnings, *obj.warnings}
+        if obj.needs_correction or obj.worker.needs_correction:
+            flags.add("needs_correction")
+        return ", ".join(sorted(flags))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -56,6 +134,85 @@ class EnrolmentAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Enrolment | None = None) -> bool:
+        return False
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        """Who sees the verify and reject actions: those the workflow lets verify."""
+        user = request.user
+        return bool(user.is_active and user.is_staff and (user.is_admin or user.role == Role.VILLAGE_OPERATOR))
+
+    def _transition(self, request: HttpRequest, queryset: QuerySet[Enrolment], action: str, reason: str = "") -> None:
+        actor = Actor(user=request.user, ip=client_address(request) or None)  # type: ignore[arg-type]
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+        outcomes = enrolments_transition(
+            actor=actor, requests=[TransitionRequest(pk) for pk in ids], action=action, reason=reason
+        )
+        _report(self, request, outcomes)
+
+    @admin.action(description=_("Verify the selected enrolments"), permissions=["decide"])
+    def verify(self, request: HttpRequest, queryset: QuerySet[Enrolment]) -> None:
+        self._transition(request, queryset, "verify")
+
+    @admin.action(description=_("Reject the selected enrolments (with a reason)"), permissions=["decide"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[Enrolment]) -> TemplateResponse | None:
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            self._transition(request, queryset, "reject", form.cleaned_data["reason"])
+            return None
+        return TemplateResponse(
+            request,
+            "admin/enrolment/enrolment/reject.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Reject enrolments"),
+                "form": form,
+                "enrolments": queryset.select_related("worker"),
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                "opts": self.model._meta,
+            },
+        )
+
+
+def _report(model_admin: admin.ModelAdmin, request: HttpRequest, outcomes: list[EnrolmentOutcome]) -> None:
+    done = sum(1 for o in outcomes if o.result == Result.UPDATED)
+    same = sum(1 for o in outcomes if o.result == Result.UNCHANGED)
+    if done or same:
+        model_admin.message_user(
+            request, _("%(done)d changed, %(same)d already so.") % {"done": done, "same": same}, messages.SUCCESS
+        )
+    for outcome in outcomes:
+        if outcome.error is not None:
+            model_admin.message_user(request, f"{outcome.id}: {outcome.error.message}", messages.ERROR)
+
+
+class ImportRowInline(admin.TabularInline):
+    model = ImportRow
+    fields = ["row_number", "result", "worker_id", "enrolment_id", "nik_masked", "error"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ImportRow]:
+        # Only the problems: a job may have 80,000 rows (all of them: GET /api/v1/imports/{id}/rows).
+        return super().get_queryset(request).filter(result="invalid")
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_field = "area_code"
+    list_display = ["filename", "created_by", "created_at", "status", "dry_run", "total_rows",
+                    "created_count", "updated_count", "unchanged_count", "invalid_count"]  # fmt: skip
+    list_filter = ["status", "dry_run"]
+    readonly_fields = [f.name for f in ImportJob._meta.fields if f.name != "file"]
+    exclude = ["file"]
+    inlines = [ImportRowInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ImportJob | None = None) -> bool:
         return False
 
 

@@ -91,6 +91,9 @@ class RateTable:
     rules: list[ContributionRule] = field(default_factory=list)
     bands: list[IncomeBand] = field(default_factory=list)
     discounts: list[ContributionDiscount] = field(default_factory=list)
+    # year() results for this table's lifetime (one request or import chunk): a bulk of people
+    # on the same package and start date is priced once, not twelve months per person.
+    _years: dict[tuple[Pricing, dt.date], tuple[MonthContribution, int]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls) -> RateTable:
@@ -159,6 +162,9 @@ class RateTable:
 
     def year(self, pricing: Pricing, start: dt.date) -> tuple[MonthContribution, int]:
         """The first month's contribution and the total of twelve months from `start`."""
-        first = self.month(pricing, start)
-        annual = first.total + sum(self.month(pricing, _add_months(start, n)).total for n in range(1, 12))
-        return first, annual
+        key = (pricing, start)
+        if key not in self._years:
+            first = self.month(pricing, start)
+            annual = first.total + sum(self.month(pricing, _add_months(start, n)).total for n in range(1, 12))
+            self._years[key] = (first, annual)
+        return self._years[key]

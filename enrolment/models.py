@@ -214,4 +214,6 @@ class Enrolment(models.Model):
         return f"{self.id} {self.status}"
 
 
+from enrolment.imports.models import ImportJob, ImportRow  # noqa: E402, F401
 from enrolment.registry.models import *  # noqa: E402, F403
+from enrolment.reports.models import CoverageEnrolmentCount, CoverageWorkerCount  # noqa: E402, F401

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from rest_framework import serializers
 
 from enrolment.models import Enrolment, Status
 from villages.models import User
 from villages.scope import scope_of
+from workers.nik import WARN_BIRTH_DATE_MISMATCH, WARN_REGION_UNKNOWN, WARN_SEX_MISMATCH, normalise_nik
+from workers.validation import WARN_AGE_OUTSIDE_WINDOW, WARN_POSSIBLE_DUPLICATE
+
+# What an operator can filter the queue on: the worker's (or enrolment's) warning codes, plus two
+# shorthands: `nik_mismatch` (birth date or sex differs from the NIK) and `needs_correction`.
+WARNING_FILTERS = {
+    WARN_POSSIBLE_DUPLICATE: (WARN_POSSIBLE_DUPLICATE,),
+    WARN_BIRTH_DATE_MISMATCH: (WARN_BIRTH_DATE_MISMATCH,),
+    WARN_SEX_MISMATCH: (WARN_SEX_MISMATCH,),
+    WARN_REGION_UNKNOWN: (WARN_REGION_UNKNOWN,),
+    WARN_AGE_OUTSIDE_WINDOW: (WARN_AGE_OUTSIDE_WINDOW,),
+    "nik_mismatch": (WARN_BIRTH_DATE_MISMATCH, WARN_SEX_MISMATCH),
+    "needs_correction": (),
+}
 
 
 class EnrolmentFilterSerializer(serializers.Serializer):
@@ -22,6 +37,31 @@ class EnrolmentFilterSerializer(serializers.Serializer):
     budget_year = serializers.IntegerField(required=False)
     updated_since = serializers.DateTimeField(required=False)
     needs_correction = serializers.BooleanField(required=False, allow_null=True, default=None)
+    occupation = serializers.CharField(required=False, max_length=32, help_text="The worker's occupation code.")
+    warning = serializers.MultipleChoiceField(
+        choices=sorted(WARNING_FILTERS),
+        required=False,
+        help_text="Any of these warnings (repeat the parameter): the worker's or the enrolment's; "
+        "`nik_mismatch` = birth date or sex differs from the NIK; `needs_correction` = either is flagged.",
+    )
+    q = serializers.CharField(required=False, max_length=100, help_text="Part of the worker's name, or a whole NIK.")
+
+
+def _has_warning(field: str, code: str) -> Q:
+    if connection.vendor == "postgresql":
+        return Q(**{f"{field}__contains": [code]})
+    return Q(**{f"{field}__icontains": f'"{code}"'})  # SQLite has no JSON containment
+
+
+def warning_q(codes: set[str]) -> Q:
+    """Enrolments whose worker or self carries any of the warning filters in `codes`."""
+    condition = Q(pk__in=[])
+    for name in codes:
+        if name == "needs_correction":
+            condition |= Q(needs_correction=True) | Q(worker__needs_correction=True)
+        for code in WARNING_FILTERS[name]:
+            condition |= _has_warning("worker__warnings", code) | _has_warning("warnings", code)
+    return condition
 
 
 def enrolment_list(
@@ -35,7 +75,11 @@ def enrolment_list(
     budget_year: int | None = None,
     updated_since: dt.datetime | None = None,
     needs_correction: bool | None = None,
+    occupation: str | None = None,
+    warning: set[str] | None = None,
+    q: str | None = None,
 ) -> QuerySet[Enrolment]:
+    """Live (not deleted) enrolments in the caller's areas, narrowed to `area` (404 outside)."""
     scope = scope_of(user)
     if area:
         scope = scope.within(area)
@@ -54,6 +98,16 @@ def enrolment_list(
         enrolments = enrolments.filter(updated_at__gte=updated_since)
     if needs_correction is not None:
         enrolments = enrolments.filter(needs_correction=needs_correction)
+    if occupation:
+        enrolments = enrolments.filter(worker__occupation_id=occupation)
+    if warning:
+        enrolments = enrolments.filter(warning_q(set(warning)))
+    if q:
+        digits = normalise_nik(q)
+        whole_nik = digits.isdigit() and len(digits) == 16
+        enrolments = (
+            enrolments.filter(worker__nik=digits) if whole_nik else enrolments.filter(worker__full_name__icontains=q)
+        )
     return enrolments
 
 

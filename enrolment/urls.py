@@ -19,4 +19,6 @@ urlpatterns = [
         for action in ACTIONS
     ],
     path("registry/", include("enrolment.registry.urls")),
+    # Panel: verification queue, reports, exports, imports (enrolment/panel_urls.py).
+    path("", include("enrolment.panel_urls")),
 ]

@@ -1,15 +1,91 @@
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from villages.models import Area, AreaTarget, Assignment, AuditEvent, Device, User
+from villages import selectors, services
+from villages.models import Area, AreaTarget, Assignment, AuditEvent, Device, Role, User
+from villages.scope import scope_of
+
+
+class ScopedAdminMixin:
+    """The Django admin as the operations console: permissions by role, rows by area.
+
+    Admins (superusers or role admin) see and manage everything. Roles in `view_roles` (staff
+    supervisors by default) see only the rows inside their areas, read-only unless their role is
+    in `change_roles`; everyone else sees nothing. Rows are scoped with `villages.scope` through
+    `scope_field`, a lookup path ending at an area code ("code", "village__code", "area__code",
+    "area_code"); None means the model is not area data and only admins may open it. An object
+    outside the caller's areas is as absent as in the API (the admin answers 404).
+
+    Reusable by every app's admin: `class BatchAdmin(ScopedAdminMixin, admin.ModelAdmin)` with
+    `scope_field = "village__code"` (or whatever leads to an area code).
+    """
+
+    scope_field: str | None = None
+    view_roles: tuple[str, ...] = (Role.SUPERVISOR,)
+    change_roles: tuple[str, ...] = ()
+
+    def _role_may(self, request: HttpRequest, roles: tuple[str, ...]) -> bool:
+        user = request.user
+        if not (user.is_active and user.is_staff):
+            return False
+        return bool(user.is_admin or (self.scope_field is not None and user.role in roles))
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = super().get_queryset(request)  # type: ignore[misc]
+        if request.user.is_admin:
+            return queryset
+        if self.scope_field is None:
+            return queryset.none()
+        return scope_of(request.user).filter(queryset, self.scope_field)
+
+    def object_area(self, obj: Model) -> str | None:
+        """The area code of `obj` along `scope_field`, read from loaded columns where possible."""
+        assert self.scope_field is not None
+        parts = self.scope_field.split("__")
+        node: Any = obj
+        if len(parts) >= 2 and parts[-1] == "code":
+            for part in parts[:-2]:
+                node = getattr(node, part)
+            return getattr(node, parts[-2] + "_id")
+        for part in parts:
+            node = getattr(node, part)
+        return node
+
+    def _covers(self, request: HttpRequest, obj: Model | None) -> bool:
+        if obj is None or request.user.is_admin:
+            return True
+        return self.scope_field is not None and scope_of(request.user).covers(self.object_area(obj))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._role_may(request, self.view_roles)
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self._role_may(request, self.view_roles) and self._covers(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self._role_may(request, self.change_roles) and self._covers(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._role_may(request, self.change_roles)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return bool(request.user.is_active and request.user.is_staff and request.user.is_admin)
+
+
+class AdminOnlyMixin(ScopedAdminMixin):
+    """Reference data and settings: admins only (role admin or superuser)."""
+
+    scope_field = None
 
 
 @admin.register(Area)
-class AreaAdmin(admin.ModelAdmin):
+class AreaAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_field = "code"
     list_display = ["code", "name", "level", "kind", "postal_code", "active"]
     list_filter = ["level", "kind", "active"]
     search_fields = ["code", "name"]
@@ -35,12 +111,20 @@ class AreaAdmin(admin.ModelAdmin):
 
 
 @admin.register(AreaTarget)
-class AreaTargetAdmin(admin.ModelAdmin):
+class AreaTargetAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_field = "area__code"
+    change_roles = (Role.SUPERVISOR,)  # supervisors set their areas' targets (API.md)
     list_display = ["area", "year", "target_workers", "budget_idr", "updated_by", "updated_at"]
     list_filter = ["year"]
     search_fields = ["area__code", "area__name"]
     autocomplete_fields = ["area"]
     readonly_fields = ["updated_by", "updated_at"]
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "area":
+            # The form refuses an area outside the caller's scope, whatever the widget sent.
+            kwargs["queryset"] = scope_of(request.user).filter(Area.objects.all(), "code")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: AreaTarget, form: Any, change: bool) -> None:
         obj.updated_by = request.user
@@ -52,9 +136,22 @@ class AssignmentInline(admin.TabularInline):
     extra = 1
     autocomplete_fields = ["area"]
 
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return bool(request.user.is_admin or request.user.role == Role.SUPERVISOR)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return bool(request.user.is_admin)
+
+    has_add_permission = has_change_permission  # type: ignore[assignment]
+    has_delete_permission = has_change_permission
+
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
+    """Admins manage officials here; supervisors see those of their areas (they manage them
+    through the API, which applies the rules of who may assign what)."""
+
+    scope_field = "assignments__area__code"
     list_display = ["username", "full_name", "role", "is_active", "is_staff", "last_login"]
     list_filter = ["role", "is_active", "is_staff"]
     search_fields = ["username", "full_name", "email"]
@@ -70,16 +167,33 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"classes": ("wide",), "fields": ("username", "full_name", "role", "password1", "password2")}),
     )
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        if request.user.is_admin:
+            return super(ScopedAdminMixin, self).get_queryset(request)
+        if not self.has_module_permission(request):
+            return User.objects.none()
+        return selectors.users_in_scope(scope=scope_of(request.user))
+
+    def _covers(self, request: HttpRequest, obj: Model | None) -> bool:
+        if obj is None or request.user.is_admin:
+            return True
+        return services.user_in_scope(user=obj, scope=scope_of(request.user))  # type: ignore[arg-type]
+
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_field = "area__code"
     list_display = ["user", "area", "created_at"]
     search_fields = ["user__username", "area__code", "area__name"]
     autocomplete_fields = ["user", "area"]
 
 
 @admin.register(Device)
-class DeviceAdmin(admin.ModelAdmin):
+class DeviceAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Devices of the officials the caller manages; revoking one ends its token at once."""
+
+    scope_field = "user__assignments__area__code"
+    actions = ["revoke"]
     list_display = [
         "user",
         "device_id",
@@ -93,14 +207,33 @@ class DeviceAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "device_id", "name"]
     readonly_fields = [f.name for f in Device._meta.fields]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        if not request.user.is_admin and not self.has_module_permission(request):
+            return Device.objects.none()
+        return selectors.device_list(user=request.user)
+
+    def _covers(self, request: HttpRequest, obj: Model | None) -> bool:
+        return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return self._role_may(request, (Role.SUPERVISOR,))
+
+    @admin.action(description=_("Revoke the selected devices (log them out)"), permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Device]) -> None:
+        for device in queryset:
+            services.device_revoke(actor=request.user, device=device)
+        self.message_user(request, _("%(n)d devices revoked.") % {"n": len(queryset)}, messages.SUCCESS)
+
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the log is append-only (the database refuses changes too)."""
+class AuditEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Read-only: the log is append-only (the database refuses changes too). Supervisors see
+    the events of their areas."""
 
+    scope_field = "area_code"
     list_display = ["at", "actor_username", "action", "object_type", "object_id", "area_code"]
     list_filter = ["action", "object_type"]
     search_fields = ["actor_username", "object_id", "area_code"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -307,21 +307,42 @@ def _warn_possible_duplicates(records: list[CleanedWorker]) -> None:
         return village, born, name.casefold()
 
     keys = [key(r.values["village_id"], r.values["birth_date"], r.values["full_name"]) for r in records]
-    stored = (
-        Worker.objects.filter(
-            village_id__in={k[0] for k in keys},
-            birth_date__in={k[1] for k in keys},
-            deleted_at__isnull=True,
-            needs_correction=False,
-        )
-        .exclude(id__in=[r.id for r in records])
-        .values_list("village_id", "birth_date", "full_name")
-    )
-    found = {key(*row) for row in stored}
+    found = {key(*row) for row in _same_village_and_birth_date(keys, [r.id for r in records])}
     in_request = Counter(keys)
     for record, record_key in zip(records, keys, strict=True):
         if (record_key in found or in_request[record_key] > 1) and WARN_POSSIBLE_DUPLICATE not in record.warnings:
             record.warnings.append(WARN_POSSIBLE_DUPLICATE)
+
+
+def _same_village_and_birth_date(keys: list[tuple[str, Any, str]], exclude_ids: list[str]) -> list[tuple[Any, ...]]:
+    """(village, birth date, name) of live workers sharing a (village, birth date) pair with `keys`.
+
+    On PostgreSQL the pairs are joined as pairs (one index probe each on worker_village_birth);
+    filtering villages IN (...) AND dates IN (...) separately matches their cross product, which
+    for a batch spread over a thousand villages is a scan of the whole table (0.3 s per 1,000
+    records with a million workers stored).
+    """
+    pairs = sorted({(village, born) for village, born, _name in keys})
+    if connection.vendor != "postgresql":
+        return list(
+            Worker.objects.filter(
+                village_id__in={p[0] for p in pairs},
+                birth_date__in={p[1] for p in pairs},
+                deleted_at__isnull=True,
+                needs_correction=False,
+            )
+            .exclude(id__in=exclude_ids)
+            .values_list("village_id", "birth_date", "full_name")
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT w.village_id, w.birth_date, w.full_name"
+            "  FROM unnest(%s::varchar[], %s::date[]) AS pair(village, born)"
+            "  JOIN workers_worker w ON w.village_id = pair.village AND w.birth_date = pair.born"
+            " WHERE w.deleted_at IS NULL AND NOT w.needs_correction AND NOT (w.id = ANY(%s::varchar[]))",
+            [[p[0] for p in pairs], [p[1] for p in pairs], exclude_ids],
+        )
+        return cursor.fetchall()
 
 
 def worker_create(*, actor: Actor, data: Mapping[str, Any]) -> SaveOutcome:

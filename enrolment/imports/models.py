@@ -1,0 +1,104 @@
+"""An import job and the result of each of its rows (imported from enrolment/models.py)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from villages.models import User
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("queued")
+    RUNNING = "running", _("running")
+    COMPLETED = "completed", _("completed")
+    FAILED = "failed", _("failed")
+
+
+class ImportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "XLSX"
+
+
+class RowResult(models.TextChoices):
+    CREATED = "created", _("created")
+    UPDATED = "updated", _("updated")
+    UNCHANGED = "unchanged", _("unchanged")
+    INVALID = "invalid", _("invalid")
+
+
+class ImportJob(models.Model):
+    """One uploaded file and its processing.
+
+    The file is kept under MEDIA_ROOT/imports/ until the job completes, so a worker that dies
+    halfway can resume it (`processed_rows` advances in the same transaction as each chunk's
+    writes). `area_code` is the narrowest area covering the creator's scope when the job was
+    made: who may read the job is decided on it, like any record of that area.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The creator's areas when the job was made ([] for an admin: everything), and their common
+    # ancestor ("" when they have none, or for an admin).
+    scope_codes = models.JSONField(default=list, blank=True)
+    area_code = models.CharField(max_length=13, blank=True)
+    language = models.CharField(max_length=8, default="id")  # of the creating request: row messages
+    filename = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=4, choices=ImportFormat.choices)
+    file = models.FileField(upload_to="imports/", blank=True)
+    file_size = models.PositiveBigIntegerField(default=0)
+    file_sha256 = models.CharField(max_length=64)
+    # Headers of the file that are not import columns (e.g. an export's status columns): skipped.
+    ignored_columns = models.JSONField(default=list, blank=True)
+    dry_run = models.BooleanField(default=False)
+
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    error = models.TextField(blank=True)  # why the whole file failed (unreadable, missing columns)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Data rows read so far, and the file's total once known (XLSX tells up front; CSV at the end).
+    processed_rows = models.PositiveIntegerField(default=0)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    invalid_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["area_code", "created_at"], name="import_area_created")]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ImportStatus.values), name="import_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.status})"
+
+
+class ImportRow(models.Model):
+    """What happened to one data row. `row_number` is the row as a spreadsheet shows it (the
+    header is row 1). Messages are stored in the job's language; `error` is the API's envelope
+    body, with field errors named by the file's column headers."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rows")
+    row_number = models.PositiveIntegerField()
+    result = models.CharField(max_length=10, choices=RowResult.choices)
+    worker_id = models.CharField(max_length=64, blank=True)
+    worker_result = models.CharField(max_length=10, blank=True)
+    enrolment_id = models.CharField(max_length=64, blank=True)
+    enrolment_result = models.CharField(max_length=10, blank=True)
+    nik_masked = models.CharField(max_length=40, blank=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["job_id", "row_number"]
+        constraints = [models.UniqueConstraint(fields=["job", "row_number"], name="import_row_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}:{self.row_number} {self.result}"

@@ -1,0 +1,129 @@
+"""Rows out of an uploaded CSV or XLSX file, streamed: never the whole file in memory.
+
+XLSX goes through openpyxl in read-only mode (it parses the sheet's XML as it iterates); CSV
+through the csv module over the file object. Offices save CSV from Excel in whatever their
+Windows uses, so the encoding (UTF-8, with or without BOM, else Windows-1252) and the delimiter
+(`,`, `;` or tab) are detected from the start of the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from django.utils.translation import gettext_lazy as _
+
+from enrolment.imports.models import ImportFormat
+
+SNIFF_BYTES = 64 * 1024
+
+
+class UnreadableFile(Exception):
+    def __init__(self, message: Any) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+@dataclass
+class Sheet:
+    header: list[Any]
+    rows: Iterator[list[Any]]  # data rows after the header, blank ones included
+    total_rows: int | None  # data rows, when the format says so up front
+
+
+def detect_format(name: str, head: bytes) -> str | None:
+    """xlsx (a zip) or csv (text), from the file's first bytes and then its name."""
+    if head.startswith(b"PK\x03\x04"):
+        return ImportFormat.XLSX
+    lowered = name.lower()
+    if lowered.endswith((".csv", ".txt")) or (head and b"\x00" not in head[:SNIFF_BYTES]):
+        return ImportFormat.CSV
+    return None
+
+
+def _encoding(head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sample is still UTF-8.
+        if exc.start < len(head) - 4:
+            return "cp1252"
+    return "utf-8"
+
+
+def _delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
+    return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+
+
+@contextmanager
+def open_sheet(path: Path, file_format: str) -> Iterator[Sheet]:
+    """The header row and an iterator over the data rows. Raises UnreadableFile."""
+    if file_format == ImportFormat.XLSX:
+        with _xlsx(path) as sheet:
+            yield sheet
+    else:
+        with _csv(path) as sheet:
+            yield sheet
+
+
+@contextmanager
+def _csv(path: Path) -> Iterator[Sheet]:
+    with open(path, "rb") as raw:
+        head = raw.read(SNIFF_BYTES)
+    encoding = _encoding(head)
+    handle: IO[str] = open(path, encoding=encoding, errors="replace", newline="")  # noqa: SIM115
+    try:
+        first_line = handle.readline()
+        handle.seek(0)
+        reader = csv.reader(handle, delimiter=_delimiter(first_line))
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise UnreadableFile(_("The file is empty.")) from None
+        except csv.Error as exc:
+            raise UnreadableFile(_("The file could not be read as CSV.")) from exc
+        yield Sheet(header=header, rows=_csv_rows(reader), total_rows=None)
+    finally:
+        handle.close()
+
+
+def _csv_rows(reader: Any) -> Iterator[list[Any]]:
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise UnreadableFile(_("Row %(row)d could not be read as CSV.") % {"row": reader.line_num}) from exc
+
+
+@contextmanager
+def _xlsx(path: Path) -> Iterator[Sheet]:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise UnreadableFile(_("The file could not be read as XLSX.")) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise UnreadableFile(_("The file is empty."))
+        # The dimension the file declares; only a progress estimate (files may lie or omit it).
+        declared = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 1 else None
+        yield Sheet(
+            header=list(header),
+            rows=(list(row) for row in rows),
+            total_rows=declared - 1 if declared else None,
+        )
+    finally:
+        workbook.close()

@@ -1,0 +1,542 @@
+"""Import jobs: created from an upload, processed in chunks in the background, read back.
+
+A job is processed in chunks of IMPORT_CHUNK_ROWS rows. Each chunk is one transaction holding
+its workers' and enrolments' writes (through `workers_save` / `enrolments_save`, so the same
+validation, locks, constraints and audit as the API), its row results and the job's progress.
+A worker that dies mid-file therefore leaves whole chunks behind it, and a second run of the task
+resumes after the last committed one; the job row is locked per chunk and its progress checked,
+so two deliveries of the same task never process a chunk twice. A dry run does the same work
+and rolls each chunk's writes back to a savepoint, keeping only the row results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import queue
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import ErrorDetail
+
+from config.errors import FieldsInvalid, ServiceError, envelope, register_error_code
+from config.locks import lock_keys
+from enrolment.imports import layout
+from enrolment.imports.models import ImportJob, ImportRow, ImportStatus, RowResult
+from enrolment.imports.readers import SNIFF_BYTES, UnreadableFile, detect_format, open_sheet
+from enrolment.models import LIVE_STATUSES, Enrolment
+from enrolment.reports.tasks import coverage_compact_task
+from enrolment.services import EnrolmentOutcome, enrolment_as_input, enrolments_save
+from enrolment.validation import EnrolmentRefs, clean_enrolment
+from villages.audit import Actor, audit_event, mask_nik
+from villages.models import AuditAction, Role, User
+from villages.scope import Scope, scope_of
+from workers.models import Worker
+from workers.services import Result, SaveMode, SaveOutcome, worker_as_input, worker_refs, workers_save
+from workers.validation import clean_worker
+
+DUPLICATE_ROW = register_error_code("duplicate_row", 400, _("This row repeats a person from an earlier row."))
+
+
+class UnsupportedFile(ServiceError):
+    code = "unsupported_file_type"
+    status_code = 415
+    default_message = _("Upload a CSV or XLSX file.")
+
+
+class ImportConcurrentRun(Exception):
+    """Another run of the same job committed this chunk first; this run stops."""
+
+
+IMPORT_ROLES = (Role.VILLAGE_OPERATOR,)
+READ_ROLES = (Role.VILLAGE_OPERATOR, Role.SUPERVISOR)
+
+
+def common_area(codes: Sequence[str]) -> str:
+    """The deepest area containing every code ("" when they share no province)."""
+    if not codes:
+        return ""
+    split = [code.split(".") for code in codes]
+    prefix: list[str] = []
+    for parts in zip(*split, strict=False):
+        if len(set(parts)) != 1:
+            break
+        prefix.append(parts[0])
+    return ".".join(prefix)
+
+
+# --- creating and reading jobs ---------------------------------------------------------------------
+
+
+def import_create(*, actor: Actor, upload: UploadedFile, dry_run: bool, language: str) -> tuple[ImportJob, bool]:
+    """Stores the upload as a queued job and queues its processing (after commit).
+
+    Returns (job, created). The same file uploaded again by the same official while an identical
+    job is still queued or running returns that job (created False): a resent request does not
+    queue the work twice. Once it has finished, a new upload makes a new job, which finds every
+    row unchanged. Raises UnsupportedFile (415) for anything but CSV or XLSX.
+    """
+    user = actor.user
+    assert user is not None
+    head = upload.read(SNIFF_BYTES)
+    upload.seek(0)
+    file_format = detect_format(upload.name or "", head)
+    if not head or file_format is None:
+        raise UnsupportedFile(details={"filename": upload.name})
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    sha = digest.hexdigest()
+    scope = scope_of(user)
+
+    with transaction.atomic():
+        lock_keys("import", [f"{user.pk}:{sha}:{dry_run}"])
+        pending = ImportJob.objects.filter(
+            created_by=user, file_sha256=sha, dry_run=dry_run, status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING)
+        ).first()
+        if pending is not None:
+            return pending, False
+        job = ImportJob(
+            id=uuid.uuid4(),
+            created_by=user,
+            scope_codes=[] if scope.everything else list(scope.codes),
+            area_code="" if scope.everything else common_area(scope.codes),
+            language=language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE,
+            filename=(upload.name or "upload")[:255],
+            file_format=file_format,
+            file_size=upload.size or 0,
+            file_sha256=sha,
+            dry_run=dry_run,
+        )
+        job.file.save(f"{job.id}.{file_format}", upload, save=False)
+        job.save()
+        audit_event(
+            actor,
+            AuditAction.IMPORT,
+            "import_job",
+            str(job.id),
+            area_code=job.area_code,
+            context={"stage": "uploaded", "filename": job.filename, "dry_run": dry_run, "bytes": job.file_size},
+        )
+        from enrolment.imports.tasks import import_run
+
+        job_id = str(job.id)
+        transaction.on_commit(lambda: import_run.delay(job_id))
+    return job, True
+
+
+def import_jobs_visible(*, user: User) -> QuerySet[ImportJob]:
+    """Jobs the caller may read: its own, and (operators, supervisors) those made inside its areas."""
+    jobs = ImportJob.objects.select_related("created_by")
+    scope = scope_of(user)
+    if scope.everything:
+        return jobs
+    return jobs.filter(Q(created_by=user) | (scope.q("area_code") & ~Q(area_code="")))
+
+
+def import_job_get(*, user: User, job_id: str) -> ImportJob:
+    try:
+        key = uuid.UUID(str(job_id))
+    except ValueError:
+        raise Http404 from None
+    job = import_jobs_visible(user=user).filter(pk=key).first()
+    if job is None:
+        raise Http404
+    return job
+
+
+# --- processing ----------------------------------------------------------------------------------------
+
+
+def import_job_run(*, job_id: uuid.UUID | str) -> ImportJob | None:
+    """Processes (or resumes) a job. Idempotent: a finished job is left as it is.
+
+    Row problems never fail the job (they are its result); a file that cannot be read or lacks
+    required columns fails it with `error` set. The stored upload is deleted once the job ends.
+    """
+    claimed = ImportJob.objects.filter(pk=job_id, status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING)).update(
+        status=ImportStatus.RUNNING
+    )
+    job = ImportJob.objects.select_related("created_by").filter(pk=job_id).first()
+    if not claimed or job is None:
+        return job
+    if job.started_at is None:
+        job.started_at = timezone.now()
+        ImportJob.objects.filter(pk=job.pk, started_at__isnull=True).update(started_at=job.started_at)
+    user = job.created_by
+    with translation.override(job.language):
+        try:
+            if user is None or not user.is_active or not (user.is_admin or user.role in IMPORT_ROLES):
+                raise UnreadableFile(_("The official who uploaded the file may no longer import."))
+            _process(job, user)
+        except UnreadableFile as problem:
+            ImportJob.objects.filter(pk=job.pk).update(
+                status=ImportStatus.FAILED, error=str(problem.message), finished_at=timezone.now()
+            )
+        except ImportConcurrentRun:
+            return ImportJob.objects.get(pk=job.pk)
+    job = ImportJob.objects.select_related("created_by").get(pk=job.pk)
+    if job.status in (ImportStatus.COMPLETED, ImportStatus.FAILED) and job.file:
+        job.file.delete(save=True)  # personal data at rest only as long as needed
+    return job
+
+
+@dataclass
+class _Context:
+    job: ImportJob
+    actor: Actor
+    scope: Scope
+    headers: layout.HeaderMap
+    codes: layout.CodeTables
+    seen: dict[tuple[str, str], int]  # duplicate keys → the first row that had them
+
+
+def _process(job: ImportJob, user: User) -> None:
+    path = Path(job.file.path)
+    with open_sheet(path, job.file_format) as sheet:
+        headers = layout.map_headers(sheet.header)
+        if headers.missing:
+            raise UnreadableFile(
+                _("Missing columns: %(columns)s. Download the template from /api/v1/imports/template.xlsx.")
+                % {"columns": ", ".join(headers.missing)}
+            )
+        if headers.repeated:
+            raise UnreadableFile(_("Repeated columns: %(columns)s.") % {"columns": ", ".join(headers.repeated)})
+        ImportJob.objects.filter(pk=job.pk).update(ignored_columns=headers.ignored, total_rows=sheet.total_rows)
+        context = _Context(
+            job=job,
+            actor=Actor(user=user),
+            scope=scope_of(user),
+            headers=headers,
+            codes=layout.CodeTables.load(),
+            seen={},
+        )
+        done = job.processed_rows  # rows committed by an earlier run of this job
+        offset = done
+        for chunk in _chunks_read_ahead(sheet.rows, headers, context, done):
+            _run_chunk(context, chunk, offset)
+            offset += len(chunk)
+    # total_rows: the data rows (blank rows, e.g. pre-formatted template rows, are not data).
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportStatus.COMPLETED,
+        total_rows=F("created_count") + F("updated_count") + F("unchanged_count") + F("invalid_count"),
+        finished_at=timezone.now(),
+    )
+    finished = ImportJob.objects.get(pk=job.pk)
+    # An import appends many count changes at once: fold them now rather than at the next beat.
+    transaction.on_commit(coverage_compact_task.delay)
+    audit_event(
+        context.actor,
+        AuditAction.IMPORT,
+        "import_job",
+        str(job.id),
+        area_code=job.area_code,
+        context={
+            "stage": "completed",
+            "dry_run": job.dry_run,
+            "rows": finished.total_rows,
+            "created": finished.created_count,
+            "updated": finished.updated_count,
+            "unchanged": finished.unchanged_count,
+            "invalid": finished.invalid_count,
+        },
+    )
+
+
+_END = object()
+
+
+def _chunks_read_ahead(
+    rows: Iterator[list[Any]], headers: layout.HeaderMap, context: _Context, done: int
+) -> Iterator[list[layout.ParsedRow | None]]:
+    """Chunks of parsed rows, read and parsed by a thread one chunk ahead of the writer.
+
+    Reading a spreadsheet is Python work and so is saving a chunk, but a chunk's save spends a
+    good part of its time waiting on PostgreSQL (the GIL is free then): parsing the next chunk
+    meanwhile hides most of the reading. The queue holds at most two chunks, so memory stays
+    bounded by the chunk size, not the file. Rows before `done` (committed by an earlier run)
+    are read only to remember their duplicate keys.
+    """
+    size: int = settings.IMPORT_CHUNK_ROWS
+    ready: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        chunk: list[layout.ParsedRow | None] = []
+        try:
+            for index, raw in enumerate(rows, start=1):
+                parsed = layout.parse_row(index + 1, raw, headers, context.codes)
+                if index <= done:
+                    if parsed is not None:
+                        _duplicate_of(parsed, context.seen)  # remember its keys only
+                    continue
+                chunk.append(parsed)
+                if len(chunk) >= size:
+                    if not put(chunk):
+                        return
+                    chunk = []
+            if chunk and not put(chunk):
+                return
+            put(_END)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    reader = threading.Thread(target=produce, name=f"import-read-{context.job.pk}", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()  # the writer failed or finished: the reader stops before the file closes
+        reader.join()
+
+
+def _duplicate_of(row: layout.ParsedRow, seen: dict[tuple[str, str], int]) -> int | None:
+    """The earlier row this one repeats (same NIK or same ID), else None; records its keys."""
+    keys: list[tuple[str, str]] = []
+    nik = row.nik
+    if len(nik) == 16 and nik.isdigit():
+        keys.append(("nik", nik))
+    if row.explicit_id:
+        keys.append(("id", str(row.worker["id"])))
+    for key in keys:
+        if key in seen:
+            return seen[key]
+    for key in keys:
+        seen[key] = row.row_number
+    return None
+
+
+@dataclass
+class _RowWork:
+    parsed: layout.ParsedRow
+    result: str = RowResult.INVALID
+    error: dict[str, Any] | None = None
+    worker: SaveOutcome | None = None
+    enrolment: EnrolmentOutcome | None = None
+
+
+def _mapped_error(error: ServiceError, part: str, headers: layout.HeaderMap) -> dict[str, Any]:
+    """The envelope body of an error, its field names turned into the file's column headers."""
+    details = dict(error.details)
+    fields = details.get("fields")
+    if isinstance(fields, dict):
+        details["fields"] = {layout.column_for(part, name, headers): messages for name, messages in fields.items()}
+    details["part"] = part
+    return envelope(error.code, error.message, details)["error"]
+
+
+def _apply_layout_errors(cleaned: Any, row: layout.ParsedRow, part: str) -> None:
+    """What the layout could not read replaces what cleaning said of the same field."""
+    for target, messages in row.errors.items():
+        prefix, name = target.split(".", 1)
+        if prefix == part:
+            cleaned.errors[name] = [ErrorDetail(str(message), code="invalid") for message in messages]
+
+
+def _run_chunk(context: _Context, rows: list[layout.ParsedRow | None], offset: int) -> None:
+    job, headers, scope = context.job, context.headers, context.scope
+    work: list[_RowWork] = []
+    for parsed in rows:
+        if parsed is None:
+            continue
+        item = _RowWork(parsed=parsed)
+        work.append(item)
+        first = _duplicate_of(parsed, context.seen)
+        if first is not None:
+            item.error = envelope(
+                DUPLICATE_ROW,
+                _("This row repeats the person of row %(row)d; only that row is imported.") % {"row": first},
+                {"row": first},
+            )["error"]
+    candidates = [item for item in work if item.error is None]
+
+    # Stable ids: the ID column, else the worker already holding the NIK in scope, else derived.
+    niks = {item.parsed.nik for item in candidates if not item.parsed.explicit_id}
+    holders = {
+        nik: worker_id
+        for nik, worker_id, village in Worker.objects.filter(
+            nik__in=niks, deleted_at__isnull=True, needs_correction=False
+        ).values_list("nik", "id", "village_id")
+        if scope.covers(village)
+    }
+    for item in candidates:
+        record = item.parsed.worker
+        if not item.parsed.explicit_id:
+            record["id"] = holders.get(item.parsed.nik) or layout.derived_worker_id(
+                str(record.get("village") or ""), item.parsed.nik
+            )
+    # A row about a stored person changes only the cells it fills (see layout.overlay).
+    stored = {
+        worker.id: worker
+        for worker in Worker.objects.filter(
+            id__in=[str(item.parsed.worker["id"]) for item in candidates], deleted_at__isnull=True
+        )
+    }
+    for item in candidates:
+        current = stored.get(str(item.parsed.worker["id"]))
+        if current is not None:
+            item.parsed.worker = layout.overlay(worker_as_input(current), item.parsed.worker)
+    refs = worker_refs(user=context.actor.user, records=[item.parsed.worker for item in candidates])  # type: ignore[arg-type]
+    cleaned_workers = []
+    for item in candidates:
+        cleaned = clean_worker(item.parsed.worker, refs=refs)
+        _apply_layout_errors(cleaned, item.parsed, "worker")
+        cleaned_workers.append(cleaned)
+
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.processed_rows != offset or locked.status != ImportStatus.RUNNING:
+            raise ImportConcurrentRun()
+        savepoint = transaction.savepoint() if job.dry_run else None
+
+        outcomes = workers_save(actor=context.actor, records=cleaned_workers, mode=SaveMode.UPSERT)
+        for item, outcome in zip(candidates, outcomes, strict=True):
+            item.worker = outcome
+            if outcome.error is not None:
+                item.error = _mapped_error(outcome.error, "worker", headers)
+        enrolling = [i for i in candidates if i.error is None and i.parsed.enrolment is not None]
+        if enrolling:
+            _save_enrolments(context, enrolling)
+        for item in work:
+            item.result = _row_result(item)
+
+        if savepoint is not None:
+            transaction.savepoint_rollback(savepoint)
+        _store_rows([_row(job, item) for item in work])
+        counts = {result: sum(1 for item in work if item.result == result) for result in RowResult.values}
+        ImportJob.objects.filter(pk=job.pk).update(
+            processed_rows=offset + len(rows),
+            created_count=F("created_count") + counts[RowResult.CREATED],
+            updated_count=F("updated_count") + counts[RowResult.UPDATED],
+            unchanged_count=F("unchanged_count") + counts[RowResult.UNCHANGED],
+            invalid_count=F("invalid_count") + counts[RowResult.INVALID],
+        )
+
+
+def _save_enrolments(context: _Context, items: list[_RowWork]) -> None:
+    saved_workers = [item.worker.worker for item in items if item.worker is not None and item.worker.worker]
+    worker_ids = [worker.id for worker in saved_workers]
+    # Every enrolment of these people, once: the live one is the row's, a derived id may name a
+    # rejected one, and a stored one is overlaid like a stored worker.
+    stored: dict[str, Enrolment] = {}
+    live: dict[str, str] = {}
+    overlay_fields = ("worker_id", "segment", "programs", "funding_source_id", "budget_year", "funding_decree",
+                      "coverage_start", "payment_period_months", "status", "needs_correction")  # fmt: skip
+    for enrolment in Enrolment.objects.filter(worker_id__in=worker_ids, deleted_at__isnull=True).only(*overlay_fields):
+        stored[enrolment.id] = enrolment
+        if enrolment.status in LIVE_STATUSES and not enrolment.needs_correction:
+            live[enrolment.worker_id] = enrolment.id
+    records = []
+    for item in items:
+        assert item.worker is not None
+        assert item.parsed.enrolment is not None
+        record = item.parsed.enrolment
+        year = record.get("budget_year") or str(record.get("coverage_start") or "")[:4]
+        enrolment_id = live.get(item.worker.id) or layout.derived_enrolment_id(item.worker.id, year)
+        current = stored.get(enrolment_id)
+        if current is not None:
+            record = layout.overlay(enrolment_as_input(current), record)
+        record["worker"], record["id"] = item.worker.id, enrolment_id
+        item.parsed.enrolment = record
+        records.append(record)
+    # The workers were just saved for this official (so they are in scope): no second read.
+    refs = EnrolmentRefs.load(scope=context.scope, worker_ids=(), extra_workers=saved_workers)
+    cleaned = []
+    for item, record in zip(items, records, strict=True):
+        one = clean_enrolment(record, refs=refs)
+        _apply_layout_errors(one, item.parsed, "enrolment")
+        cleaned.append(one)
+    outcomes = enrolments_save(actor=context.actor, records=cleaned, refs=refs, mode=SaveMode.UPSERT)
+    for item, outcome in zip(items, outcomes, strict=True):
+        item.enrolment = outcome
+        if outcome.error is not None:
+            item.error = _mapped_error(outcome.error, "enrolment", context.headers)
+
+
+def _row_result(item: _RowWork) -> str:
+    if item.error is not None:
+        return RowResult.INVALID
+    results = {item.worker.result if item.worker else None, item.enrolment.result if item.enrolment else None}
+    if Result.CREATED in results:
+        return RowResult.CREATED
+    if Result.UPDATED in results:
+        return RowResult.UPDATED
+    return RowResult.UNCHANGED
+
+
+_ROW_COLUMNS = ("job_id", "row_number", "result", "worker_id", "worker_result", "enrolment_id",
+                "enrolment_result", "nik_masked", "full_name", "error", "warnings")  # fmt: skip
+
+
+def _store_rows(rows: list[ImportRow]) -> None:
+    """A chunk's row results: COPY on PostgreSQL (an 80,000-row file has 80,000 of them and the
+    ORM's INSERT costs more than the rest of the bookkeeping), bulk_create elsewhere."""
+    if connection.vendor != "postgresql":
+        ImportRow.objects.bulk_create(rows, batch_size=1000)
+        return
+    statement = f"COPY enrolment_importrow ({', '.join(_ROW_COLUMNS)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.connection.cursor() as raw, raw.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    *(getattr(row, name) for name in _ROW_COLUMNS[:-2]),
+                    None if row.error is None else json.dumps(row.error, ensure_ascii=False),
+                    json.dumps(row.warnings),
+                ]
+            )
+
+
+def _row(job: ImportJob, item: _RowWork) -> ImportRow:
+    worker, enrolment = item.worker, item.enrolment
+    return ImportRow(
+        job=job,
+        row_number=item.parsed.row_number,
+        result=item.result,
+        worker_id=worker.id if worker and worker.result != Result.INVALID else "",
+        worker_result=worker.result.value if worker else "",
+        enrolment_id=enrolment.id if enrolment and enrolment.result != Result.INVALID else "",
+        enrolment_result=enrolment.result.value if enrolment else "",
+        nik_masked=mask_nik(item.parsed.nik)[:40],
+        full_name=str(item.parsed.worker.get("full_name") or "")[:150],
+        error=item.error,
+        warnings=list(worker.worker.warnings) if worker and worker.worker is not None else [],
+    )
+
+
+def import_dry_run_flag(value: Any) -> bool:
+    """`dry_run` as a form field or query parameter: true/1/yes/ya."""
+    if isinstance(value, bool):
+        return value
+    text = str(value or "").strip().casefold()
+    if text in ("", "0", "false", "no", "tidak"):
+        return False
+    if text in ("1", "true", "yes", "ya"):
+        return True
+    raise FieldsInvalid(fields={"dry_run": [_("Use true or false.")]})

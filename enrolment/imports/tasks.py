@@ -1,0 +1,14 @@
+"""The background half of an import (listed in CELERY_IMPORTS; in-process without REDIS_URL)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from enrolment.imports.services import import_job_run
+
+
+# acks_late: a job is resumable and safe to run twice (see services), so a worker lost mid-file
+# hands it to another instead of dropping it.
+@shared_task(name="enrolment.imports.run", acks_late=True, reject_on_worker_lost=True)
+def import_run(job_id: str) -> None:
+    import_job_run(job_id=job_id)

@@ -1,0 +1,12 @@
+"""Background work of the reports (listed in CELERY_IMPORTS; scheduled in CELERY_BEAT_SCHEDULE)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from enrolment.reports.services import coverage_compact
+
+
+@shared_task(name="enrolment.reports.compact")
+def coverage_compact_task() -> None:
+    coverage_compact()
