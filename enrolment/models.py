@@ -139,10 +139,12 @@ class Enrolment(models.Model):
     id = models.CharField(primary_key=True, max_length=CLIENT_ID_MAX_LENGTH)
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="enrolments")
     # The worker's village, kept here so scoping, sync and reports never join workers.
-    village = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    village = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", db_index=False)
     segment = models.CharField(max_length=3, choices=Segment.choices, default=Segment.BPU)
     programs = models.JSONField(default=list)
-    funding_source = models.ForeignKey(FundingSource, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    funding_source = models.ForeignKey(
+        FundingSource, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     budget_year = models.PositiveSmallIntegerField(null=True, blank=True)
     funding_decree = models.CharField(max_length=200, blank=True)  # the decree paying for it
     coverage_start = models.DateField(null=True, blank=True)
@@ -156,7 +158,9 @@ class Enrolment(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     status_reason = models.TextField(blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
-    status_changed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status_changed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     # KPJ: the participant number the registry issues (11 digits).
     registry_number = models.CharField(max_length=11, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
@@ -173,10 +177,16 @@ class Enrolment(models.Model):
     request_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    updated_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     deleted_at = models.DateTimeField(null=True, blank=True)
-    deleted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    deleted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     class Meta:
         ordering = ["id"]
@@ -205,7 +215,10 @@ class Enrolment(models.Model):
                 name="enrolment_rejected_has_reason",
             ),
         ]
+        # As for workers: only indexes a query uses (the village prefix for scoping, village with
+        # status, status with updated_at for the registry claim); officials' columns unindexed.
         indexes = [
+            models.Index(fields=["village"], name="enrolment_village_prefix", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["village", "status"], name="enrolment_village_status"),
             models.Index(fields=["status", "updated_at"], name="enrolment_status_updated"),
         ]

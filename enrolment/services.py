@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.bulk import insert_models, new_instance, update_models
 from config.errors import (
     Conflict,
     FieldsInvalid,
@@ -232,17 +233,21 @@ def enrolments_save(
         values = dict(record.values)
 
         if current is None:
-            enrolment = Enrolment(
-                id=record.id,
-                **values,
-                **state,
-                status=target_status,
-                status_changed_at=now,
-                status_changed_by=user,
-                version=1,
-                request_hash=record.request_hash(),
-                created_by=user,
-                updated_by=user,
+            user_id = user.pk if user else None
+            enrolment = new_instance(
+                Enrolment,
+                {
+                    "id": record.id,
+                    **values,
+                    **state,
+                    "status": target_status,
+                    "status_changed_at": now,
+                    "status_changed_by_id": user_id,
+                    "version": 1,
+                    "request_hash": record.request_hash(),
+                    "created_by_id": user_id,
+                    "updated_by_id": user_id,
+                },
             )
             to_create.append(enrolment)
             if not flagged:
@@ -285,12 +290,11 @@ def enrolments_save(
 
     try:
         with transaction.atomic():
-            Enrolment.objects.bulk_create(to_create, batch_size=1000)
-            Enrolment.objects.bulk_update(
+            insert_models(to_create)
+            update_models(
                 to_update,
                 [*VALUE_FIELDS, "needs_correction", "errors", "status", "status_changed_at", "status_changed_by",
                  "version", "updated_by", "updated_at"],
-                batch_size=500,
             )  # fmt: skip
     except IntegrityError as exc:
         raise Conflict() from exc
@@ -374,7 +378,7 @@ def _tombstone(actor: Actor, enrolments: list[Enrolment]) -> None:
         enrolment.deleted_at, enrolment.deleted_by = now, actor.user
         enrolment.version += 1
         enrolment.updated_by, enrolment.updated_at = actor.user, now
-    Enrolment.objects.bulk_update(enrolments, ["deleted_at", "deleted_by", "version", "updated_by", "updated_at"])
+    update_models(enrolments, ["deleted_at", "deleted_by", "version", "updated_by", "updated_at"])
     audit_events(
         actor, [(AuditAction.DELETE, "enrolment", e.id, e.village_id, None, {"version": e.version}) for e in enrolments]
     )
@@ -485,11 +489,10 @@ def enrolments_transition(
                 {"reason": reason} if reason else {},
             )
         )
-    Enrolment.objects.bulk_update(
+    update_models(
         changed,
         ["status", "status_reason", "status_changed_at", "status_changed_by", "monthly_contribution",
          "annual_contribution", "contribution_detail", "version", "updated_by", "updated_at"],
-        batch_size=500,
     )  # fmt: skip
     audit_events(actor, events)
     return outcomes

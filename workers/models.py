@@ -88,7 +88,8 @@ class HeirRelationship(models.TextChoices):
 
 class Worker(models.Model):
     id = models.CharField(primary_key=True, max_length=CLIENT_ID_MAX_LENGTH)
-    village = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="workers")
+    # Indexed by the prefix index and (village, birth_date) below, not by Django's default pair.
+    village = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="workers", db_index=False)
     # The normalised 16 digits; as typed only on a record that needs correction.
     nik = models.CharField(max_length=40, blank=True)
     kk_number = models.CharField(max_length=40, blank=True)  # No. KK, the family card
@@ -101,7 +102,9 @@ class Worker(models.Model):
     address_dusun = models.CharField(max_length=100, blank=True)
     address_rt = models.CharField(max_length=3, blank=True)
     address_rw = models.CharField(max_length=3, blank=True)
-    occupation = models.ForeignKey(Occupation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    occupation = models.ForeignKey(
+        Occupation, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     kusuka_number = models.CharField(max_length=32, blank=True)  # fishers' KUSUKA card
     monthly_income = models.PositiveBigIntegerField(null=True, blank=True)  # IDR
     mother_maiden_name = models.CharField(max_length=150, blank=True)
@@ -120,10 +123,16 @@ class Worker(models.Model):
     request_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    updated_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     deleted_at = models.DateTimeField(null=True, blank=True)
-    deleted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    deleted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     class Meta:
         ordering = ["id"]
@@ -147,7 +156,13 @@ class Worker(models.Model):
                 name="worker_complete_unless_flagged",
             ),
         ]
+        # Every index costs every insert (bulk registration, imports, sync pushes), so only the
+        # ones a query uses: the village prefix (scoping: village_id LIKE '17.04.%'), village with
+        # birth date (possible duplicates; also serves village equality) and updated_at (lists
+        # since a time). The officials' columns (created_by, ...) are not indexed: officials are
+        # deactivated, never deleted, so nothing looks workers up by them.
         indexes = [
+            models.Index(fields=["village"], name="worker_village_prefix", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["village", "birth_date"], name="worker_village_birth"),
             models.Index(fields=["updated_at"], name="worker_updated_at"),
         ]

@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from config.bulk import insert_models, new_instance, update_models
 from config.errors import Conflict, FieldsInvalid, IdempotencyKeyReused, NotFound, PreconditionFailed, ServiceError
 from config.formats import iso_datetime
 from config.locks import lock_keys
@@ -234,14 +235,17 @@ def workers_save(
         }
 
         if current is None:
-            worker = Worker(
-                id=record.id,
-                **stored_values,
-                **state,
-                version=1,
-                request_hash=record.request_hash(),
-                created_by=user,
-                updated_by=user,
+            worker = new_instance(
+                Worker,
+                {
+                    "id": record.id,
+                    **stored_values,
+                    **state,
+                    "version": 1,
+                    "request_hash": record.request_hash(),
+                    "created_by_id": user.pk if user else None,
+                    "updated_by_id": user.pk if user else None,
+                },
             )
             to_create.append(worker)
             outcome.result, outcome.worker = Result.CREATED, worker
@@ -282,11 +286,10 @@ def workers_save(
 
     try:
         with transaction.atomic():
-            Worker.objects.bulk_create(to_create, batch_size=1000)
-            Worker.objects.bulk_update(
+            insert_models(to_create)
+            update_models(
                 to_update,
                 [*VALUE_FIELDS, "warnings", "needs_correction", "errors", "version", "updated_by", "updated_at"],
-                batch_size=500,
             )
     except IntegrityError as exc:
         # Only a writer that bypassed the locks above can get here; the client may simply retry.
