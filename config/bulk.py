@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -24,21 +25,51 @@ from django.db.models.base import ModelState
 M = TypeVar("M", bound=Model)
 
 
-_FIELDS: dict[type[Model], list[Field]] = {}
+@dataclass(frozen=True)
+class _Plan:
+    """What writing rows of one model needs to know about its fields, worked out once per process:
+    at 1,000 rows a request, asking each field again for each row (its default, whether it is
+    auto_now, whether it is JSON) costs more than the COPY itself."""
+
+    fields: list[Field]
+    constants: dict[str, Any]  # attname → the default of a field whose default never changes
+    factories: list[tuple[str, Field]]  # fields whose default is made afresh (list, dict, now)
+    stamped: list[Field]  # auto_now / auto_now_add: set on insert, as Model.save() does
+
+
+_PLANS: dict[type[Model], _Plan] = {}
+
+
+def _plan(model: type[Model]) -> _Plan:
+    plan = _PLANS.get(model)
+    if plan is None:
+        fields = list(model._meta.concrete_fields)
+        # No default at all means None or "" (Field.get_default), the same every time.
+        fixed = [f for f in fields if not f.has_default() and not f.has_db_default()]
+        plan = _PLANS[model] = _Plan(
+            fields=fields,
+            constants={f.attname: f.get_default() for f in fixed},
+            factories=[(f.attname, f) for f in fields if f not in fixed],
+            stamped=[f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)],
+        )
+    return plan
 
 
 def new_instance(model: type[M], values: dict[str, Any]) -> M:
-    """`model(**values)` (values by attname) for an instance about to be bulk-inserted, built
+    """`model(**values)` (values by attname, concrete fields only) for an instance about to be bulk-inserted, built
     without Model.__init__: at 1,000 instances per request, __init__ and the foreign-key
     descriptors it goes through cost more than the insert itself. Fields not in `values` get
     their defaults (callables called afresh). No pre_init/post_init signals are sent; the project
     uses none."""
-    fields = _FIELDS.get(model)
-    if fields is None:
-        fields = _FIELDS[model] = list(model._meta.concrete_fields)
+    plan = _plan(model)
     instance = model.__new__(model)
     instance._state = ModelState()
-    instance.__dict__.update({f.attname: values[f.attname] if f.attname in values else f.get_default() for f in fields})
+    state = instance.__dict__
+    state.update(plan.constants)
+    for attname, f in plan.factories:
+        if attname not in values:
+            state[attname] = f.get_default()
+    state.update(values)
     return instance
 
 
@@ -66,28 +97,29 @@ def insert_models(objs: Sequence[Model]) -> None:
     if not objs:
         return
     model = type(objs[0])
-    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and getattr(objs[0], f.attname) is None)]
-    for obj in objs:
-        for f in fields:
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                f.pre_save(obj, add=True)
+    plan = _plan(model)
+    fields = [f for f in plan.fields if not (f.primary_key and getattr(objs[0], f.attname) is None)]
+    for f in plan.stamped:
+        for obj in objs:
+            f.pre_save(obj, add=True)
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create(objs, batch_size=500)
         return
-    json_columns = [isinstance(f, JSONField) for f in fields]
+    attnames = [f.attname for f in fields]
+    json_positions = [i for i, f in enumerate(fields) if isinstance(f, JSONField)]
     columns = ", ".join(f'"{f.column}"' for f in fields)
     # wrap_database_errors: COPY runs on the driver's cursor, and a constraint violation must still
     # surface as Django's IntegrityError.
     sql = f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN'
+    dumps = json.dumps
     with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
         for obj in objs:
-            row = obj.__dict__
-            copy.write_row(
-                [
-                    json.dumps(row[f.attname]) if is_json and row[f.attname] is not None else row[f.attname]
-                    for f, is_json in zip(fields, json_columns, strict=True)
-                ]
-            )
+            state = obj.__dict__
+            row = [state[a] for a in attnames]
+            for i in json_positions:  # JSON columns travel as their text; None stays SQL NULL
+                if row[i] is not None:
+                    row[i] = dumps(row[i])
+            copy.write_row(row)
 
 
 def update_models(objs: Sequence[Model], field_names: Sequence[str]) -> None:

@@ -6,4 +6,5 @@ class VillagesConfig(AppConfig):
     verbose_name = "Areas and officials"
 
     def ready(self) -> None:
+        from config import lookups  # noqa: F401  (registers the `__any` lookup)
         from villages import schema  # noqa: F401  (registers the OpenAPI auth extension)

@@ -62,8 +62,33 @@ def audit_events(
 ) -> None:
     """Many events in one statement (COPY on PostgreSQL, see config.bulk): (action, object_type,
     object_id, area_code, changes, context)."""
-    at = timezone.now()
-    insert_models([new_instance(AuditEvent, {"at": at, **_fields(actor, *event)}) for event in events])
+    common = {"at": timezone.now(), **_actor_fields(actor)}
+    insert_models(
+        [
+            new_instance(
+                AuditEvent,
+                {
+                    **common,
+                    "action": action,
+                    "object_type": object_type,
+                    "object_id": object_id,
+                    "area_code": area_code,
+                    "changes": changes,
+                    "context": context or {},
+                },
+            )
+            for action, object_type, object_id, area_code, changes, context in events
+        ]
+    )
+
+
+def _actor_fields(actor: Actor) -> dict[str, Any]:
+    return {
+        "actor_id": actor.user.pk if actor.user else None,
+        "actor_username": actor.user.get_username() if actor.user else "system",
+        "device": actor.device,
+        "ip": actor.ip,
+    }
 
 
 def _fields(
@@ -76,10 +101,7 @@ def _fields(
     context: dict[str, Any] | None,
 ) -> dict[str, Any]:
     return {
-        "actor_id": actor.user.pk if actor.user else None,
-        "actor_username": actor.user.get_username() if actor.user else "system",
-        "device": actor.device,
-        "ip": actor.ip,
+        **_actor_fields(actor),
         "action": action,
         "object_type": object_type,
         "object_id": object_id,

@@ -160,9 +160,9 @@ def workers_save(
     lock_keys("worker", ids)
     lock_keys("nik", niks)  # type: ignore[arg-type]
 
-    existing = {w.id: w for w in Worker.objects.filter(id__in=ids)}
+    existing = {w.id: w for w in Worker.objects.filter(id__any=ids)}
     holders: dict[str, Worker] = {}
-    for holder in Worker.objects.filter(nik__in=niks, deleted_at__isnull=True, needs_correction=False).only(
+    for holder in Worker.objects.filter(nik__any=niks, deleted_at__isnull=True, needs_correction=False).only(
         "id", "nik", "village_id"
     ):
         holders[holder.nik] = holder

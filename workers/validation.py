@@ -112,9 +112,12 @@ class CleanedWorker:
         return values_hash(self.values)
 
 
+# One encoder for every hash: json.dumps with these options builds a new encoder per call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, default=str, separators=(",", ":"), ensure_ascii=False)
+
+
 def values_hash(values: Mapping[str, Any]) -> str:
-    canonical = json.dumps(values, sort_keys=True, default=str, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(values).encode()).hexdigest()
 
 
 def new_client_id() -> str:
