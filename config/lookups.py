@@ -3,14 +3,20 @@
 Django's `__in` binds every value as its own parameter; with psycopg's client-side binding each is
 then quoted in Python, and PostgreSQL parses a statement with a thousand literals. For the bulk
 paths' lookups of 1,000 ids or NIKs that is ~4.5 ms per query; `= ANY(%s)` with the list as one
-array is ~0.5 ms, and PostgreSQL plans it the same way (an index scan per value). Registered on
-every field by villages.apps; other databases get a plain IN.
+array is ~0.5 ms, and PostgreSQL plans it the same way (an index scan per value, or a hashed
+filter: the array arrives as a constant, which PostgreSQL hashes). Registered on every field by
+villages.apps; other databases get a plain IN.
+
+Not JSON unpacked in SQL (`ARRAY(SELECT jsonb_array_elements_text(%s))`), though that is cheaper to
+send: the array is then a parameter computed at run time, which PostgreSQL neither sees when
+planning nor hashes, so `NOT id = ANY(...)` over 9,000 rows took 340 ms instead of 2 ms.
 """
 
 from __future__ import annotations
 
 from typing import Any as AnyType
 
+from django.core.exceptions import EmptyResultSet
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
 from django.db.models.lookups import In
@@ -27,5 +33,7 @@ class Any(In):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         field = self.lhs.output_field
         values = [field.get_db_prep_value(v, connection, prepared=True) for v in self.rhs if v is not None]
+        if not values:
+            raise EmptyResultSet  # as IN does: no query at all
         # The cast names the element type: an untyped list of strings would arrive as text[].
         return f"{lhs} = ANY(%s::{field.db_type(connection)}[])", (*lhs_params, values)
