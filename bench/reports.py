@@ -54,6 +54,9 @@ def setup_django(media_root: str | None = None) -> None:
     import django
 
     django.setup()
+    from config.memory import freeze_startup_objects
+
+    freeze_startup_objects()  # as the Celery worker that runs imports does once it has started
 
 
 def peak_rss_mb() -> float:

@@ -1,11 +1,23 @@
 """The Celery app. Without REDIS_URL tasks run in-process (CELERY_TASK_ALWAYS_EAGER)."""
 
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import worker_init, worker_process_init
+
+from config.memory import freeze_startup_objects
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+@worker_process_init.connect
+def _freeze(**_kwargs: Any) -> None:
+    """The worker has imported Django and every task module by now (and a pool process inherits
+    them): see freeze_startup_objects."""
+    freeze_startup_objects()

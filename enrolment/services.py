@@ -145,10 +145,10 @@ def enrolments_save(
     lock_keys("enrolment", ids)
     lock_keys("enrolled-worker", worker_ids)
 
-    existing = {e.id: e for e in Enrolment.objects.filter(id__in=ids)}
+    existing = {e.id: e for e in Enrolment.objects.filter(id__any=ids)}
     live_by_worker = dict(
         Enrolment.objects.filter(
-            worker_id__in=worker_ids, status__in=LIVE_STATUSES, deleted_at__isnull=True, needs_correction=False
+            worker_id__any=worker_ids, status__in=LIVE_STATUSES, deleted_at__isnull=True, needs_correction=False
         ).values_list("worker_id", "id")
     )
 
@@ -554,11 +554,11 @@ def registration_create(*, actor: Actor, worker_data: Any, enrolment_data: Any) 
 def workers_with_registry_nik(worker_ids: Collection[str]) -> set[str]:
     """Workers whose NIK went to the registry (queued or active enrolment, or a KPJ number)."""
     return set(
-        Enrolment.objects.filter(worker_id__in=worker_ids, deleted_at__isnull=True)
+        Enrolment.objects.filter(worker_id__any=worker_ids, deleted_at__isnull=True)
         .filter(status__in=(Status.QUEUED, Status.ACTIVE))
         .values_list("worker_id", flat=True)
     ) | set(
-        Enrolment.objects.filter(worker_id__in=worker_ids)
+        Enrolment.objects.filter(worker_id__any=worker_ids)
         .exclude(registry_number="")
         .values_list("worker_id", flat=True)
     )

@@ -1,6 +1,6 @@
 """Rows out of an uploaded CSV or XLSX file, streamed: never the whole file in memory.
 
-XLSX goes through openpyxl in read-only mode (it parses the sheet's XML as it iterates); CSV
+XLSX goes through enrolment.imports.xlsx (it parses the sheet's XML as it iterates); CSV
 through the csv module over the file object. Offices save CSV from Excel in whatever their
 Windows uses, so the encoding (UTF-8, with or without BOM, else Windows-1252) and the delimiter
 (`,`, `;` or tab) are detected from the start of the file.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -105,25 +104,29 @@ def _csv_rows(reader: Any) -> Iterator[list[Any]]:
 
 @contextmanager
 def _xlsx(path: Path) -> Iterator[Sheet]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+    from enrolment.imports.xlsx import XlsxError, open_workbook
 
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        workbook = open_workbook(path)
+    except XlsxError as exc:
         raise UnreadableFile(_("The file could not be read as XLSX.")) from exc
     try:
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
+        rows = _xlsx_rows(workbook.rows())
         header = next(rows, None)
         if header is None:
             raise UnreadableFile(_("The file is empty."))
-        # The dimension the file declares; only a progress estimate (files may lie or omit it).
-        declared = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 1 else None
-        yield Sheet(
-            header=list(header),
-            rows=(list(row) for row in rows),
-            total_rows=declared - 1 if declared else None,
-        )
+        # The dimension the file declares (read by now: it comes before the rows); only a
+        # progress estimate (files may lie or omit it).
+        declared = workbook.declared_rows
+        yield Sheet(header=header, rows=rows, total_rows=declared - 1 if declared and declared > 1 else None)
     finally:
         workbook.close()
+
+
+def _xlsx_rows(rows: Iterator[list[Any]]) -> Iterator[list[Any]]:
+    from enrolment.imports.xlsx import XlsxError
+
+    try:
+        yield from rows
+    except XlsxError as exc:
+        raise UnreadableFile(_("The file could not be read as XLSX.")) from exc
