@@ -13,6 +13,8 @@ from collections.abc import Iterable
 
 from django.db import connection
 
+from config.lookups import text_array
+
 
 def lock_keys(namespace: str, keys: Iterable[str]) -> None:
     """Blocks until this transaction holds the lock of every `namespace:key`. Call inside atomic()."""
@@ -26,5 +28,5 @@ def lock_keys(namespace: str, keys: Iterable[str]) -> None:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(h) FROM"
             " (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY h) AS keys",
-            [names],
+            [text_array(names)],
         )

@@ -15,11 +15,12 @@ planning nor hashes, so `NOT id = ANY(...)` over 9,000 rows took 340 ms instead 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any as AnyType
 
 from django.core.exceptions import EmptyResultSet
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field
+from django.db.models import CharField, Field
 from django.db.models.expressions import ColPairs
 from django.db.models.fields.related import ForeignObject
 from django.db.models.fields.related_lookups import RelatedIn
@@ -30,17 +31,44 @@ from django.db.models.sql.compiler import SQLCompiler
 class _ArrayParameter:
     """`= ANY(%s::<type>[])` on PostgreSQL for a list of plain values; IN otherwise."""
 
+    def get_prep_lookup(self) -> AnyType:
+        lookup: AnyType = self
+        rhs = lookup.rhs
+        # Text against a text column: preparing each value (Field.get_prep_value → to_python) hands
+        # every string back unchanged, at ~2 µs a value. Anything else is prepared as IN does.
+        if (
+            isinstance(rhs, (list, tuple, set, frozenset))
+            and _text_column(lookup.lhs.output_field)
+            and all(type(value) is str for value in rhs)
+        ):
+            return list(rhs)
+        return super().get_prep_lookup()  # type: ignore[misc]
+
     def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, tuple[AnyType, ...]]:
         lookup: AnyType = self
         if not lookup.rhs_is_direct_value() or isinstance(lookup.lhs, ColPairs):
             return lookup.as_sql(compiler, connection)  # a subquery, or a multi-column key: IN
         lhs, lhs_params = lookup.process_lhs(compiler, connection)
         field = lookup.lhs.output_field
-        values = [field.get_db_prep_value(v, connection, prepared=True) for v in lookup.rhs if v is not None]
+        values = [v if type(v) is str else field.get_db_prep_value(v, connection, prepared=True) for v in lookup.rhs]
+        values = [v for v in values if v is not None]
         if not values:
             raise EmptyResultSet  # as IN does: no query at all
-        # The cast names the element type: an untyped list of strings would arrive as text[].
-        return f"{lhs} = ANY(%s::{field.db_type(connection)}[])", (*lhs_params, values)
+        parameter = text_array(values) if all(type(v) is str for v in values) else values
+        # The cast names the element type (and reads the text of text_array).
+        return f"{lhs} = ANY(%s::{field.db_type(connection)}[])", (*lhs_params, parameter)
+
+
+def text_array(values: Iterable[str]) -> str:
+    """Strings as the text of a PostgreSQL array (`{"a","b"}`), to pass as one parameter cast to
+    an array type. psycopg would adapt a list itself, but element by element in Python: 1.3 ms
+    for 1,000 ids against 0.2 ms here. Every element is quoted, so "NULL" stays a string."""
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
+def _text_column(field: Field) -> bool:
+    target = getattr(field, "target_field", field)  # a foreign key compares its target's values
+    return isinstance(target, CharField)
 
 
 @Field.register_lookup

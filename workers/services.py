@@ -23,6 +23,7 @@ from config.bulk import insert_models, new_instance, update_models
 from config.errors import Conflict, FieldsInvalid, IdempotencyKeyReused, NotFound, PreconditionFailed, ServiceError
 from config.formats import iso_datetime
 from config.locks import lock_keys
+from config.lookups import text_array
 from villages.audit import Actor, audit_events, mask_nik
 from villages.models import AuditAction, User
 from villages.scope import Scope, scope_of
@@ -343,7 +344,7 @@ def _same_village_and_birth_date(keys: list[tuple[str, Any, str]], exclude_ids: 
             "  FROM unnest(%s::varchar[], %s::date[]) AS pair(village, born)"
             "  JOIN workers_worker w ON w.village_id = pair.village AND w.birth_date = pair.born"
             " WHERE w.deleted_at IS NULL AND NOT w.needs_correction AND NOT (w.id = ANY(%s::varchar[]))",
-            [[p[0] for p in pairs], [p[1] for p in pairs], exclude_ids],
+            [text_array(p[0] for p in pairs), text_array(p[1].isoformat() for p in pairs), text_array(exclude_ids)],
         )
         return cursor.fetchall()
 

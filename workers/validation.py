@@ -434,7 +434,7 @@ def village_refs(codes: set[str]) -> dict[str, bool]:
 
     pattern = re.compile(AREA_CODE_REGEX)
     wanted = {code for code in codes if pattern.match(code)}
-    return dict(Area.objects.filter(code__in=wanted, level=AreaLevel.VILLAGE).values_list("code", "active"))
+    return dict(Area.objects.filter(code__any=wanted, level=AreaLevel.VILLAGE).values_list("code", "active"))
 
 
 def storable_ids(ids: Iterable[str]) -> list[str]:

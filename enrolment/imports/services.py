@@ -495,38 +495,41 @@ _ROW_COLUMNS = ("job_id", "row_number", "result", "worker_id", "worker_result", 
                 "enrolment_result", "nik_masked", "full_name", "error", "warnings")  # fmt: skip
 
 
-def _store_rows(rows: list[ImportRow]) -> None:
-    """A chunk's row results: COPY on PostgreSQL (an 80,000-row file has 80,000 of them and the
-    ORM's INSERT costs more than the rest of the bookkeeping), bulk_create elsewhere."""
+def _store_rows(rows: list[tuple[Any, ...]]) -> None:
+    """A chunk's row results (tuples in _ROW_COLUMNS order): COPY on PostgreSQL (an 80,000-row
+    file has 80,000 of them and the ORM's INSERT costs more than the rest of the bookkeeping),
+    bulk_create elsewhere."""
     if connection.vendor != "postgresql":
-        ImportRow.objects.bulk_create(rows, batch_size=1000)
+        ImportRow.objects.bulk_create([ImportRow(**dict(zip(_ROW_COLUMNS, row, strict=True))) for row in rows])
         return
     statement = f"COPY enrolment_importrow ({', '.join(_ROW_COLUMNS)}) FROM STDIN"
     with connection.cursor() as cursor, cursor.connection.cursor() as raw, raw.copy(statement) as copy:
-        for row in rows:
+        for *columns, error, warnings in rows:
             copy.write_row(
                 [
-                    *(getattr(row, name) for name in _ROW_COLUMNS[:-2]),
-                    None if row.error is None else json.dumps(row.error, ensure_ascii=False),
-                    json.dumps(row.warnings),
+                    *columns,
+                    None if error is None else json.dumps(error, ensure_ascii=False),
+                    json.dumps(warnings) if warnings else "[]",
                 ]
             )
 
 
-def _row(job: ImportJob, item: _RowWork) -> ImportRow:
+def _row(job: ImportJob, item: _RowWork) -> tuple[Any, ...]:
+    """One row's result as _store_rows takes it (a model instance per row would cost more than
+    writing it)."""
     worker, enrolment = item.worker, item.enrolment
-    return ImportRow(
-        job=job,
-        row_number=item.parsed.row_number,
-        result=item.result,
-        worker_id=worker.id if worker and worker.result != Result.INVALID else "",
-        worker_result=worker.result.value if worker else "",
-        enrolment_id=enrolment.id if enrolment and enrolment.result != Result.INVALID else "",
-        enrolment_result=enrolment.result.value if enrolment else "",
-        nik_masked=mask_nik(item.parsed.nik)[:40],
-        full_name=str(item.parsed.worker.get("full_name") or "")[:150],
-        error=item.error,
-        warnings=list(worker.worker.warnings) if worker and worker.worker is not None else [],
+    return (
+        job.pk,
+        item.parsed.row_number,
+        item.result,
+        worker.id if worker and worker.result != Result.INVALID else "",
+        worker.result.value if worker else "",
+        enrolment.id if enrolment and enrolment.result != Result.INVALID else "",
+        enrolment.result.value if enrolment else "",
+        mask_nik(item.parsed.nik)[:40],
+        str(item.parsed.worker.get("full_name") or "")[:150],
+        item.error,
+        list(worker.worker.warnings) if worker and worker.worker is not None else [],
     )
 
 
