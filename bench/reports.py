@@ -54,9 +54,9 @@ def setup_django(media_root: str | None = None) -> None:
     import django
 
     django.setup()
-    from config.memory import freeze_startup_objects
+    from config.memory import tune_garbage_collector
 
-    freeze_startup_objects()  # as the Celery worker that runs imports does once it has started
+    tune_garbage_collector()  # as the Celery worker that runs imports does once it has started
 
 
 def peak_rss_mb() -> float:

@@ -6,7 +6,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_init, worker_process_init
 
-from config.memory import freeze_startup_objects
+from config.memory import tune_garbage_collector
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -17,7 +17,7 @@ app.autodiscover_tasks()
 
 @worker_init.connect
 @worker_process_init.connect
-def _freeze(**_kwargs: Any) -> None:
+def _tune_gc(**_kwargs: Any) -> None:
     """The worker has imported Django and every task module by now (and a pool process inherits
-    them): see freeze_startup_objects."""
-    freeze_startup_objects()
+    them): see tune_garbage_collector."""
+    tune_garbage_collector()

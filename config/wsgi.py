@@ -2,9 +2,9 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from config.memory import freeze_startup_objects
+from config.memory import tune_garbage_collector
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 application = get_wsgi_application()
-freeze_startup_objects()
+tune_garbage_collector()
