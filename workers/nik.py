@@ -46,6 +46,8 @@ class NikCheck:
 
 def normalise_nik(raw: str) -> str:
     """Strips spaces, dots and dashes: field officers type NIKs the way the card prints them."""
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit():  # nothing to strip, the usual case
+        return raw
     return _SEPARATORS.sub("", str(raw))
 
 
@@ -94,9 +96,8 @@ def check_nik(raw: str, *, birth_date: dt.date | None = None, sex: str | None = 
         real_day = day - 40 if day > 40 else day
         # Two-digit years: a date is possible if it is real in either century (29 Feb 00 is
         # 2000-02-29; 29 Feb 01 is real in neither 1901 nor 2001).
-        check.birth_dates = tuple(
-            date for date in (_real_date(2000 + yy, month, real_day), _real_date(1900 + yy, month, real_day)) if date
-        )
+        readings = (_real_date(2000 + yy, month, real_day), _real_date(1900 + yy, month, real_day))
+        check.birth_dates = tuple(filter(None, readings))
         if not check.birth_dates:
             check.errors.append(_("The birth date in the NIK is not a real date."))
             check.sex = None

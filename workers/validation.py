@@ -79,12 +79,25 @@ VALUE_FIELDS = (
 
 @dataclass
 class WorkerRefs:
-    """What cleaning needs to know from the database, read once per request."""
+    """What cleaning needs to know from the database, read once per request (and the clock and
+    settings, read once rather than per record)."""
 
     scope: Scope
     villages: dict[str, bool]  # village code → active, for the codes in the batch
     occupations: set[str]
     today: dt.date = field(default_factory=timezone.localdate)
+    # Consent given later than this is in the future (10 minutes for devices' clock drift).
+    consent_limit: dt.datetime = field(default_factory=lambda: timezone.now() + dt.timedelta(minutes=10))
+    ages: tuple[int, int] = field(default_factory=lambda: (settings.ENROLMENT_MIN_AGE, settings.ENROLMENT_MAX_AGE))
+    _allowed: dict[str, bool] = field(default_factory=dict)
+
+    def village_allowed(self, code: str) -> bool:
+        """An active village inside the caller's areas (a bulk names few villages: each is
+        judged once)."""
+        allowed = self._allowed.get(code)
+        if allowed is None:
+            allowed = self._allowed[code] = self.villages.get(code) is True and self.scope.covers(code)
+        return allowed
 
 
 @dataclass
@@ -133,7 +146,9 @@ def clean_text(value: Any, max_length: int, *, required: bool = False) -> tuple[
     if not isinstance(value, str):
         return "", _("Enter text.")
     text = value.strip()
-    if CONTROL_CHARS.search(text):
+    # isprintable() is False for every control character (and for some harmless ones, which the
+    # regex then lets through): the common case skips the regex.
+    if not text.isprintable() and CONTROL_CHARS.search(text):
         return text[:max_length], _("Remove control characters.")
     if required and not text:
         return "", _("This field is required.")
@@ -211,6 +226,7 @@ def clean_money(value: Any) -> tuple[int | None, Promise | None]:
 
 EARLIEST_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 LATEST_TIME = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+BAD_TIME = _("Use an ISO 8601 time such as 2026-11-21T09:30:00+07:00.")
 
 
 def clean_datetime(value: Any) -> tuple[dt.datetime | None, Promise | None]:
@@ -218,7 +234,7 @@ def clean_datetime(value: Any) -> tuple[dt.datetime | None, Promise | None]:
     between 2000 and 2100: anything else is an error, never an overflow."""
     if value in (None, ""):
         return None, None
-    bad = _("Use an ISO 8601 time such as 2026-11-21T09:30:00+07:00.")
+    bad = BAD_TIME
     try:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if not EARLIEST_TIME.timestamp() * 1000 <= value < LATEST_TIME.timestamp() * 1000:
@@ -226,9 +242,11 @@ def clean_datetime(value: Any) -> tuple[dt.datetime | None, Promise | None]:
             parsed = dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
         elif isinstance(value, str) and len(value) <= 40:
             parsed = dt.datetime.fromisoformat(value)
-            if timezone.is_naive(parsed):
+            if parsed.utcoffset() is None:  # naive: the project's time zone
                 parsed = timezone.make_aware(parsed)
-            if not EARLIEST_TIME <= parsed < LATEST_TIME:
+            # Any year strictly between is inside whatever the offset; comparing aware times
+            # across zones costs more than the parsing.
+            if not 2000 < parsed.year < 2099 and not EARLIEST_TIME <= parsed < LATEST_TIME:
                 return None, bad
         else:
             return None, bad
@@ -310,7 +328,7 @@ def clean_worker(data: Any, *, refs: WorkerRefs, record_id: str | None = None) -
     values["village_id"] = village if isinstance(village, str) else None
     if village in (None, ""):
         cleaned.add_error("village", _("This field is required."), "required")
-    elif not isinstance(village, str) or refs.villages.get(village) is not True or not refs.scope.covers(village):
+    elif not isinstance(village, str) or not refs.village_allowed(village):
         cleaned.add_error("village", _("Choose an active village within your areas."), VILLAGE_NOT_ALLOWED)
 
     full_name, error = clean_full_name(data.get("full_name"))
@@ -329,7 +347,7 @@ def clean_worker(data: Any, *, refs: WorkerRefs, record_id: str | None = None) -
             cleaned.add_error("birth_date", _("The birth date is before 1900."))
         else:
             age = _age(birth_date, refs.today)
-            if not settings.ENROLMENT_MIN_AGE <= age <= settings.ENROLMENT_MAX_AGE:
+            if not refs.ages[0] <= age <= refs.ages[1]:
                 cleaned.warnings.append(WARN_AGE_OUTSIDE_WINDOW)
 
     sex = data.get("sex")
@@ -410,7 +428,7 @@ def clean_worker(data: Any, *, refs: WorkerRefs, record_id: str | None = None) -
             given_at, error = clean_datetime(consent.get("given_at"))
             if error or given_at is None:
                 cleaned.add_error("consent.given_at", error or _("This field is required."))
-            elif given_at > timezone.now() + dt.timedelta(minutes=10):
+            elif given_at > refs.consent_limit:
                 cleaned.add_error("consent.given_at", _("Consent cannot be given in the future."))
             method = consent.get("method")
             if not isinstance(method, str) or method not in CONSENT_METHODS:
