@@ -153,6 +153,7 @@ def workers_save(
     Refusals of one record never affect the others.
     """
     user = actor.user
+    user_id = user.pk if user is not None else None
     scope = scope_of(user) if user is not None else Scope(everything=True)
     now = timezone.now()
     outcomes: list[SaveOutcome] = []
@@ -244,8 +245,8 @@ def workers_save(
                     **state,
                     "version": 1,
                     "request_hash": record.request_hash(),
-                    "created_by_id": user.pk if user else None,
-                    "updated_by_id": user.pk if user else None,
+                    "created_by_id": user_id,
+                    "updated_by_id": user_id,
                 },
             )
             to_create.append(worker)
