@@ -250,6 +250,7 @@ def enrolments_save(
                     "request_hash": record.request_hash(),
                     "created_by_id": user_id,
                     "updated_by_id": user_id,
+                    "created_on_device": actor.device,
                 },
             )
             to_create.append(enrolment)

@@ -137,6 +137,10 @@ class Worker(models.Model):
     # by database triggers (villages/sync_clock.py); never set by Python.
     sync_txid = models.BigIntegerField(default=0, db_default=0, editable=False)
     sync_created_txid = models.BigIntegerField(default=0, db_default=0, editable=False)
+    # The device (villages.Device pk) whose official created the record, if any: that device has
+    # it already, so its pulls send the record as `updated`, never `created` (WatermelonDB would
+    # otherwise re-create a record the device deleted meanwhile, undoing the deletion).
+    created_on_device = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]

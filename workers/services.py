@@ -245,6 +245,7 @@ def workers_save(
                     "request_hash": record.request_hash(),
                     "created_by_id": user.pk if user else None,
                     "updated_by_id": user.pk if user else None,
+                    "created_on_device": actor.device,
                 },
             )
             to_create.append(worker)

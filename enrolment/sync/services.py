@@ -110,11 +110,24 @@ def _table_changes(
     serialize: Any,
     scope: Scope,
     since: Snapshot | None,
+    device: int | None,
     removed: set[str],
     added: set[str],
     moves: list[tuple[str, str, str, str, int]],
 ) -> TableChanges:
     changes = TableChanges()
+    # Records that left the device's villages, and records that came into them, since its pull.
+    gone: set[str] = set()
+    moved_in: set[str] = set()
+    if since is not None:
+        for move_table, record_id, from_village, to_village, txid in moves:
+            if move_table != table or since.saw(txid):
+                continue
+            if scope.covers(from_village) and not scope.covers(to_village):
+                gone.add(record_id)
+            elif scope.covers(to_village) and not scope.covers(from_village):
+                moved_in.add(record_id)
+
     rows: QuerySet[Any] = scope.filter(model._default_manager.all(), "village__code")
     # A first pull needs no tombstones; later ones take the rows written by transactions the
     # device's snapshot did not see (stamps from its xmin up: one index range per village).
@@ -127,7 +140,7 @@ def _table_changes(
         seen.add(row["id"])
         if row["deleted_at"] is not None:
             changes.deleted.append(row["id"])
-        elif since is None or not since.saw(row["sync_created_txid"]):
+        elif since is None or _new_to_device(row, since, device, moved_in):
             changes.created.append(serialize(row))
         else:
             changes.updated.append(serialize(row))
@@ -140,18 +153,23 @@ def _table_changes(
         for row in extra.order_by().values(*source, *wire.ROW_STATE):
             seen.add(row["id"])
             changes.created.append(serialize(row))
-    gone: set[str] = set()
-    # Records that moved out of the device's villages (those that moved back are in `seen`).
-    for move_table, record_id, from_village, to_village, txid in moves:
-        if move_table != table:
-            continue
-        if not since.saw(txid) and scope.covers(from_village) and not scope.covers(to_village):
-            gone.add(record_id)
     # Everything in areas the official lost.
     if removed:
         gone.update(model._default_manager.filter(_area_q(removed)).values_list("id", flat=True))
     changes.deleted.extend(sorted(gone - seen))
     return changes
+
+
+def _new_to_device(row: Mapping[str, Any], since: Snapshot, device: int | None, moved_in: set[str]) -> bool:
+    """`created` or `updated`: WatermelonDB treats a `created` record it already holds as an error
+    and, if the officer deleted it locally meanwhile, re-creates it and drops the deletion. So a
+    record is `created` only when this device cannot have it: created after its pull by someone
+    else, or moved into its villages since."""
+    if row["id"] in moved_in:
+        return True
+    if device is not None and row["created_on_device"] == device:
+        return False  # the device pushed it (or created it through the API): it has it
+    return not since.saw(row["sync_created_txid"])
 
 
 def sync_pull(*, actor: Actor, device: Device | None, last_pulled_at: int | None, schema_version: int | None) -> dict:
@@ -192,11 +210,11 @@ def sync_pull(*, actor: Actor, device: Device | None, last_pulled_at: int | None
 
         workers = _table_changes(
             model=Worker, table="workers", source=wire.WORKER_SOURCE, serialize=worker_row,
-            scope=scope, since=since, removed=removed, added=added, moves=moves,
+            scope=scope, since=since, device=actor.device, removed=removed, added=added, moves=moves,
         )  # fmt: skip
         enrolments = _table_changes(
             model=Enrolment, table="enrolments", source=wire.ENROLMENT_SOURCE, serialize=wire.enrolment_record,
-            scope=scope, since=since, removed=removed, added=added, moves=moves,
+            scope=scope, since=since, device=actor.device, removed=removed, added=added, moves=moves,
         )  # fmt: skip
         audit_event(
             actor,

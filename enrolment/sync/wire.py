@@ -54,7 +54,7 @@ ENROLMENT_SOURCE = (
     "status_reason", "registry_number", "registry_status", "synced_at", "warnings", "needs_correction", "errors",
     "version", "created_at", "updated_at",
 )  # fmt: skip
-ROW_STATE = ("deleted_at", "sync_created_txid")
+ROW_STATE = ("deleted_at", "sync_created_txid", "created_on_device")
 
 
 def _json(value: Any) -> str:

@@ -74,16 +74,17 @@ def test_supervisor_pulls_masked_niks_and_viewer_may_not_sync(api, make_user):
     assert (response.status_code, response.json()["error"]["code"]) == (403, "permission_denied")
 
 
-def test_incremental_pull_has_only_what_changed_after_the_cursor(api, officer):
+def test_incremental_pull_has_only_what_changed_after_the_cursor(api, officer, make_user):
     WorkerFactory(id="old")
     WorkerFactory(id="edited")
     WorkerFactory(id="removed")
     client = api(officer)
     since = pull(client)["timestamp"]
 
-    assert client.post("/api/v1/workers", flat_worker_as_rest("new"), format="json").status_code == 201
-    assert client.patch("/api/v1/workers/edited", {"full_name": "Nama Baru"}, format="json").status_code == 200
-    assert client.delete("/api/v1/workers/removed").status_code == 204
+    operator = api(make_user(Role.VILLAGE_OPERATOR, (GEDUNG_WANI,)), device_id="panel")
+    assert operator.post("/api/v1/workers", flat_worker_as_rest("new"), format="json").status_code == 201
+    assert operator.patch("/api/v1/workers/edited", {"full_name": "Nama Baru"}, format="json").status_code == 200
+    assert operator.delete("/api/v1/workers/removed").status_code == 204
 
     workers = pull(client, since)["changes"]["workers"]
     assert (ids(workers, "created"), ids(workers, "updated"), workers["deleted"]) == (["new"], ["edited"], ["removed"])
@@ -261,7 +262,8 @@ def test_needs_correction_round_trip(api, officer):
     )
 
     body = pull(client, since)
-    record = body["changes"]["workers"]["created"][0]
+    # The device pushed it, so it has it: `updated` (a `created` would make WatermelonDB re-create it).
+    record = body["changes"]["workers"]["updated"][0]
     assert (record["id"], record["needs_correction"], json.loads(record["errors"])) == (
         bad["id"], True, {"nik": ["A NIK has exactly 16 digits."]},
     )  # fmt: skip
@@ -332,8 +334,10 @@ def test_a_record_moving_to_another_village_is_deleted_for_the_old_one(api, offi
     assert body["changes"]["workers"]["deleted"] == ["mover"]
     assert body["changes"]["enrolments"]["deleted"] == ["mover-e"]
     neighbour = make_user(Role.FIELD_OFFICER, (VILLAGE_B,))
-    theirs = pull(api(neighbour, device_id="b-phone"), since)
-    assert ids(theirs["changes"]["workers"], "updated") == ["mover"]
+    theirs = pull(api(neighbour, device_id="b-phone"), since)["changes"]
+    # New to the neighbour's device, so `created` there.
+    assert (ids(theirs["workers"], "created"), ids(theirs["enrolments"], "created")) == (["mover"], ["mover-e"])
+    assert theirs["workers"]["updated"] == []
 
 
 def test_device_health_is_recorded(api, officer, make_user):
@@ -365,3 +369,16 @@ def test_an_enrolment_of_a_person_needing_correction_is_kept_flagged_too(api, of
     stored = Enrolment.objects.get(id=enrolment["id"])
     assert (stored.needs_correction, stored.status) == (True, Status.DRAFT)
     assert stored.errors == {"worker": ["The worker's own data needs correction before enrolling them."]}
+
+
+def test_records_a_device_pushed_come_back_to_it_as_updated_and_to_others_as_created(api, officer):
+    phone_a = api(officer, device_id="phone-a")
+    phone_b = api(officer, device_id="phone-b")
+    since_a, since_b = pull(phone_a)["timestamp"], pull(phone_b)["timestamp"]
+    worker = flat_worker()
+    assert push(phone_a, since_a, changes({"created": [worker]})).status_code == 200
+
+    mine = pull(phone_a, since_a)["changes"]["workers"]
+    assert (mine["created"], ids(mine, "updated")) == ([], [worker["id"]])
+    theirs = pull(phone_b, since_b)["changes"]["workers"]
+    assert (ids(theirs, "created"), theirs["updated"]) == ([worker["id"]], [])
