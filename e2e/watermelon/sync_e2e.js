@@ -15,7 +15,10 @@
  *      pulls, merges (local columns win), pushes; both end equal;
  *   c. a push whose response is lost: re-sent as is, then synchronize() again; one record;
  *   d. the officer of a device is moved to another village: its next sync (after logging in
- *      again) removes the old village's records and brings the new village's.
+ *      again) removes the old village's records and brings the new village's;
+ *   e. a record deleted on the device right after the sync that pushed it stays deleted.
+ * WatermelonDB's own "[Sync]" diagnostics (it logs one when the server's changes contradict the
+ * local database) fail the run too.
  *
  * Run: NODE_ENV=test node sync_e2e.js   (inputs from the environment, see CONFIG below)
  * Success: exit 0 and one JSON summary line on stdout. Failure: exit 1 and a message on stderr.
@@ -173,7 +176,7 @@ for (const level of ['error', 'warn', 'log', 'info', 'debug']) {
   console[level] = (...args) => {
     const text = args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ')
     if (text.includes('[Sync]')) diagnostics.push(text.slice(0, 300))
-    toStderr(...args)
+    toStderr(text) // messages without WatermelonDB's diagnostic stack traces
   }
 }
 
@@ -198,10 +201,23 @@ function stable(value) {
   return value
 }
 
+// The paths where two JSON values differ, e.g. ["workers.x1.version: expected 1, actual 2"].
+function differences(actual, expected, path = '') {
+  const isObject = (v) => v !== null && typeof v === 'object'
+  if (isObject(actual) && isObject(expected) && Array.isArray(actual) === Array.isArray(expected)) {
+    const keys = [...new Set([...Object.keys(expected), ...Object.keys(actual)])].sort()
+    return keys.flatMap((k) => differences(actual[k], expected[k], path ? `${path}.${k}` : k))
+  }
+  const [a, e] = [JSON.stringify(stable(actual)), JSON.stringify(stable(expected))]
+  return a === e ? [] : [`${path || '(value)'}: expected ${e}, actual ${a}`]
+}
+
+// Some columns of a record, in order: pick(row, 'phone', 'version') → [row.phone, row.version].
+const pick = (row, ...columns) => columns.map((column) => row[column])
+
 function checkEqual(actual, expected, what) {
-  const a = JSON.stringify(stable(actual))
-  const e = JSON.stringify(stable(expected))
-  check(a === e, `${what}:\n  expected ${e}\n  actual   ${a}`)
+  const found = differences(actual, expected)
+  check(found.length === 0, `${what}:\n  ${found.slice(0, 12).join('\n  ')}`)
 }
 
 // --- HTTP -----------------------------------------------------------------------------------------
@@ -361,6 +377,11 @@ class FieldDevice {
     )
   }
 
+  // A new worker registered on this device (one of PEOPLE).
+  async register(person) {
+    return this.create('workers', workerValues({ ...PEOPLE[person], recordedBy: this.username }))
+  }
+
   async update(table, id, values) {
     const record = await this.db.get(table).find(id)
     return this.db.write(() =>
@@ -412,6 +433,15 @@ function nik(birthDate, sex, serial) {
   const dd = day + (sex === 'F' ? 40 : 0)
   const pad = (n, w) => String(n).padStart(w, '0')
   return `170401${pad(dd, 2)}${pad(month, 2)}${pad(year % 100, 2)}${pad(serial, 4)}`
+}
+
+// The people the officers register: valid NIKs, phones as typed (the server stores E.164).
+const PEOPLE = {
+  ahmad: { fullName: 'Ahmad Fauzi', birthDate: '1985-03-12', sex: 'M', serial: 101, phone: '081234500101' },
+  nurhayati: { fullName: 'Nurhayati', birthDate: '1992-07-05', sex: 'F', serial: 102, phone: '', occupation: 'petani' },
+  rudi: { fullName: 'Rudi Hartono', birthDate: '1979-11-30', sex: 'M', serial: 103, phone: '+62 813 4500 0103', occupation: 'ojek' },
+  dewi: { fullName: 'Dewi Lestari', birthDate: '1995-01-20', sex: 'F', serial: 104, phone: '081234500104', occupation: 'pedagang_pasar' },
+  eko: { fullName: 'Eko Prasetyo', birthDate: '1988-08-17', sex: 'M', serial: 105, phone: '', occupation: 'petani' },
 }
 
 function workerValues({ fullName, birthDate, sex, serial, phone, occupation = 'nelayan', recordedBy }) {
@@ -538,11 +568,11 @@ async function scenarioConverge(a, b) {
 
   // Offline, round 1. A: registers Ahmad (worker + enrolment) and Nurhayati (worker only), and
   // corrects a seed worker's phone. B: registers Rudi and deletes the seed worker without enrolment.
-  const ahmad = await a.create('workers', workerValues({ fullName: 'Ahmad Fauzi', birthDate: '1985-03-12', sex: 'M', serial: 101, phone: '081234500101', recordedBy: a.username }))
+  const ahmad = await a.register('ahmad')
   const ahmadEnrolment = await a.create('enrolments', enrolmentValues(ahmad.id))
-  const nurhayati = await a.create('workers', workerValues({ fullName: 'Nurhayati', birthDate: '1992-07-05', sex: 'F', serial: 102, phone: '', occupation: 'petani', recordedBy: a.username }))
+  const nurhayati = await a.register('nurhayati')
   await a.update('workers', toEdit[0], { phone: '0812 3450 0999', birth_place: 'Bintuhan' })
-  const rudi = await b.create('workers', workerValues({ fullName: 'Rudi Hartono', birthDate: '1979-11-30', sex: 'M', serial: 103, phone: '+62 813 4500 0103', occupation: 'ojek', recordedBy: b.username }))
+  const rudi = await b.register('rudi')
   await b.remove('workers', toDelete[0])
   check((await a.pendingCount()) === 4, `a: device A should have 4 pending changes, has ${await a.pendingCount()}`)
   check((await b.pendingCount()) === 2, `b: device B should have 2 pending changes, has ${await b.pendingCount()}`)
@@ -559,7 +589,10 @@ async function scenarioConverge(a, b) {
   await a.update('workers', rudi.id, { full_name: 'Rudi Hartono Saputra' })
   await b.sync()
   await a.sync()
-  await b.sync() // B gets its own and A's changes back as the server stored them
+  // Each device pulls once more after the last push: both then hold what the server stored
+  // (versions, normalised phones, computed contributions), their own pushes included.
+  await b.sync()
+  await a.sync()
 
   const final = await checkConverged([a, b], 'a: after the sync rounds')
   const expectedWorkers = seedWorkers
@@ -578,30 +611,34 @@ async function scenarioConverge(a, b) {
   const edited = final.workers[toEdit[0]]
   checkEqual([edited.phone, edited.birth_place], ['+6281234500999', 'Bintuhan'], 'a: the edited seed worker')
   checkEqual(
-    [final.workers[ahmad.id].full_name, final.workers[ahmad.id].phone, final.workers[ahmad.id].version, final.workers[ahmad.id].needs_correction],
+    pick(final.workers[ahmad.id], 'full_name', 'phone', 'version', 'needs_correction'),
     ['Ahmad Fauzi', '+6281234500101', 1, false],
     "a: Ahmad's record",
   )
   checkEqual(
-    [final.workers[rudi.id].full_name, final.workers[rudi.id].phone, final.workers[rudi.id].version, final.workers[rudi.id].needs_correction],
+    pick(final.workers[rudi.id], 'full_name', 'phone', 'version', 'needs_correction'),
     ['Rudi Hartono Saputra', '+6281345000103', 2, false],
     "a: Rudi's record",
   )
   const enrolment = final.enrolments[ahmadEnrolment.id]
   checkEqual(
-    [enrolment.worker, enrolment.status, enrolment.payment_period_months, enrolment.version, enrolment.needs_correction],
+    pick(enrolment, 'worker', 'status', 'payment_period_months', 'version', 'needs_correction'),
     [ahmad.id, 'submitted', 3, 2, false],
     "a: Ahmad's enrolment",
   )
-  check(enrolment.monthly_contribution > 0, `a: the server's monthly contribution should reach the devices, got ${enrolment.monthly_contribution}`)
+  check(
+    enrolment.monthly_contribution > 0,
+    `a: the server's monthly contribution should reach the devices, got ${enrolment.monthly_contribution}`,
+  )
   for (const id of expectedWorkers) await checkWorkerOnServer(a, id, final.workers[id], 'a')
   await checkGoneOnServer(a, `/api/v1/workers/${toDelete[0]}`, 'a: the seed worker B deleted')
   await checkGoneOnServer(a, `/api/v1/workers/${nurhayati.id}`, 'a: Nurhayati, created by A and deleted by B')
   const restEnrolment = await a.rest(`/api/v1/enrolments/${ahmadEnrolment.id}`)
   check(restEnrolment.status === 200, `a: GET enrolment ${ahmadEnrolment.id} → ${restEnrolment.status}`)
+  const priced = ['payment_period_months', 'monthly_contribution', 'annual_contribution', 'version']
   checkEqual(
-    [restEnrolment.json.payment_period_months, restEnrolment.json.monthly_contribution, restEnrolment.json.annual_contribution, restEnrolment.json.version],
-    [enrolment.payment_period_months, enrolment.monthly_contribution, enrolment.annual_contribution, enrolment.version],
+    pick(restEnrolment.json, ...priced),
+    pick(enrolment, ...priced),
     "a: Ahmad's enrolment on the server vs on the devices",
   )
   return {
@@ -657,19 +694,29 @@ async function scenarioConflict(a, b, workerId) {
 
 // c. A push whose response is lost, sent again.
 async function scenarioLostResponse(a, b) {
-  const dewi = await a.create('workers', workerValues({ fullName: 'Dewi Lestari', birthDate: '1995-01-20', sex: 'F', serial: 104, phone: '081234500104', occupation: 'pedagang_pasar', recordedBy: a.username }))
+  const dewi = await a.register('dewi')
   a.loseNextPushResponse = true
   const lost = await a.syncExpectingFailure('the push response is lost')
   check(lost instanceof TypeError, `c: expected a network error, got ${lost.stack || lost}`)
-  check(a.lostPush.status === 200, `c: the lost push itself should have succeeded on the server: ${a.lostPush.status} ${JSON.stringify(a.lostPush.json)}`)
+  check(
+    a.lostPush.status === 200,
+    `c: the lost push itself should have succeeded on the server: ${a.lostPush.status} ${JSON.stringify(a.lostPush.json)}`,
+  )
   const stored = await a.rest(`/api/v1/workers/${dewi.id}`)
-  check(stored.status === 200 && stored.json.version === 1, `c: the lost push created Dewi (version 1): ${stored.status} ${JSON.stringify(stored.json)}`)
+  check(
+    stored.status === 200 && stored.json.version === 1,
+    `c: the lost push created Dewi (version 1): ${stored.status} ${JSON.stringify(stored.json)}`,
+  )
   check((await a.pendingCount()) === 1, 'c: locally Dewi is still unsynced after the lost response')
 
   // An HTTP-level retry: the very same request again. The server applied it already, so it
   // answers 200 and changes nothing.
-  const again = await http('POST', a.lostPush.path, { token: a.token, body: a.lostPush.body, headers: a.lostPush.headers })
-  check(again.status === 200, `c: the identical push again should be 200, got ${again.status} ${JSON.stringify(again.json)}`)
+  const { path, body, headers } = a.lostPush
+  const again = await http('POST', path, { token: a.token, body, headers })
+  check(
+    again.status === 200,
+    `c: the identical push again should be 200, got ${again.status} ${JSON.stringify(again.json)}`,
+  )
   const afterRetry = await a.rest(`/api/v1/workers/${dewi.id}`)
   checkEqual(afterRetry.json, stored.json, 'c: the server record after the identical push again (a no-op)')
 
@@ -740,6 +787,31 @@ async function scenarioMoved(c) {
   }
 }
 
+// e. A record deleted on the device right after the sync that pushed it.
+async function scenarioDeleteAfterPush(a, b) {
+  // A registers Eko and syncs; the officer then sees Eko was a duplicate entry, deletes him and
+  // syncs again. That sync's pull still carries Eko (the server wrote him after A's previous
+  // pull), which must not bring him back: WatermelonDB re-creates a locally deleted record the
+  // server sends as `created` (and keeps the deletion for a record sent as `updated`).
+  const eko = await a.register('eko')
+  await a.sync()
+  const pushed = await a.rest(`/api/v1/workers/${eko.id}`)
+  check(pushed.status === 200, `e: Eko should be on the server after A's push: ${pushed.status}`)
+  await a.remove('workers', eko.id)
+  await a.sync()
+  check(
+    !(await a.ids('workers')).includes(eko.id),
+    `e: Eko (${eko.id}), deleted on device A after his push, came back on A's next pull (sent as created) ` +
+      'and his deletion was never pushed',
+  )
+  await checkGoneOnServer(a, `/api/v1/workers/${eko.id}`, 'e: Eko after A deleted him')
+  await b.sync()
+  await a.sync()
+  await checkConverged([a, b], 'e: after the delete')
+  check(!(await b.ids('workers')).includes(eko.id), `e: Eko is still on device B`)
+  return { worker: eko.id }
+}
+
 // --- main ---------------------------------------------------------------------------------------
 
 async function main() {
@@ -756,6 +828,10 @@ async function main() {
   await step('b_conflict', () => scenarioConflict(a, b, summary.scenarios.a_converge.edited))
   await step('c_lost_response', () => scenarioLostResponse(a, b))
   await step('d_moved_officer', () => scenarioMoved(c))
+  await step('e_delete_after_push', () => scenarioDeleteAfterPush(a, b))
+  // WatermelonDB logs a "[Sync] …" diagnostic whenever the server's changes contradict what the
+  // device holds (e.g. `created` for a record it already has): none may occur.
+  checkEqual(diagnostics, [], 'WatermelonDB sync diagnostics during the run')
   summary.requests = { A: a.requests, B: b.requests, C: c.requests }
   summary.diagnostics = diagnostics
   summary.seconds = Math.round((Date.now() - started) / 100) / 10

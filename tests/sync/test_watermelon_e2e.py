@@ -112,7 +112,8 @@ def _run_script(node: str, base_url: str) -> dict[str, Any]:
             [node, "sync_e2e.js"], cwd=E2E_DIR, env=env, capture_output=True, text=True, timeout=NODE_TIMEOUT
         )
     except subprocess.TimeoutExpired as timeout:
-        pytest.fail(f"sync_e2e.js did not finish in {NODE_TIMEOUT} s:\n{timeout.stderr!s:.5000}")
+        stderr = timeout.stderr.decode(errors="replace") if isinstance(timeout.stderr, bytes) else timeout.stderr or ""
+        pytest.fail(f"sync_e2e.js did not finish in {NODE_TIMEOUT} s:\n{stderr[-6000:]}")
     assert result.returncode == 0, f"sync_e2e.js exited {result.returncode}:\n{result.stderr[-6000:]}"
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -125,8 +126,9 @@ def test_watermelondb_devices_sync_with_the_server(live_server):
     summary = _run_script(node, live_server.url)
 
     assert summary["ok"] is True
-    a, b, c, d = (
-        summary["scenarios"][name] for name in ("a_converge", "b_conflict", "c_lost_response", "d_moved_officer")
+    a, b, c, d, e = (
+        summary["scenarios"][name]
+        for name in ("a_converge", "b_conflict", "c_lost_response", "d_moved_officer", "e_delete_after_push")
     )
     created = a["created"]
     # a: the seed worker without enrolment and Nurhayati were deleted; Siti edited; Ahmad, Rudi new.
@@ -143,6 +145,8 @@ def test_watermelondb_devices_sync_with_the_server(live_server):
     # The sync requests each device made, in order ("lost": reached the server, answer dropped).
     assert summary["requests"]["B"].count(["POST", 409]) == 1
     assert summary["requests"]["C"] == [["GET", 200], ["GET", 401], ["GET", 200]]
+    # WatermelonDB found nothing in the server's changes contradicting a device's database.
+    assert summary["diagnostics"] == []
 
     # The database: exactly the records the devices converged on.
     live = Worker.objects.filter(village_id=GEDUNG_WANI, deleted_at__isnull=True)
@@ -151,7 +155,7 @@ def test_watermelondb_devices_sync_with_the_server(live_server):
     )
     assert sorted(
         Worker.objects.filter(village_id=GEDUNG_WANI, deleted_at__isnull=False).values_list("id", flat=True)
-    ) == sorted(["seed-gw-2", created["nurhayati"]])
+    ) == sorted(["seed-gw-2", created["nurhayati"], e["worker"]])
     assert Worker.objects.filter(nik=c["nik"]).count() == 1
     siti = Worker.objects.get(id="seed-gw-1")
     assert (siti.phone, siti.birth_place, siti.address_street, siti.version) == (
