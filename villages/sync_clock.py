@@ -200,9 +200,10 @@ class Snapshot:
         return cls(int(xmin), int(xmax), frozenset(int(x) for x in running.split(",") if x))
 
 
-def take_snapshot() -> tuple[int, Snapshot]:
-    """The pull's cursor and the snapshot it stands for. Call first thing in the pull's
-    transaction (PostgreSQL: REPEATABLE READ, so every query of the pull reads this snapshot).
+def take_snapshot(previous: int | None = None) -> tuple[int, Snapshot, Snapshot | None]:
+    """The pull's cursor, the snapshot it stands for, and the snapshot behind `previous` (the
+    cursor the device sent; None when unknown). Call first thing in the pull's transaction
+    (PostgreSQL: REPEATABLE READ, so every query of the pull reads this snapshot).
 
     PostgreSQL keeps the snapshot (villages.SyncSnapshot) and the cursor is its id: the next pull
     asks which rows this snapshot did not see, exactly. The cursor alone could only be `xmin`, and
@@ -210,17 +211,21 @@ def take_snapshot() -> tuple[int, Snapshot]:
     transaction ran (a report, an import, a test in another database) would be sent again, and a
     push touching them would look like a conflict.
     """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {_SQLITE_NOW} + 1")
+            (value,) = cursor.fetchone()
+        value = int(value)
+        return value, Snapshot(value, value), snapshot_for(previous) if previous else None
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "INSERT INTO villages_syncsnapshot (snapshot, created_at)"
-                " VALUES (pg_current_snapshot()::text, now()) RETURNING id, snapshot"
-            )
-            cursor_value, text = cursor.fetchone()
-            return int(cursor_value), Snapshot.parse(text)
-        cursor.execute(f"SELECT {_SQLITE_NOW} + 1")
-        (value,) = cursor.fetchone()
-    return int(value), Snapshot(int(value), int(value))
+        # One round trip: keep this snapshot, read the previous one.
+        cursor.execute(
+            "INSERT INTO villages_syncsnapshot (snapshot, created_at) VALUES (pg_current_snapshot()::text, now())"
+            " RETURNING id, snapshot, (SELECT s.snapshot FROM villages_syncsnapshot s WHERE s.id = %s)",
+            [previous or 0],
+        )
+        cursor_value, text, previous_text = cursor.fetchone()
+    return int(cursor_value), Snapshot.parse(text), Snapshot.parse(previous_text) if previous_text else None
 
 
 def snapshot_for(cursor_value: int) -> Snapshot | None:

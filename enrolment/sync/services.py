@@ -112,6 +112,7 @@ def _table_changes(
     since: Snapshot | None,
     removed: set[str],
     added: set[str],
+    moves: list[tuple[str, str, str, str, int]],
 ) -> TableChanges:
     changes = TableChanges()
     rows: QuerySet[Any] = scope.filter(model._default_manager.all(), "village__code")
@@ -119,7 +120,8 @@ def _table_changes(
     # device's snapshot did not see (stamps from its xmin up: one index range per village).
     rows = rows.filter(sync_txid__gte=since.xmin) if since else rows.filter(deleted_at__isnull=True)
     seen: set[str] = set()
-    for row in rows.order_by().values(*source, *wire.ROW_STATE, "sync_txid").iterator(chunk_size=2000):
+    # A plain fetch, not a server-side cursor: three round trips fewer, and a village fits in memory.
+    for row in rows.order_by().values(*source, *wire.ROW_STATE, "sync_txid"):
         if since is not None and since.saw(row["sync_txid"]):
             continue
         seen.add(row["id"])
@@ -135,15 +137,14 @@ def _table_changes(
     # Records now in areas the official was given: the device has never had them.
     if added:
         extra = model._default_manager.filter(_area_q(added), deleted_at__isnull=True).exclude(id__in=seen)
-        for row in extra.order_by().values(*source, *wire.ROW_STATE).iterator(chunk_size=2000):
+        for row in extra.order_by().values(*source, *wire.ROW_STATE):
             seen.add(row["id"])
             changes.created.append(serialize(row))
     gone: set[str] = set()
     # Records that moved out of the device's villages (those that moved back are in `seen`).
-    moves = RecordMove.objects.filter(table=table, sync_txid__gte=since.xmin)
-    for record_id, from_village, to_village, txid in moves.values_list(
-        "record_id", "from_village", "to_village", "sync_txid"
-    ):
+    for move_table, record_id, from_village, to_village, txid in moves:
+        if move_table != table:
+            continue
         if not since.saw(txid) and scope.covers(from_village) and not scope.covers(to_village):
             gone.add(record_id)
     # Everything in areas the official lost.
@@ -168,11 +169,20 @@ def sync_pull(*, actor: Actor, device: Device | None, last_pulled_at: int | None
             # add rows stamped at or after the cursor, which the next pull repeats; nothing is lost.)
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        cursor_value, _snapshot = take_snapshot()
         # A cursor this server never gave, or forgot (a restored database, a device back after
-        # SYNC_SNAPSHOT_RETENTION_DAYS): everything again, as for a first pull.
-        since = snapshot_for(last_pulled_at) if last_pulled_at else None
+        # SYNC_SNAPSHOT_RETENTION_DAYS), gives None: everything again, as for a first pull.
+        cursor_value, _snapshot, since = take_snapshot(last_pulled_at)
         removed, added = _lost_areas(user, scope, since) if since else (set(), set())
+        # Records that left a village, both tables in one query (a short log: the stamp index).
+        moves = (
+            list(
+                RecordMove.objects.filter(sync_txid__gte=since.xmin).values_list(
+                    "table", "record_id", "from_village", "to_village", "sync_txid"
+                )
+            )
+            if since
+            else []
+        )
         full_nik = {"value": False}
 
         def worker_row(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -182,11 +192,11 @@ def sync_pull(*, actor: Actor, device: Device | None, last_pulled_at: int | None
 
         workers = _table_changes(
             model=Worker, table="workers", source=wire.WORKER_SOURCE, serialize=worker_row,
-            scope=scope, since=since, removed=removed, added=added,
+            scope=scope, since=since, removed=removed, added=added, moves=moves,
         )  # fmt: skip
         enrolments = _table_changes(
             model=Enrolment, table="enrolments", source=wire.ENROLMENT_SOURCE, serialize=wire.enrolment_record,
-            scope=scope, since=since, removed=removed, added=added,
+            scope=scope, since=since, removed=removed, added=added, moves=moves,
         )  # fmt: skip
         audit_event(
             actor,
@@ -201,8 +211,8 @@ def sync_pull(*, actor: Actor, device: Device | None, last_pulled_at: int | None
                 "full_nik": full_nik["value"],
             },
         )
-    if device is not None:
-        Device.objects.filter(pk=device.pk).update(last_pull_at=timezone.now())
+        if device is not None:
+            Device.objects.filter(pk=device.pk).update(last_pull_at=timezone.now())
     return {"changes": {"workers": workers.as_dict(), "enrolments": enrolments.as_dict()}, "timestamp": cursor_value}
 
 

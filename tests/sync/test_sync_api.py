@@ -352,3 +352,16 @@ def test_device_health_is_recorded(api, officer, make_user):
     assert (row["app_version"], row["pending_count"]) == ("1.4.0", 0)
     assert row["last_pull_at"] is not None
     assert row["last_push_at"] is not None
+
+
+def test_an_enrolment_of_a_person_needing_correction_is_kept_flagged_too(api, officer):
+    client = api(officer, language="en")
+    since = pull(client)["timestamp"]
+    worker = flat_worker(nik="12")
+    enrolment = flat_enrolment(worker["id"], status="submitted")
+    response = push(client, since, changes({"created": [worker]}, {"created": [enrolment]}))
+    assert response.status_code == 200, response.content
+    assert response.json()["quarantined"] == []
+    stored = Enrolment.objects.get(id=enrolment["id"])
+    assert (stored.needs_correction, stored.status) == (True, Status.DRAFT)
+    assert stored.errors == {"worker": ["The worker's own data needs correction before enrolling them."]}
