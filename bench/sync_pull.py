@@ -68,7 +68,7 @@ def change_ten(round_: int) -> list[str]:
 def incremental(client, repeat: int, round_: int) -> float:
     cursor = client.get("/api/v1/sync").json()["timestamp"]
     changed = change_ten(round_)
-    seconds, body = timed(client, f"/api/v1/sync?last_pulled_at={cursor}", repeat)
+    seconds, body = timed(client, f"/api/v1/sync?last_pulled_at={cursor}", repeat * 3)
     workers = body["changes"]["workers"]
     assert sorted(r["id"] for r in workers["updated"]) == sorted(changed), workers
     assert workers["created"] == []
@@ -105,9 +105,12 @@ def main() -> None:
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
 
     def analyze() -> None:
+        # What the database does by itself after a bulk load (autovacuum, the checkpoint), done
+        # now so that it does not land inside the measured requests (commits wait on the WAL).
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE workers_worker")
             cursor.execute("VACUUM ANALYZE enrolment_enrolment")
+            cursor.execute("CHECKPOINT")
 
     populate(workers=args.village_workers, village=VILLAGE, id_prefix="v")
     populate(
@@ -124,13 +127,16 @@ def main() -> None:
     populate(workers=args.large - args.small, id_prefix="p", start=args.small, exclude_village=VILLAGE)
     analyze()
     fill_s = time.perf_counter() - started
+    floor_large_s, _ = timed(client, "/api/v1/me", args.repeat)
     first_large_s, body = timed(client, "/api/v1/sync", args.repeat)
     assert len(body["changes"]["workers"]["created"]) == args.village_workers
     large_s = incremental(client, args.repeat, 1)
 
     load = os.getloadavg()[0]
     print(f"machine load (1 min): {load:.2f}; filled {args.large:,} workers in {fill_s:.0f} s")
-    print(f"floor        GET /api/v1/me                                   {floor_s * 1000:8.1f} ms")
+    print(
+        f"floor        GET /api/v1/me, {args.small:,} / {args.large:,} in db     {floor_s * 1000:8.1f} / {floor_large_s * 1000:.1f} ms"
+    )
     print(
         f"first pull   {args.village_workers:,} workers + {args.village_workers:,} enrolments, "
         f"{args.small:,} in db  {first_s * 1000:8.1f} ms   (target <= 1000 ms)"

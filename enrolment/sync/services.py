@@ -341,11 +341,20 @@ class _Push:
             {"table": table, "id": record_id, "code": error.code, "message": str(error.message), "fields": fields or {}}
         )
 
+    def load(self, parsed: Mapping[str, PushedTable]) -> None:
+        """Locks the pushed ids (workers, then enrolments: the order every writer uses) and reads
+        what the server holds, before anything is applied: the push's own writes (a worker's move
+        carries its enrolments along) must not look like changes made on the server."""
+        self.stored: dict[str, dict[str, Any]] = {}
+        self.changed: dict[str, set[str]] = {}
+        for table, model, key in (("workers", Worker, "worker"), ("enrolments", Enrolment, "enrolment")):
+            ids = [r["id"] for r in parsed[table].upserts] + parsed[table].deleted
+            lock_keys(key, ids)
+            stored = {row.id: row for row in model._default_manager.filter(id__in=ids)}
+            self.stored[table], self.changed[table] = stored, self.changed_since(stored)
+
     def workers(self, pushed: PushedTable) -> None:
-        ids = [r["id"] for r in pushed.upserts] + pushed.deleted
-        lock_keys("worker", ids)
-        stored = {w.id: w for w in Worker.objects.filter(id__in=ids)}
-        changed = self.changed_since(stored)
+        stored, changed = self.stored["workers"], self.changed["workers"]
         inputs = []
         for raw in pushed.upserts:
             current = stored.get(raw["id"])
@@ -360,13 +369,10 @@ class _Push:
         )
         for raw, outcome in zip(pushed.upserts, outcomes, strict=True):
             self._settle("workers", raw, outcome.result, outcome.error, stored.get(raw["id"]), changed, outcome.worker)
-        self.pending_worker_deletes = (pushed.deleted, stored, changed)
+        self.pending_worker_deletes = pushed.deleted
 
     def enrolments(self, pushed: PushedTable) -> None:
-        ids = [r["id"] for r in pushed.upserts] + pushed.deleted
-        lock_keys("enrolment", ids)
-        stored = {e.id: e for e in Enrolment.objects.filter(id__in=ids)}
-        changed = self.changed_since(stored)
+        stored, changed = self.stored["enrolments"], self.changed["enrolments"]
         inputs = []
         for raw in pushed.upserts:
             current = stored.get(raw["id"])
@@ -397,7 +403,7 @@ class _Push:
                 self.refuse("enrolments", record_id, error, stored=current)
 
     def worker_deletes(self) -> None:
-        deleted, stored, changed = self.pending_worker_deletes
+        deleted, stored, changed = self.pending_worker_deletes, self.stored["workers"], self.changed["workers"]
         for record_id in deleted:
             current = stored.get(record_id)
             if current is None or not self.scope.covers(current.village_id) or current.deleted_at is not None:
@@ -448,6 +454,7 @@ def sync_push(
     parsed = parse_changes(changes)
     with transaction.atomic():
         push = _Push(actor, device, snapshot_for(last_pulled_at) if last_pulled_at else None)
+        push.load(parsed)
         push.workers(parsed["workers"])
         push.enrolments(parsed["enrolments"])
         push.worker_deletes()

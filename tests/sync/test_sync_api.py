@@ -382,3 +382,20 @@ def test_records_a_device_pushed_come_back_to_it_as_updated_and_to_others_as_cre
     assert (mine["created"], ids(mine, "updated")) == ([], [worker["id"]])
     theirs = pull(phone_b, since_b)["changes"]["workers"]
     assert (ids(theirs, "created"), theirs["updated"]) == ([worker["id"]], [])
+
+
+def test_moving_a_worker_and_editing_the_enrolment_in_one_push_is_no_conflict(api, make_user):
+    officer = make_user(Role.FIELD_OFFICER, ("17.04.01",), username="petugas-kecamatan")
+    client = api(officer)
+    worker = flat_worker()
+    enrolment = flat_enrolment(worker["id"])
+    since = pull(client)["timestamp"]
+    assert push(client, since, changes({"created": [worker]}, {"created": [enrolment]})).status_code == 200
+    since = pull(client, since)["timestamp"]
+
+    moved = dict(worker, village=VILLAGE_B, _status="updated")
+    edited = dict(enrolment, payment_period_months=3, _status="updated")
+    response = push(client, since, changes({"updated": [moved]}, {"updated": [edited]}))
+    assert response.status_code == 200, response.content
+    stored = Enrolment.objects.get(id=enrolment["id"])
+    assert (stored.village_id, stored.payment_period_months) == (VILLAGE_B, 3)
