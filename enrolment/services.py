@@ -583,10 +583,41 @@ def tombstone_enrolments_of(actor: Actor, worker_ids: Collection[str]) -> None:
         _tombstone(actor, pending)
 
 
-def follow_worker_moves(moves: Mapping[str, str]) -> None:
-    """Live enrolments follow their worker to a new village (scoping and reports use it)."""
-    by_village: dict[str, list[str]] = {}
-    for worker_id, village_id in moves.items():
-        by_village.setdefault(village_id, []).append(worker_id)
-    for village_id, worker_ids in by_village.items():  # moves in one request go to few villages
-        Enrolment.objects.filter(worker_id__in=worker_ids, status__in=LIVE_STATUSES).update(village_id=village_id)
+def follow_worker_moves(actor: Actor, moves: Mapping[str, str]) -> None:
+    """Live enrolments follow their worker to a new village ({worker id: village}): scoping and
+    reports go by the enrolment's own village.
+
+    A change like any other (version + 1, updated_at/by, an audit event), so clients relying on
+    If-Match or `updated_since` see the enrolment move. Called inside workers_save, which holds
+    the workers' locks: the enrolments' come after them (worker, then enrolment: the one order),
+    and the rows are read again under them, so a concurrent edit or status move is not lost.
+    """
+    live = Enrolment.objects.filter(worker_id__in=moves, status__in=LIVE_STATUSES, deleted_at__isnull=True)
+    ids = list(live.values_list("id", flat=True))
+    if not ids:
+        return
+    lock_keys("enrolment", ids)
+    now = timezone.now()
+    moved: list[Enrolment] = []
+    events: list[tuple[str, str, str, str, dict[str, Any] | None, dict[str, Any] | None]] = []
+    for enrolment in live.filter(id__in=ids).select_for_update().order_by("id"):
+        village_id = moves[enrolment.worker_id]
+        if enrolment.village_id == village_id:
+            continue
+        change = {"village_id": [enrolment.village_id, village_id]}
+        enrolment.village_id = village_id
+        enrolment.version += 1
+        enrolment.updated_by, enrolment.updated_at = actor.user, now
+        moved.append(enrolment)
+        events.append(
+            (
+                AuditAction.UPDATE,
+                "enrolment",
+                enrolment.id,
+                village_id,
+                change,
+                {"version": enrolment.version, "followed_worker": enrolment.worker_id},
+            )
+        )
+    update_models(moved, ["village", "version", "updated_by", "updated_at"])
+    audit_events(actor, events)
