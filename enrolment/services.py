@@ -265,8 +265,9 @@ def enrolments_save(
             )
             continue
 
-        changes = _diff(current, {**values, **state, "status": target_status})
-        if not changes:
+        changes = _diff(current, {**values, **state})
+        status_change = [current.status, target_status] if target_status != current.status else None
+        if not changes and status_change is None:
             outcome.result, outcome.enrolment = Result.UNCHANGED, current
             continue
         if current.status not in EDITABLE_STATUSES:
@@ -277,24 +278,32 @@ def enrolments_save(
             continue
         for name, value in {**values, **state}.items():
             setattr(current, name, value)
-        if target_status != current.status:
-            current.status, current.status_changed_at, current.status_changed_by = target_status, now, user
+        if status_change is not None:
+            # The same move as the submit action: who moved it and when, no leftover rejection
+            # reason (a save only reaches draft or submitted, which carry none), its own event.
+            current.status, current.status_reason = target_status, ""
+            current.status_changed_at, current.status_changed_by = now, user
         current.version += 1
         current.updated_by = user
         current.updated_at = now
         to_update.append(current)
         outcome.result, outcome.enrolment = Result.UPDATED, current
-        events.append(
-            (AuditAction.UPDATE, "enrolment", current.id, current.village_id, changes, {"version": current.version})
-        )
+        if changes:
+            events.append(
+                (AuditAction.UPDATE, "enrolment", current.id, current.village_id, changes, {"version": current.version})
+            )
+        if status_change is not None:
+            events.append(
+                (AuditAction.STATUS, "enrolment", current.id, current.village_id, {"status": status_change}, {})
+            )
 
     try:
         with transaction.atomic():
             insert_models(to_create)
             update_models(
                 to_update,
-                [*VALUE_FIELDS, "needs_correction", "errors", "status", "status_changed_at", "status_changed_by",
-                 "version", "updated_by", "updated_at"],
+                [*VALUE_FIELDS, "needs_correction", "errors", "status", "status_reason", "status_changed_at",
+                 "status_changed_by", "version", "updated_by", "updated_at"],
             )  # fmt: skip
     except IntegrityError as exc:
         raise Conflict() from exc
