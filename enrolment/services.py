@@ -69,6 +69,12 @@ class ReasonRequired(FieldsInvalid):
     default_message = _("Give a reason.")
 
 
+class WorkerDeleted(ServiceError):
+    code = "worker_deleted"
+    status_code = 409
+    default_message = _("This person's record was deleted; their enrolment can no longer be submitted or verified.")
+
+
 @dataclass
 class EnrolmentOutcome:
     id: str
@@ -410,7 +416,9 @@ def enrolments_transition(
 
     Idempotent: an enrolment already in the target status is `unchanged`. Refusals: 404 outside
     scope, 403 when the role may never do this action, 409 `invalid_transition` from a status
-    that does not allow it, 412 stale If-Match, 400 a missing reason or unmet submission rules.
+    that does not allow it, 412 stale If-Match, 400 a missing reason or unmet submission rules,
+    409 `worker_deleted` to submit or verify the enrolment of a deleted person (rejecting or
+    ending it stays possible: that takes it off the road to the registry).
     Submitting and verifying re-price the enrolment with the rates in force now.
     """
     user = actor.user
@@ -427,13 +435,23 @@ def enrolments_transition(
         raise PermissionDenied()
 
     ids = [r.id for r in requests]
+    # The workers' locks first. worker_delete holds its worker's lock while it checks that no
+    # enrolment is past `submitted` and tombstones the others; without it here, a verification
+    # committing between those two steps left a deleted person with a verified enrolment. Now
+    # one waits for the other: the delete then sees `verified` and refuses, or the move finds the
+    # enrolment deleted. Worker before enrolment, the order registrations take them in, so the two
+    # never deadlock; an enrolment's worker never changes, so reading it unlocked is safe.
+    worker_ids = set(Enrolment.objects.filter(id__in=ids).values_list("worker_id", flat=True))
+    lock_keys("worker", worker_ids)
     lock_keys("enrolment", ids)
     base = scoped_enrolments(user=user) if user is not None else Enrolment.objects.all()
     # Row locks too: the registry sync claims verified rows with FOR UPDATE SKIP LOCKED, so a move
     # read here either waits for a claim to commit (and then sees `queued`) or makes the claim skip.
+    # An enrolment created since the read above (its worker unlocked) is not found: it did not
+    # exist yet when the request came.
     found = {
         e.id: e
-        for e in base.filter(id__in=ids, deleted_at__isnull=True)
+        for e in base.filter(id__in=ids, worker_id__in=worker_ids, deleted_at__isnull=True)
         .select_related("worker")
         .select_for_update(of=("self",))
         .order_by("id")
@@ -468,6 +486,9 @@ def enrolments_transition(
             )
             continue
         if target in (Status.SUBMITTED, Status.VERIFIED):
+            if enrolment.worker.deleted_at is not None:
+                outcome.error = WorkerDeleted(details={"worker": enrolment.worker_id})
+                continue
             problem = _submission_error(enrolment.worker)
             if problem is not None:
                 outcome.error = problem
