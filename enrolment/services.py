@@ -110,6 +110,24 @@ def _submission_error(worker: Worker) -> ServiceError | None:
     return None
 
 
+def _already_enrolled(scope: Scope, live: tuple[str, str]) -> AlreadyEnrolled:
+    """Names the live enrolment (id, village) only when it lies in the caller's areas: the person
+    may have moved and been enrolled in a village the caller must learn nothing about."""
+    enrolment_id, village_id = live
+    return AlreadyEnrolled(details={"enrolment": enrolment_id} if scope.covers(village_id) else {})
+
+
+def _live_enrolments(worker_ids: Collection[str]) -> dict[str, tuple[str, str]]:
+    """{worker id: (id, village)} of the live enrolment each worker has (the one the partial
+    unique index `enrolment_one_live_per_worker` allows)."""
+    if not worker_ids:
+        return {}
+    rows = Enrolment.objects.filter(
+        worker_id__in=worker_ids, status__in=LIVE_STATUSES, deleted_at__isnull=True, needs_correction=False
+    ).values_list("worker_id", "id", "village_id")
+    return {worker_id: (enrolment_id, village_id) for worker_id, enrolment_id, village_id in rows}
+
+
 def _error(message: Any, code: str) -> Any:
     from rest_framework.exceptions import ErrorDetail
 
@@ -152,11 +170,7 @@ def enrolments_save(
     lock_keys("enrolled-worker", worker_ids)
 
     existing = {e.id: e for e in Enrolment.objects.filter(id__in=ids)}
-    live_by_worker = dict(
-        Enrolment.objects.filter(
-            worker_id__in=worker_ids, status__in=LIVE_STATUSES, deleted_at__isnull=True, needs_correction=False
-        ).values_list("worker_id", "id")
-    )
+    live_by_worker = _live_enrolments(worker_ids)
 
     outcomes: list[EnrolmentOutcome] = []
     to_create: list[Enrolment] = []
@@ -222,15 +236,12 @@ def enrolments_save(
             else:
                 target_status = Status.SUBMITTED
 
+        # Whether the record will be live once saved decides, not what it was: a rejected
+        # enrolment resubmitted becomes live again beside the person's other one.
         live = live_by_worker.get(record.values["worker_id"])
-        if (
-            record.valid
-            and live is not None
-            and live != record.id
-            and (current is None or current.status in LIVE_STATUSES)
-        ):
+        if record.valid and live is not None and live[0] != record.id and target_status in LIVE_STATUSES:
             if not keep_invalid:
-                outcome.error = AlreadyEnrolled(details={"enrolment": live})
+                outcome.error = _already_enrolled(scope, live)
                 continue
             record.add_error("worker", AlreadyEnrolled.default_message, AlreadyEnrolled.code)
 
@@ -257,7 +268,7 @@ def enrolments_save(
             )
             to_create.append(enrolment)
             if not flagged:
-                live_by_worker[enrolment.worker_id] = enrolment.id
+                live_by_worker[enrolment.worker_id] = (enrolment.id, enrolment.village_id)
             outcome.result, outcome.enrolment = Result.CREATED, enrolment
             events.append(
                 (
@@ -293,6 +304,8 @@ def enrolments_save(
         current.updated_by = user
         current.updated_at = now
         to_update.append(current)
+        if not flagged and target_status in LIVE_STATUSES:
+            live_by_worker[current.worker_id] = (current.id, current.village_id)
         outcome.result, outcome.enrolment = Result.UPDATED, current
         if changes:
             events.append(
@@ -418,7 +431,8 @@ def enrolments_transition(
     scope, 403 when the role may never do this action, 409 `invalid_transition` from a status
     that does not allow it, 412 stale If-Match, 400 a missing reason or unmet submission rules,
     409 `worker_deleted` to submit or verify the enrolment of a deleted person (rejecting or
-    ending it stays possible: that takes it off the road to the registry).
+    ending it stays possible: that takes it off the road to the registry), 409
+    `already_enrolled` to resubmit a rejected enrolment while the person has another live one.
     Submitting and verifying re-price the enrolment with the rates in force now.
     """
     user = actor.user
@@ -444,6 +458,9 @@ def enrolments_transition(
     worker_ids = set(Enrolment.objects.filter(id__in=ids).values_list("worker_id", flat=True))
     lock_keys("worker", worker_ids)
     lock_keys("enrolment", ids)
+    if target == Status.SUBMITTED:
+        # Resubmitting a rejected enrolment makes it live again: the same lock as enrolments_save.
+        lock_keys("enrolled-worker", worker_ids)
     base = scoped_enrolments(user=user) if user is not None else Enrolment.objects.all()
     # Row locks too: the registry sync claims verified rows with FOR UPDATE SKIP LOCKED, so a move
     # read here either waits for a claim to commit (and then sees `queued`) or makes the claim skip.
@@ -456,6 +473,9 @@ def enrolments_transition(
         .select_for_update(of=("self",))
         .order_by("id")
     }
+    reviving = target in LIVE_STATUSES and any(e.status not in LIVE_STATUSES for e in found.values())
+    live_by_worker = _live_enrolments({e.worker_id for e in found.values()}) if reviving else {}
+    scope = scope_of(user) if user is not None else Scope(everything=True)
     refs = EnrolmentRefs.load(
         scope=Scope(everything=True), worker_ids=[], extra_workers=[e.worker for e in found.values()]
     )
@@ -493,6 +513,10 @@ def enrolments_transition(
             if problem is not None:
                 outcome.error = problem
                 continue
+            live = live_by_worker.get(enrolment.worker_id)
+            if enrolment.status not in LIVE_STATUSES and live is not None and live[0] != enrolment.id:
+                outcome.error = _already_enrolled(scope, live)
+                continue
             values = {f: getattr(enrolment, f) for f in VALUE_FIELDS}
             try:
                 price(refs, worker=enrolment.worker, values=values)
@@ -508,6 +532,8 @@ def enrolments_transition(
         enrolment.version += 1
         enrolment.updated_by, enrolment.updated_at = user, now
         changed.append(enrolment)
+        if target in LIVE_STATUSES:
+            live_by_worker[enrolment.worker_id] = (enrolment.id, enrolment.village_id)
         outcome.result = Result.UPDATED
         events.append(
             (
@@ -519,11 +545,16 @@ def enrolments_transition(
                 {"reason": reason} if reason else {},
             )
         )
-    update_models(
-        changed,
-        ["status", "status_reason", "status_changed_at", "status_changed_by", "monthly_contribution",
-         "annual_contribution", "contribution_detail", "version", "updated_by", "updated_at"],
-    )  # fmt: skip
+    try:
+        with transaction.atomic():
+            update_models(
+                changed,
+                ["status", "status_reason", "status_changed_at", "status_changed_by", "monthly_contribution",
+                 "annual_contribution", "contribution_detail", "version", "updated_by", "updated_at"],
+            )  # fmt: skip
+    except IntegrityError as exc:
+        # Only a writer that bypassed the locks above can get here; the client may simply retry.
+        raise Conflict() from exc
     audit_events(actor, events)
     return outcomes
 

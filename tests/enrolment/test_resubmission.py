@@ -6,8 +6,10 @@ import pytest
 
 from config.formats import iso_datetime
 from enrolment.models import Enrolment
-from tests.conftest import GEDUNG_WANI
+from enrolment.services import TransitionRequest, enrolments_transition
+from tests.conftest import GEDUNG_WANI, VILLAGE_B
 from tests.factories import EnrolmentFactory, WorkerFactory
+from villages.audit import Actor
 from villages.models import AuditEvent, Role
 
 
@@ -24,6 +26,115 @@ def resubmit(client, enrolment_id: str, how: str, **headers: Any):
 
 def stored(enrolment_id: str) -> dict[str, Any]:
     return Enrolment.objects.filter(id=enrolment_id).values().get()
+
+
+# --- another live enrolment of the same person ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["action", "patch"])
+@pytest.mark.parametrize("live_status", ["draft", "submitted", "verified", "active"])
+def test_resubmitting_while_another_enrolment_is_live_is_already_enrolled(api, officer, how, live_status):
+    rejected = EnrolmentFactory(status="rejected", status_reason="NIK tidak terbaca")
+    live = EnrolmentFactory(worker=rejected.worker, status=live_status)
+    before = stored(rejected.id)
+
+    response = resubmit(api(officer), rejected.id, how)
+
+    assert response.status_code == 409, response.json()
+    assert response.json() == {
+        "error": {
+            "code": "already_enrolled",
+            "message": "Orang ini sudah memiliki kepesertaan yang masih berjalan.",
+            "details": {"enrolment": live.id},
+        }
+    }
+    assert stored(rejected.id) == before
+    assert Enrolment.objects.get(id=live.id).status == live_status
+    assert AuditEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize("how", ["action", "patch"])
+def test_already_enrolled_in_english(api, officer, how):
+    rejected = EnrolmentFactory(status="rejected")
+    live = EnrolmentFactory(worker=rejected.worker, status="draft")
+
+    response = resubmit(api(officer, language="en"), rejected.id, how)
+
+    assert response.json()["error"] == {
+        "code": "already_enrolled",
+        "message": "This person already has a live enrolment.",
+        "details": {"enrolment": live.id},
+    }
+
+
+def test_already_enrolled_names_no_enrolment_outside_the_callers_areas(api, officer):
+    # The person moved to the next village and was enrolled there; the rejected enrolment stayed.
+    worker = WorkerFactory(village_id=VILLAGE_B)
+    rejected = EnrolmentFactory(worker=worker, village_id=GEDUNG_WANI, status="rejected")
+    EnrolmentFactory(worker=worker, status="submitted")
+    before = stored(rejected.id)
+
+    response = resubmit(api(officer), rejected.id, "action")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "already_enrolled"
+    assert response.json()["error"]["details"] == {}
+    assert stored(rejected.id) == before
+    assert AuditEvent.objects.count() == 0
+
+
+def test_a_bulk_push_resubmitting_beside_a_live_enrolment_is_already_enrolled(api, officer):
+    rejected = EnrolmentFactory(status="rejected")
+    live = EnrolmentFactory(worker=rejected.worker, status="draft")
+    record = {
+        "id": rejected.id,
+        "worker": rejected.worker_id,
+        "funding_source": "apbd_kabupaten",
+        "budget_year": 2026,
+        "coverage_start": "2026-12-01",
+        "programs": ["JKK", "JKM"],
+        "status": "submitted",
+    }
+    before = stored(rejected.id)
+
+    body = api(officer).post("/api/v1/enrolments/bulk", {"records": [record]}, format="json").json()
+
+    assert body["results"] == [
+        {
+            "id": rejected.id,
+            "result": "invalid",
+            "error": {
+                "code": "already_enrolled",
+                "message": "Orang ini sudah memiliki kepesertaan yang masih berjalan.",
+                "details": {"enrolment": live.id},
+            },
+        }
+    ]
+    assert stored(rejected.id) == before
+    assert AuditEvent.objects.count() == 0
+
+
+def test_two_rejected_enrolments_of_one_person_resubmitted_together(officer):
+    # A bulk action (admin, panel) resubmitting both: the first becomes live, the second may not.
+    first = EnrolmentFactory(status="rejected")
+    second = EnrolmentFactory(worker=first.worker, status="rejected")
+    ended = EnrolmentFactory(worker=first.worker, status="ended")
+
+    outcomes = enrolments_transition(
+        actor=Actor(user=officer),
+        requests=[TransitionRequest(first.id), TransitionRequest(second.id)],
+        action="submit",
+    )
+
+    assert [(o.id, o.result, o.error and o.error.code) for o in outcomes] == [
+        (first.id, "updated", None),
+        (second.id, "invalid", "already_enrolled"),
+    ]
+    assert outcomes[1].error.details == {"enrolment": first.id}
+    assert sorted(Enrolment.objects.values_list("id", "status", "version")) == sorted(
+        [(first.id, "submitted", 2), (second.id, "rejected", 1), (ended.id, "ended", 1)]
+    )
+    assert list(AuditEvent.objects.values_list("object_id", "action")) == [(first.id, "status")]
 
 
 # --- a resubmission by PATCH is a status change ---------------------------------------------------------
