@@ -1,10 +1,11 @@
 """Deleting a worker and verifying their enrolment at the same moment: one waits for the other.
 
-Without a shared lock both could commit: the delete checks for an enrolment past `submitted`
-before the verification commits and tombstones only the enrolments still in preparation after it,
-leaving a deleted person with a verified enrolment. Both take the worker's lock now, so the
-second one sees what the first one did. The threaded tests show who waits on what (pg_locks);
-the last ones show the refusal that protects rows left behind by the old race.
+Without a shared lock both committed: the delete's check for an enrolment past `submitted` ran
+before the verification committed, so the delete went on, leaving a deleted person with a
+verified enrolment (tombstoned over the verification, or not tombstoned at all when the delete
+read the enrolments after the commit). Both take the worker's lock now, so the second sees what
+the first did. The threaded tests show who waits on what (pg_locks); the last ones show the
+refusal that protects rows the old race left behind.
 """
 
 from __future__ import annotations
