@@ -215,7 +215,10 @@ def enrolments_save(
             )
             continue
 
-        if not record.valid and (not keep_invalid or {"id", "worker", "non_field_errors"} & set(record.errors)):
+        # keep_invalid (sync) keeps any record it can file under a person it may see, including
+        # one whose person still needs correction: the officer fixes both, nothing is lost.
+        structural = bool({"id", "non_field_errors"} & set(record.errors)) or not record.values.get("worker_id")
+        if not record.valid and (not keep_invalid or structural):
             outcome.error = FieldsInvalid.from_detail(record.errors)
             continue
 
