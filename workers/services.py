@@ -296,7 +296,7 @@ def workers_save(
         # Only a writer that bypassed the locks above can get here; the client may simply retry.
         raise Conflict() from exc
     if moves:
-        hooks.village_changed(moves)
+        hooks.village_changed(actor, moves)
     audit_events(actor, events)
     return outcomes
 
