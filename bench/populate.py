@@ -44,18 +44,27 @@ ENROLMENT_COLUMNS = [
 ]  # fmt: skip
 
 
-def villages(village: str | None) -> list[str]:
+def villages(village: str | None, exclude: str | None = None) -> list[str]:
     from villages.models import Area
 
     if village:
         return [village]
     return list(
-        Area.objects.filter(code__startswith="17.", level="village").order_by("code").values_list("code", flat=True)
+        Area.objects.filter(code__startswith="17.", level="village")
+        .exclude(code=exclude or "")
+        .order_by("code")
+        .values_list("code", flat=True)
     )
 
 
 def populate(
-    *, workers: int, village: str | None = None, id_prefix: str = "p", enrolment_share: float = 1.0, start: int = 0
+    *,
+    workers: int,
+    village: str | None = None,
+    id_prefix: str = "p",
+    enrolment_share: float = 1.0,
+    start: int = 0,
+    exclude_village: str | None = None,
 ) -> tuple[int, int]:
     """COPYs `workers` workers (ids `{prefix}{n}`) and enrolments for `enrolment_share` of them.
 
@@ -63,7 +72,7 @@ def populate(
     """
     from django.db import connection
 
-    codes = villages(village)
+    codes = villages(village, exclude_village)
     now = dt.datetime.now(dt.UTC)
     consent = dt.datetime(2026, 10, 1, 2, tzinfo=dt.UTC)
     enrol_every = max(1, round(1 / enrolment_share)) if enrolment_share > 0 else 0

@@ -5,6 +5,10 @@ SELECT … FOR UPDATE cannot lock a row that does not exist. PostgreSQL advisory
 writer locks the keys it is about to write, in one sorted order (so two writers never deadlock),
 and the locks end with the transaction. SQLite (the embedded mode) already serialises writers
 (transaction_mode IMMEDIATE), so there this is a no-op.
+
+Across namespaces, one order too: `worker`, `nik`, `enrolment`, `enrolled-worker` (a registration
+saves the worker, then the enrolment; a status move locks the enrolment's worker, then the
+enrolment). A transaction that took a later namespace must not then wait for an earlier one.
 """
 
 from __future__ import annotations

@@ -343,3 +343,13 @@ IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=1000)
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {"ImportStatusEnum": "enrolment.imports.models.ImportStatus", "EnrolmentStatusEnum": "enrolment.models.Status"}
 )
+
+# --- Offline sync (issue 4) -----------------------------------------------------------------------
+CELERY_IMPORTS = (*CELERY_IMPORTS, "enrolment.sync.tasks")
+# How long a pull's snapshot (the cursor a device holds) is kept. A device that comes back after
+# longer gets a full pull: everything it may see again, though not the deletions it missed.
+SYNC_SNAPSHOT_RETENTION_DAYS = env.int("SYNC_SNAPSHOT_RETENTION_DAYS", default=180)
+CELERY_BEAT_SCHEDULE = {
+    **CELERY_BEAT_SCHEDULE,
+    "sync-prune-snapshots": {"task": "enrolment.sync.prune_snapshots", "schedule": crontab(hour=3, minute=15)},
+}

@@ -216,4 +216,5 @@ class ImportJobAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return False
 
 
-import enrolment.registry.admin  # noqa: E402, F401  (the registry sync's console registers itself)
+import enrolment.registry.admin  # noqa: E402  (the registry sync's console registers itself)
+import enrolment.sync.admin  # noqa: E402, F401  (the sync quarantine)

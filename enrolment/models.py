@@ -187,6 +187,14 @@ class Enrolment(models.Model):
     deleted_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
+    # Offline sync: the transaction that last wrote the row and the one that created it, stamped
+    # by database triggers (villages/sync_clock.py); never set by Python.
+    sync_txid = models.BigIntegerField(default=0, db_default=0, editable=False)
+    sync_created_txid = models.BigIntegerField(default=0, db_default=0, editable=False)
+    # The device (villages.Device pk) whose official created the record, if any: that device has
+    # it already, so its pulls send the record as `updated`, never `created` (WatermelonDB would
+    # otherwise re-create a record the device deleted meanwhile, undoing the deletion).
+    created_on_device = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -218,7 +226,13 @@ class Enrolment(models.Model):
         # As for workers: only indexes a query uses (the village prefix for scoping, village with
         # status, status with updated_at for the registry claim); officials' columns unindexed.
         indexes = [
-            models.Index(fields=["village"], name="enrolment_village_prefix", opclasses=["varchar_pattern_ops"]),
+            # The village prefix (scoping) with the sync stamp: a device's incremental pull reads
+            # one village's recent changes as one index range.
+            models.Index(
+                fields=["village", "sync_txid"],
+                name="enrolment_village_sync",
+                opclasses=["varchar_pattern_ops", "int8_ops"],
+            ),
             models.Index(fields=["village", "status"], name="enrolment_village_status"),
             models.Index(fields=["status", "updated_at"], name="enrolment_status_updated"),
         ]
@@ -230,3 +244,4 @@ class Enrolment(models.Model):
 from enrolment.imports.models import ImportJob, ImportRow  # noqa: E402, F401
 from enrolment.registry.models import *  # noqa: E402, F403
 from enrolment.reports.models import CoverageEnrolmentCount, CoverageWorkerCount  # noqa: E402, F401
+from enrolment.sync.models import SyncQuarantine  # noqa: E402, F401

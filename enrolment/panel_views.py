@@ -184,7 +184,8 @@ class VerificationDecisionView(APIView):
             "Verifies or rejects (with `reason`) up to 1,000 enrolments: send `ids`, or `records` with the "
             "`version` you saw. One result per enrolment, in order: updated, unchanged (already so: a resent "
             "request changes nothing) or invalid with its error (404 outside your areas, 409 "
-            "invalid_transition, 412 stale version, 400 needs correction). Each change is audited."
+            "invalid_transition, 409 worker_deleted when the person's record was deleted, 412 stale version, 400 "
+            "needs correction). Each change is audited."
         ),
     )
     def post(self, request: Request, action: str) -> Response:

@@ -69,6 +69,12 @@ class ReasonRequired(FieldsInvalid):
     default_message = _("Give a reason.")
 
 
+class WorkerDeleted(ServiceError):
+    code = "worker_deleted"
+    status_code = 409
+    default_message = _("This person's record was deleted; their enrolment can no longer be submitted or verified.")
+
+
 @dataclass
 class EnrolmentOutcome:
     id: str
@@ -102,6 +108,24 @@ def _submission_error(worker: Worker) -> ServiceError | None:
             {"worker": [_error(_("Record the worker's consent before submitting."), CONSENT_MISSING)]}
         )
     return None
+
+
+def _already_enrolled(scope: Scope, live: tuple[str, str]) -> AlreadyEnrolled:
+    """Names the live enrolment (id, village) only when it lies in the caller's areas: the person
+    may have moved and been enrolled in a village the caller must learn nothing about."""
+    enrolment_id, village_id = live
+    return AlreadyEnrolled(details={"enrolment": enrolment_id} if scope.covers(village_id) else {})
+
+
+def _live_enrolments(worker_ids: Collection[str]) -> dict[str, tuple[str, str]]:
+    """{worker id: (id, village)} of the live enrolment each worker has (the one the partial
+    unique index `enrolment_one_live_per_worker` allows)."""
+    if not worker_ids:
+        return {}
+    rows = Enrolment.objects.filter(
+        worker_id__any=worker_ids, status__in=LIVE_STATUSES, deleted_at__isnull=True, needs_correction=False
+    ).values_list("worker_id", "id", "village_id")
+    return {worker_id: (enrolment_id, village_id) for worker_id, enrolment_id, village_id in rows}
 
 
 def _error(message: Any, code: str) -> Any:
@@ -146,11 +170,7 @@ def enrolments_save(
     lock_keys("enrolled-worker", worker_ids)
 
     existing = {e.id: e for e in Enrolment.objects.filter(id__any=ids)}
-    live_by_worker = dict(
-        Enrolment.objects.filter(
-            worker_id__any=worker_ids, status__in=LIVE_STATUSES, deleted_at__isnull=True, needs_correction=False
-        ).values_list("worker_id", "id")
-    )
+    live_by_worker = _live_enrolments(worker_ids)
 
     outcomes: list[EnrolmentOutcome] = []
     to_create: list[Enrolment] = []
@@ -195,7 +215,10 @@ def enrolments_save(
             )
             continue
 
-        if not record.valid and (not keep_invalid or {"id", "worker", "non_field_errors"} & set(record.errors)):
+        # keep_invalid (sync) keeps any record it can file under a person it may see, including
+        # one whose person still needs correction: the officer fixes both, nothing is lost.
+        structural = bool({"id", "non_field_errors"} & set(record.errors)) or not record.values.get("worker_id")
+        if not record.valid and (not keep_invalid or structural):
             outcome.error = FieldsInvalid.from_detail(record.errors)
             continue
 
@@ -216,15 +239,12 @@ def enrolments_save(
             else:
                 target_status = Status.SUBMITTED
 
+        # Whether the record will be live once saved decides, not what it was: a rejected
+        # enrolment resubmitted becomes live again beside the person's other one.
         live = live_by_worker.get(record.values["worker_id"])
-        if (
-            record.valid
-            and live is not None
-            and live != record.id
-            and (current is None or current.status in LIVE_STATUSES)
-        ):
+        if record.valid and live is not None and live[0] != record.id and target_status in LIVE_STATUSES:
             if not keep_invalid:
-                outcome.error = AlreadyEnrolled(details={"enrolment": live})
+                outcome.error = _already_enrolled(scope, live)
                 continue
             record.add_error("worker", AlreadyEnrolled.default_message, AlreadyEnrolled.code)
 
@@ -247,11 +267,12 @@ def enrolments_save(
                     "request_hash": record.request_hash(),
                     "created_by_id": user_id,
                     "updated_by_id": user_id,
+                    "created_on_device": actor.device,
                 },
             )
             to_create.append(enrolment)
             if not flagged:
-                live_by_worker[enrolment.worker_id] = enrolment.id
+                live_by_worker[enrolment.worker_id] = (enrolment.id, enrolment.village_id)
             outcome.result, outcome.enrolment = Result.CREATED, enrolment
             events.append(
                 (
@@ -265,8 +286,9 @@ def enrolments_save(
             )
             continue
 
-        changes = _diff(current, {**values, **state, "status": target_status})
-        if not changes:
+        changes = _diff(current, {**values, **state})
+        status_change = [current.status, target_status] if target_status != current.status else None
+        if not changes and status_change is None:
             outcome.result, outcome.enrolment = Result.UNCHANGED, current
             continue
         if current.status not in EDITABLE_STATUSES:
@@ -277,24 +299,34 @@ def enrolments_save(
             continue
         for name, value in {**values, **state}.items():
             setattr(current, name, value)
-        if target_status != current.status:
-            current.status, current.status_changed_at, current.status_changed_by = target_status, now, user
+        if status_change is not None:
+            # The same move as the submit action: who moved it and when, no leftover rejection
+            # reason (a save only reaches draft or submitted, which carry none), its own event.
+            current.status, current.status_reason = target_status, ""
+            current.status_changed_at, current.status_changed_by = now, user
         current.version += 1
         current.updated_by = user
         current.updated_at = now
         to_update.append(current)
+        if not flagged and target_status in LIVE_STATUSES:
+            live_by_worker[current.worker_id] = (current.id, current.village_id)
         outcome.result, outcome.enrolment = Result.UPDATED, current
-        events.append(
-            (AuditAction.UPDATE, "enrolment", current.id, current.village_id, changes, {"version": current.version})
-        )
+        if changes:
+            events.append(
+                (AuditAction.UPDATE, "enrolment", current.id, current.village_id, changes, {"version": current.version})
+            )
+        if status_change is not None:
+            events.append(
+                (AuditAction.STATUS, "enrolment", current.id, current.village_id, {"status": status_change}, {})
+            )
 
     try:
         with transaction.atomic():
             insert_models(to_create)
             update_models(
                 to_update,
-                [*VALUE_FIELDS, "needs_correction", "errors", "status", "status_changed_at", "status_changed_by",
-                 "version", "updated_by", "updated_at"],
+                [*VALUE_FIELDS, "needs_correction", "errors", "status", "status_reason", "status_changed_at",
+                 "status_changed_by", "version", "updated_by", "updated_at"],
             )  # fmt: skip
     except IntegrityError as exc:
         raise Conflict() from exc
@@ -401,7 +433,10 @@ def enrolments_transition(
 
     Idempotent: an enrolment already in the target status is `unchanged`. Refusals: 404 outside
     scope, 403 when the role may never do this action, 409 `invalid_transition` from a status
-    that does not allow it, 412 stale If-Match, 400 a missing reason or unmet submission rules.
+    that does not allow it, 412 stale If-Match, 400 a missing reason or unmet submission rules,
+    409 `worker_deleted` to submit or verify the enrolment of a deleted person (rejecting or
+    ending it stays possible: that takes it off the road to the registry), 409
+    `already_enrolled` to resubmit a rejected enrolment while the person has another live one.
     Submitting and verifying re-price the enrolment with the rates in force now.
     """
     user = actor.user
@@ -418,17 +453,33 @@ def enrolments_transition(
         raise PermissionDenied()
 
     ids = [r.id for r in requests]
+    # The workers' locks first. worker_delete holds its worker's lock while it checks that no
+    # enrolment is past `submitted` and tombstones the others; without it here, a verification
+    # committing between those two steps left a deleted person with a verified enrolment. Now
+    # one waits for the other: the delete then sees `verified` and refuses, or the move finds the
+    # enrolment deleted. Worker before enrolment, the order registrations take them in, so the two
+    # never deadlock; an enrolment's worker never changes, so reading it unlocked is safe.
+    worker_ids = set(Enrolment.objects.filter(id__in=ids).values_list("worker_id", flat=True))
+    lock_keys("worker", worker_ids)
     lock_keys("enrolment", ids)
+    if target == Status.SUBMITTED:
+        # Resubmitting a rejected enrolment makes it live again: the same lock as enrolments_save.
+        lock_keys("enrolled-worker", worker_ids)
     base = scoped_enrolments(user=user) if user is not None else Enrolment.objects.all()
     # Row locks too: the registry sync claims verified rows with FOR UPDATE SKIP LOCKED, so a move
     # read here either waits for a claim to commit (and then sees `queued`) or makes the claim skip.
+    # An enrolment created since the read above (its worker unlocked) is not found: it did not
+    # exist yet when the request came.
     found = {
         e.id: e
-        for e in base.filter(id__in=ids, deleted_at__isnull=True)
+        for e in base.filter(id__in=ids, worker_id__in=worker_ids, deleted_at__isnull=True)
         .select_related("worker")
         .select_for_update(of=("self",))
         .order_by("id")
     }
+    reviving = target in LIVE_STATUSES and any(e.status not in LIVE_STATUSES for e in found.values())
+    live_by_worker = _live_enrolments({e.worker_id for e in found.values()}) if reviving else {}
+    scope = scope_of(user) if user is not None else Scope(everything=True)
     refs = EnrolmentRefs.load(
         scope=Scope(everything=True), worker_ids=[], extra_workers=[e.worker for e in found.values()]
     )
@@ -459,9 +510,16 @@ def enrolments_transition(
             )
             continue
         if target in (Status.SUBMITTED, Status.VERIFIED):
+            if enrolment.worker.deleted_at is not None:
+                outcome.error = WorkerDeleted(details={"worker": enrolment.worker_id})
+                continue
             problem = _submission_error(enrolment.worker)
             if problem is not None:
                 outcome.error = problem
+                continue
+            live = live_by_worker.get(enrolment.worker_id)
+            if enrolment.status not in LIVE_STATUSES and live is not None and live[0] != enrolment.id:
+                outcome.error = _already_enrolled(scope, live)
                 continue
             values = {f: getattr(enrolment, f) for f in VALUE_FIELDS}
             try:
@@ -478,6 +536,8 @@ def enrolments_transition(
         enrolment.version += 1
         enrolment.updated_by, enrolment.updated_at = user, now
         changed.append(enrolment)
+        if target in LIVE_STATUSES:
+            live_by_worker[enrolment.worker_id] = (enrolment.id, enrolment.village_id)
         outcome.result = Result.UPDATED
         events.append(
             (
@@ -489,11 +549,16 @@ def enrolments_transition(
                 {"reason": reason} if reason else {},
             )
         )
-    update_models(
-        changed,
-        ["status", "status_reason", "status_changed_at", "status_changed_by", "monthly_contribution",
-         "annual_contribution", "contribution_detail", "version", "updated_by", "updated_at"],
-    )  # fmt: skip
+    try:
+        with transaction.atomic():
+            update_models(
+                changed,
+                ["status", "status_reason", "status_changed_at", "status_changed_by", "monthly_contribution",
+                 "annual_contribution", "contribution_detail", "version", "updated_by", "updated_at"],
+            )  # fmt: skip
+    except IntegrityError as exc:
+        # Only a writer that bypassed the locks above can get here; the client may simply retry.
+        raise Conflict() from exc
     audit_events(actor, events)
     return outcomes
 
@@ -583,10 +648,41 @@ def tombstone_enrolments_of(actor: Actor, worker_ids: Collection[str]) -> None:
         _tombstone(actor, pending)
 
 
-def follow_worker_moves(moves: Mapping[str, str]) -> None:
-    """Live enrolments follow their worker to a new village (scoping and reports use it)."""
-    by_village: dict[str, list[str]] = {}
-    for worker_id, village_id in moves.items():
-        by_village.setdefault(village_id, []).append(worker_id)
-    for village_id, worker_ids in by_village.items():  # moves in one request go to few villages
-        Enrolment.objects.filter(worker_id__in=worker_ids, status__in=LIVE_STATUSES).update(village_id=village_id)
+def follow_worker_moves(actor: Actor, moves: Mapping[str, str]) -> None:
+    """Live enrolments follow their worker to a new village ({worker id: village}): scoping and
+    reports go by the enrolment's own village.
+
+    A change like any other (version + 1, updated_at/by, an audit event), so clients relying on
+    If-Match or `updated_since` see the enrolment move. Called inside workers_save, which holds
+    the workers' locks: the enrolments' come after them (worker, then enrolment: the one order),
+    and the rows are read again under them, so a concurrent edit or status move is not lost.
+    """
+    live = Enrolment.objects.filter(worker_id__in=moves, status__in=LIVE_STATUSES, deleted_at__isnull=True)
+    ids = list(live.values_list("id", flat=True))
+    if not ids:
+        return
+    lock_keys("enrolment", ids)
+    now = timezone.now()
+    moved: list[Enrolment] = []
+    events: list[tuple[str, str, str, str, dict[str, Any] | None, dict[str, Any] | None]] = []
+    for enrolment in live.filter(id__in=ids).select_for_update().order_by("id"):
+        village_id = moves[enrolment.worker_id]
+        if enrolment.village_id == village_id:
+            continue
+        change = {"village_id": [enrolment.village_id, village_id]}
+        enrolment.village_id = village_id
+        enrolment.version += 1
+        enrolment.updated_by, enrolment.updated_at = actor.user, now
+        moved.append(enrolment)
+        events.append(
+            (
+                AuditAction.UPDATE,
+                "enrolment",
+                enrolment.id,
+                village_id,
+                change,
+                {"version": enrolment.version, "followed_worker": enrolment.worker_id},
+            )
+        )
+    update_models(moved, ["village", "version", "updated_by", "updated_at"])
+    audit_events(actor, events)

@@ -18,6 +18,7 @@ urlpatterns = [
         )
         for action in ACTIONS
     ],
+    path("", include("enrolment.sync.urls")),
     path("registry/", include("enrolment.registry.urls")),
     # Panel: verification queue, reports, exports, imports (enrolment/panel_urls.py).
     path("", include("enrolment.panel_urls")),

@@ -124,7 +124,9 @@ class EnrolmentActionView(APIView):
         tags=["enrolments"],
         description=(
             "Field officers and operators submit; operators verify and reject (with a reason); supervisors end "
-            "(with a reason). Repeating an action that is already done answers 200."
+            "(with a reason). Repeating an action that is already done answers 200. Submitting a rejected "
+            "enrolment while the person has another live one is 409 `already_enrolled`; submitting or verifying "
+            "the enrolment of a deleted person is 409 `worker_deleted`."
         ),
     )
     def post(self, request: Request, enrolment_id: str, action: str) -> Response:

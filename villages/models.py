@@ -242,3 +242,70 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.object_type} {self.object_id}"
+
+
+# --- offline sync: the change clock and what it cannot see in the records themselves -------------
+#
+# Every synced row (workers, enrolments) carries `sync_txid`: the id of the transaction that last
+# wrote it, stamped by a database trigger (villages/sync_clock.py explains the technique). Two
+# things a device must learn about are not changes of a row it may still see: a record moving out
+# of its village, and the official's own areas changing. These tables record them, stamped the same
+# way, also by triggers, so no code path (admin, import, Celery, a queryset update) can forget them.
+
+
+class SyncClock(models.Model):
+    """The embedded (SQLite) mode's clock: one row, incremented by the triggers on every write.
+
+    SQLite runs one writer at a time, so a counter bumped inside each write orders writes exactly
+    as they commit. PostgreSQL uses transaction ids instead and never touches this table.
+    """
+
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class SyncSnapshot(models.Model):
+    """The snapshot a PostgreSQL pull read, kept so the next pull can ask exactly which writes it
+    did not see (villages/sync_clock.py). The device's cursor is this row's id."""
+
+    id = models.BigAutoField(primary_key=True)
+    # pg_snapshot as text: "xmin:xmax:xip,xip,…"
+    snapshot = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.pk}: {self.snapshot}"
+
+
+class RecordMove(models.Model):
+    """A synced record left a village (its village changed); written by a trigger."""
+
+    table = models.CharField(max_length=32)  # "workers" or "enrolments", the sync table names
+    record_id = models.CharField(max_length=64)
+    from_village = models.CharField(max_length=13)
+    to_village = models.CharField(max_length=13)
+    sync_txid = models.BigIntegerField(default=0, db_default=0, editable=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["sync_txid"], name="recordmove_txid")]
+
+    def __str__(self) -> str:
+        return f"{self.table}/{self.record_id}: {self.from_village} → {self.to_village}"
+
+
+class ScopeChange(models.Model):
+    """An area added to or removed from an official (an Assignment row inserted or deleted);
+    written by a trigger, so changes through the API and through the admin are both seen."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    area_code = models.CharField(max_length=13)
+    added = models.BooleanField()
+    sync_txid = models.BigIntegerField(default=0, db_default=0, editable=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "sync_txid"], name="scopechange_user_txid")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {'+' if self.added else '-'}{self.area_code}"

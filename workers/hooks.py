@@ -30,8 +30,8 @@ before_delete: Callable[[Actor, Collection[str]], None] = _nothing
 
 
 # Called inside the transaction when workers move to another village ({worker id: village}).
-def _no_moves(moves: Mapping[str, str]) -> None:
+def _no_moves(actor: Actor, moves: Mapping[str, str]) -> None:
     return None
 
 
-village_changed: Callable[[Mapping[str, str]], None] = _no_moves
+village_changed: Callable[[Actor, Mapping[str, str]], None] = _no_moves

@@ -133,6 +133,14 @@ class Worker(models.Model):
     deleted_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
+    # Offline sync: the transaction that last wrote the row and the one that created it, stamped
+    # by database triggers (villages/sync_clock.py); never set by Python.
+    sync_txid = models.BigIntegerField(default=0, db_default=0, editable=False)
+    sync_created_txid = models.BigIntegerField(default=0, db_default=0, editable=False)
+    # The device (villages.Device pk) whose official created the record, if any: that device has
+    # it already, so its pulls send the record as `updated`, never `created` (WatermelonDB would
+    # otherwise re-create a record the device deleted meanwhile, undoing the deletion).
+    created_on_device = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -162,7 +170,13 @@ class Worker(models.Model):
         # since a time). The officials' columns (created_by, ...) are not indexed: officials are
         # deactivated, never deleted, so nothing looks workers up by them.
         indexes = [
-            models.Index(fields=["village"], name="worker_village_prefix", opclasses=["varchar_pattern_ops"]),
+            # The village prefix (scoping) with the sync stamp: a device's incremental pull reads
+            # one village's recent changes as one index range.
+            models.Index(
+                fields=["village", "sync_txid"],
+                name="worker_village_sync",
+                opclasses=["varchar_pattern_ops", "int8_ops"],
+            ),
             models.Index(fields=["village", "birth_date"], name="worker_village_birth"),
             models.Index(fields=["updated_at"], name="worker_updated_at"),
         ]

@@ -247,6 +247,7 @@ def workers_save(
                     "request_hash": record.request_hash(),
                     "created_by_id": user_id,
                     "updated_by_id": user_id,
+                    "created_on_device": actor.device,
                 },
             )
             to_create.append(worker)
@@ -297,7 +298,7 @@ def workers_save(
         # Only a writer that bypassed the locks above can get here; the client may simply retry.
         raise Conflict() from exc
     if moves:
-        hooks.village_changed(moves)
+        hooks.village_changed(actor, moves)
     audit_events(actor, events)
     return outcomes
 

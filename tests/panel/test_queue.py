@@ -9,6 +9,9 @@ from villages.models import AuditEvent, Role
 
 
 def submitted(**worker_fields):
+    # A fixed name unless given: the factory's random Indonesian names sometimes contain a
+    # searched word ("Tania" matches q=tani).
+    worker_fields.setdefault("full_name", "Budi Santoso")
     return EnrolmentFactory(status="submitted", worker=WorkerFactory(**worker_fields))
 
 
@@ -57,10 +60,10 @@ def test_queue_filters(api, operator, query, expected):
         "dup": submitted(warnings=["possible_duplicate"]),
         "birth": submitted(warnings=["nik_birth_date_mismatch"]),
         "sex": submitted(warnings=["nik_sex_mismatch"]),
-        "flagged": EnrolmentFactory(status="submitted", needs_correction=True),
+        "flagged": EnrolmentFactory(status="submitted", needs_correction=True, worker__full_name="Rahmat"),
         "farmer": submitted(occupation_id="petani", full_name="Pak Tani"),
         "plain": submitted(),
-        "draft": EnrolmentFactory(status="draft"),
+        "draft": EnrolmentFactory(status="draft", worker__full_name="Yanti"),
     }
     names = {enrolment.id: name for name, enrolment in made.items()}
 

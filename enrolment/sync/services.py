@@ -1,0 +1,484 @@
+"""Offline sync with field devices: the WatermelonDB pull and push (API.md, "Offline sync").
+
+Pull: every change in the caller's areas after the device's cursor, read from one snapshot, with
+a new cursor (villages/sync_clock.py explains why it never skips a change). Records the device
+may no longer see come as `deleted`: tombstones, records that moved to a village outside its
+areas (villages.RecordMove) and everything in areas the official lost (villages.ScopeChange).
+
+Push: the device's created/updated/deleted records in one transaction, through the same services
+as the REST endpoints (cleaning, scoping, NIK uniqueness, workflow, audit). If a pushed record was
+changed on the server after the device's cursor and the push would change it again, the whole
+push is refused (409 `sync_conflict`) and nothing is applied: the app pulls, WatermelonDB merges,
+and the app pushes again. A record repeating what the server holds is no change, so a push sent
+again after a lost response applies nothing and conflicts with nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F, Model, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from config.errors import FieldsInvalid, PermissionDenied, ServiceError
+from config.locks import lock_keys
+from enrolment.models import Enrolment
+from enrolment.services import (
+    EnrolmentOutcome,
+    enrolment_as_input,
+    enrolment_delete,
+    enrolment_refs,
+    enrolments_save,
+)
+from enrolment.sync import wire
+from enrolment.sync.models import SyncQuarantine
+from enrolment.validation import clean_enrolment
+from villages.audit import Actor, audit_event
+from villages.models import AuditAction, Device, RecordMove, Role, ScopeChange, User
+from villages.scope import Scope, scope_of
+from villages.sync_clock import Snapshot, snapshot_for, take_snapshot
+from workers.models import Worker
+from workers.serializers import may_see_full_nik
+from workers.services import Result, SaveMode, SaveOutcome, worker_as_input, worker_delete, worker_refs, workers_save
+from workers.validation import clean_worker
+
+TABLES = ("workers", "enrolments")
+MAX_PUSH_RECORDS = 5_000  # a day offline is a few hundred; more is a broken client
+
+PULL_ROLES = (Role.FIELD_OFFICER, Role.VILLAGE_OPERATOR, Role.SUPERVISOR)
+PUSH_ROLES = (Role.FIELD_OFFICER, Role.VILLAGE_OPERATOR)
+
+
+class SyncConflict(ServiceError):
+    code = "sync_conflict"
+    status_code = 409
+    default_message = _(
+        "Some records were changed on the server since your last pull. Pull, then push again; nothing was applied."
+    )
+
+
+class TooManyRecords(ServiceError):
+    code = "too_many_records"
+    status_code = 413
+    default_message = _("Too many records in one push.")
+
+
+# --- pull ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class TableChanges:
+    created: list[dict[str, Any]] = field(default_factory=list)
+    updated: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "updated": self.updated, "deleted": self.deleted}
+
+    def __len__(self) -> int:
+        return len(self.created) + len(self.updated) + len(self.deleted)
+
+
+def _area_q(codes: Iterable[str]) -> Q:
+    condition = Q(pk__in=[])
+    for code in codes:
+        condition |= Q(village__code=code) | Q(village__code__startswith=code + ".")
+    return condition
+
+
+def _lost_areas(user: User, scope: Scope, since: Snapshot) -> tuple[set[str], set[str]]:
+    """Areas removed from and added to the official since the cursor (net of the current scope)."""
+    removed: set[str] = set()
+    added: set[str] = set()
+    for code, was_added, txid in ScopeChange.objects.filter(user=user, sync_txid__gte=since.xmin).values_list(
+        "area_code", "added", "sync_txid"
+    ):
+        if not since.saw(txid):
+            (added if was_added else removed).add(code)
+    return {code for code in removed if not scope.covers(code)}, {code for code in added if scope.covers(code)}
+
+
+def _table_changes(
+    *,
+    model: type[Model],
+    table: str,
+    source: tuple[str, ...],
+    serialize: Any,
+    scope: Scope,
+    since: Snapshot | None,
+    device: int | None,
+    removed: set[str],
+    added: set[str],
+    moves: list[tuple[str, str, str, str, int]],
+) -> TableChanges:
+    changes = TableChanges()
+    # Records that left the device's villages, and records that came into them, since its pull.
+    gone: set[str] = set()
+    moved_in: set[str] = set()
+    if since is not None:
+        for move_table, record_id, from_village, to_village, txid in moves:
+            if move_table != table or since.saw(txid):
+                continue
+            if scope.covers(from_village) and not scope.covers(to_village):
+                gone.add(record_id)
+            elif scope.covers(to_village) and not scope.covers(from_village):
+                moved_in.add(record_id)
+
+    rows: QuerySet[Any] = scope.filter(model._default_manager.all(), "village__code")
+    # A first pull needs no tombstones; later ones take the rows written by transactions the
+    # device's snapshot did not see (stamps from its xmin up: one index range per village).
+    rows = rows.filter(sync_txid__gte=since.xmin) if since else rows.filter(deleted_at__isnull=True)
+    seen: set[str] = set()
+    # A plain fetch, not a server-side cursor: three round trips fewer, and a village fits in memory.
+    for row in rows.order_by().values(*source, *wire.ROW_STATE, "sync_txid"):
+        if since is not None and since.saw(row["sync_txid"]):
+            continue
+        seen.add(row["id"])
+        if row["deleted_at"] is not None:
+            changes.deleted.append(row["id"])
+        elif since is None or _new_to_device(row, since, device, moved_in):
+            changes.created.append(serialize(row))
+        else:
+            changes.updated.append(serialize(row))
+    if since is None:
+        return changes
+
+    # Records now in areas the official was given: the device has never had them.
+    if added:
+        extra = model._default_manager.filter(_area_q(added), deleted_at__isnull=True).exclude(id__in=seen)
+        for row in extra.order_by().values(*source, *wire.ROW_STATE):
+            seen.add(row["id"])
+            changes.created.append(serialize(row))
+    # Everything in areas the official lost.
+    if removed:
+        gone.update(model._default_manager.filter(_area_q(removed)).values_list("id", flat=True))
+    changes.deleted.extend(sorted(gone - seen))
+    return changes
+
+
+def _new_to_device(row: Mapping[str, Any], since: Snapshot, device: int | None, moved_in: set[str]) -> bool:
+    """`created` or `updated`: WatermelonDB treats a `created` record it already holds as an error
+    and, if the officer deleted it locally meanwhile, re-creates it and drops the deletion. So a
+    record is `created` only when this device cannot have it: created after its pull by someone
+    else, or moved into its villages since."""
+    if row["id"] in moved_in:
+        return True
+    if device is not None and row["created_on_device"] == device:
+        return False  # the device pushed it (or created it through the API): it has it
+    return not since.saw(row["sync_created_txid"])
+
+
+def sync_pull(*, actor: Actor, device: Device | None, last_pulled_at: int | None, schema_version: int | None) -> dict:
+    """The pull answer: {"changes": {table: {created, updated, deleted}}, "timestamp": cursor}."""
+    user = actor.user
+    assert user is not None
+    if not (user.is_admin or user.role in PULL_ROLES):
+        raise PermissionDenied()
+    scope = scope_of(user)
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and outermost:
+            # Every query below reads the snapshot the cursor comes from. (Inside an enclosing
+            # transaction, as in tests, each query reads a later snapshot instead: that can only
+            # add rows stamped at or after the cursor, which the next pull repeats; nothing is lost.)
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        # A cursor this server never gave, or forgot (a restored database, a device back after
+        # SYNC_SNAPSHOT_RETENTION_DAYS), gives None: everything again, as for a first pull.
+        cursor_value, _snapshot, since = take_snapshot(last_pulled_at)
+        removed, added = _lost_areas(user, scope, since) if since else (set(), set())
+        # Records that left a village, both tables in one query (a short log: the stamp index).
+        moves = (
+            list(
+                RecordMove.objects.filter(sync_txid__gte=since.xmin).values_list(
+                    "table", "record_id", "from_village", "to_village", "sync_txid"
+                )
+            )
+            if since
+            else []
+        )
+        full_nik = {"value": False}
+
+        def worker_row(row: Mapping[str, Any]) -> dict[str, Any]:
+            full = may_see_full_nik(user, row["village_id"])
+            full_nik["value"] |= full
+            return wire.worker_record(row, full_nik=full)
+
+        workers = _table_changes(
+            model=Worker, table="workers", source=wire.WORKER_SOURCE, serialize=worker_row,
+            scope=scope, since=since, device=actor.device, removed=removed, added=added, moves=moves,
+        )  # fmt: skip
+        enrolments = _table_changes(
+            model=Enrolment, table="enrolments", source=wire.ENROLMENT_SOURCE, serialize=wire.enrolment_record,
+            scope=scope, since=since, device=actor.device, removed=removed, added=added, moves=moves,
+        )  # fmt: skip
+        audit_event(
+            actor,
+            AuditAction.SYNC_PULL,
+            "sync",
+            context={
+                "last_pulled_at": last_pulled_at,
+                "timestamp": cursor_value,
+                "schema_version": schema_version,
+                "workers": len(workers),
+                "enrolments": len(enrolments),
+                "full_nik": full_nik["value"],
+            },
+        )
+        if device is not None:
+            Device.objects.filter(pk=device.pk).update(last_pull_at=timezone.now())
+    return {"changes": {"workers": workers.as_dict(), "enrolments": enrolments.as_dict()}, "timestamp": cursor_value}
+
+
+# --- push ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class PushedTable:
+    upserts: list[dict[str, Any]]
+    deleted: list[str]
+
+
+def parse_changes(changes: Any) -> dict[str, PushedTable]:
+    """The push body's shape, checked before anything is touched (a 400 names the bad part).
+    Unknown tables and unknown keys are ignored, as WatermelonDB's protocol asks."""
+    if not isinstance(changes, Mapping):
+        raise FieldsInvalid(fields={"changes": [_("Send the changes as an object of tables.")]})
+    parsed: dict[str, PushedTable] = {}
+    total = 0
+    for table in TABLES:
+        body = changes.get(table)
+        if body is None:
+            parsed[table] = PushedTable([], [])
+            continue
+        if not isinstance(body, Mapping):
+            raise FieldsInvalid(fields={f"changes.{table}": [_("Send created, updated and deleted lists.")]})
+        upserts: list[dict[str, Any]] = []
+        for kind in ("created", "updated"):
+            records = body.get(kind) or []
+            if not isinstance(records, list) or not all(isinstance(r, Mapping) for r in records):
+                raise FieldsInvalid(fields={f"changes.{table}.{kind}": [_("Send a list of records.")]})
+            for record in records:
+                if not isinstance(record.get("id"), str) or not record["id"]:
+                    raise FieldsInvalid(fields={f"changes.{table}.{kind}": [_("Every record needs its id.")]})
+            upserts.extend(dict(r) for r in records)
+        deleted = body.get("deleted") or []
+        if not isinstance(deleted, list) or not all(isinstance(i, str) for i in deleted):
+            raise FieldsInvalid(fields={f"changes.{table}.deleted": [_("Send a list of ids.")]})
+        parsed[table] = PushedTable(upserts, list(dict.fromkeys(deleted)))
+        total += len(upserts) + len(deleted)
+    if total > MAX_PUSH_RECORDS:
+        raise TooManyRecords(details={"limit": MAX_PUSH_RECORDS, "count": total})
+    return parsed
+
+
+@dataclass
+class PushSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    needs_correction: int = 0
+
+    def count(self, result: Result, flagged: bool) -> None:
+        setattr(self, result.value, getattr(self, result.value) + 1)
+        self.needs_correction += int(flagged and result in (Result.CREATED, Result.UPDATED))
+
+
+@dataclass
+class PushResult:
+    summary: dict[str, PushSummary]
+    quarantined: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "applied": {table: vars(summary) for table, summary in self.summary.items()},
+            "quarantined": self.quarantined,
+        }
+
+
+class _Push:
+    """One push, applied inside the caller's transaction."""
+
+    def __init__(self, actor: Actor, device: Device | None, since: Snapshot | None) -> None:
+        assert actor.user is not None
+        self.actor, self.user, self.device, self.since = actor, actor.user, device, since
+        self.scope = scope_of(actor.user)
+        self.conflicts: dict[str, list[str]] = {"workers": [], "enrolments": []}
+        self.quarantined: list[dict[str, Any]] = []
+        self.summary = {table: PushSummary() for table in TABLES}
+        self.touch: dict[str, set[str]] = {"workers": set(), "enrolments": set()}
+
+    def changed_since(self, stored: Mapping[str, Any]) -> set[str]:
+        """Ids whose last write the device's snapshot did not see (all of them when the device
+        sends no cursor this server knows)."""
+        return {
+            record_id
+            for record_id, row in stored.items()
+            if self.scope.covers(row.village_id) and (self.since is None or not self.since.saw(row.sync_txid))
+        }
+
+    def refuse(self, table: str, raw: Mapping[str, Any] | str, error: ServiceError, *, stored: Any = None) -> None:
+        """Keeps a record the server cannot store, and makes sure the device gets the server's
+        own version of it back on its next pull (when there is one it may see)."""
+        record = dict(raw) if isinstance(raw, Mapping) else {"id": raw, "_deleted": True}
+        record_id = str(record.get("id", ""))[:200]
+        village = record.get("village") if isinstance(record.get("village"), str) else ""
+        if stored is not None and self.scope.covers(stored.village_id):
+            village = stored.village_id
+            self.touch[table].add(stored.id)
+        area = village if village and len(village) <= 13 else (self.scope.codes[0] if self.scope.codes else "")
+        fields = error.details.get("fields")
+        SyncQuarantine.objects.create(
+            device=self.device, user=self.user, table=table, record_id=record_id, area_code=area,
+            record=record, code=error.code, errors=fields or {"non_field_errors": [str(error.message)]},
+        )  # fmt: skip
+        self.quarantined.append(
+            {"table": table, "id": record_id, "code": error.code, "message": str(error.message), "fields": fields or {}}
+        )
+
+    def load(self, parsed: Mapping[str, PushedTable]) -> None:
+        """Locks the pushed ids (workers, then enrolments: the order every writer uses) and reads
+        what the server holds, before anything is applied: the push's own writes (a worker's move
+        carries its enrolments along) must not look like changes made on the server."""
+        self.stored: dict[str, dict[str, Any]] = {}
+        self.changed: dict[str, set[str]] = {}
+        for table, model, key in (("workers", Worker, "worker"), ("enrolments", Enrolment, "enrolment")):
+            ids = [r["id"] for r in parsed[table].upserts] + parsed[table].deleted
+            lock_keys(key, ids)
+            stored = {row.id: row for row in model._default_manager.filter(id__in=ids)}
+            self.stored[table], self.changed[table] = stored, self.changed_since(stored)
+
+    def workers(self, pushed: PushedTable) -> None:
+        stored, changed = self.stored["workers"], self.changed["workers"]
+        inputs = []
+        for raw in pushed.upserts:
+            current = stored.get(raw["id"])
+            visible = current is not None and self.scope.covers(current.village_id)
+            inputs.append(wire.worker_input(raw, current, worker_as_input(current) if visible else None))
+        refs = worker_refs(user=self.user, records=inputs)
+        cleaned = [clean_worker(data, refs=refs) for data in inputs]
+        for record in cleaned:
+            record.version = None  # conflicts are decided by the cursor, not by versions
+        outcomes: list[SaveOutcome] = workers_save(
+            actor=self.actor, records=cleaned, mode=SaveMode.UPSERT, keep_invalid=True
+        )
+        for raw, outcome in zip(pushed.upserts, outcomes, strict=True):
+            self._settle("workers", raw, outcome.result, outcome.error, stored.get(raw["id"]), changed, outcome.worker)
+        self.pending_worker_deletes = pushed.deleted
+
+    def enrolments(self, pushed: PushedTable) -> None:
+        stored, changed = self.stored["enrolments"], self.changed["enrolments"]
+        inputs = []
+        for raw in pushed.upserts:
+            current = stored.get(raw["id"])
+            visible = current is not None and self.scope.covers(current.village_id)
+            inputs.append(wire.enrolment_input(raw, enrolment_as_input(current) if visible else None))
+        refs = enrolment_refs(user=self.user, records=inputs)
+        cleaned = [clean_enrolment(data, refs=refs, ignore_status=True) for data in inputs]
+        for record in cleaned:
+            record.version = None
+        outcomes: list[EnrolmentOutcome] = enrolments_save(
+            actor=self.actor, records=cleaned, refs=refs, mode=SaveMode.UPSERT, keep_invalid=True
+        )
+        for raw, outcome in zip(pushed.upserts, outcomes, strict=True):
+            self._settle(
+                "enrolments", raw, outcome.result, outcome.error, stored.get(raw["id"]), changed, outcome.enrolment
+            )
+        for record_id in pushed.deleted:
+            current = stored.get(record_id)
+            if current is None or not self.scope.covers(current.village_id) or current.deleted_at is not None:
+                continue  # a delete of a missing record is ignored (WatermelonDB's rule)
+            if record_id in changed:
+                self.conflicts["enrolments"].append(record_id)
+                continue
+            try:
+                enrolment_delete(actor=self.actor, enrolment_id=record_id, if_match=None)
+                self.summary["enrolments"].deleted += 1
+            except ServiceError as error:
+                self.refuse("enrolments", record_id, error, stored=current)
+
+    def worker_deletes(self) -> None:
+        deleted, stored, changed = self.pending_worker_deletes, self.stored["workers"], self.changed["workers"]
+        for record_id in deleted:
+            current = stored.get(record_id)
+            if current is None or not self.scope.covers(current.village_id) or current.deleted_at is not None:
+                continue
+            if record_id in changed:
+                self.conflicts["workers"].append(record_id)
+                continue
+            try:
+                worker_delete(actor=self.actor, worker_id=record_id, if_match=None)
+                self.summary["workers"].deleted += 1
+            except ServiceError as error:
+                self.refuse("workers", record_id, error, stored=current)
+
+    def _settle(
+        self,
+        table: str,
+        raw: Mapping[str, Any],
+        result: Result,
+        error: ServiceError | None,
+        current: Any,
+        changed: set[str],
+        saved: Any,
+    ) -> None:
+        if raw["id"] in changed and (result == Result.UPDATED or error is not None):
+            # The server changed it after the device's pull, and the device's version differs.
+            self.conflicts[table].append(raw["id"])
+            return
+        if error is not None:
+            self.refuse(table, raw, error, stored=current)
+            return
+        self.summary[table].count(result, bool(saved is not None and saved.needs_correction))
+
+    def finish(self) -> None:
+        for table, model in (("workers", Worker), ("enrolments", Enrolment)):
+            if self.touch[table]:
+                # A no-op write: the trigger stamps it, so the next pull carries the server's version.
+                model._default_manager.filter(id__in=self.touch[table]).update(version=F("version"))
+
+
+def sync_push(
+    *, actor: Actor, device: Device | None, last_pulled_at: int | None, changes: Any, pending: int | None
+) -> PushResult:
+    """Applies a device's changes in one transaction. Raises SyncConflict (nothing applied)."""
+    user = actor.user
+    assert user is not None
+    if not (user.is_admin or user.role in PUSH_ROLES):
+        raise PermissionDenied()
+    parsed = parse_changes(changes)
+    with transaction.atomic():
+        push = _Push(actor, device, snapshot_for(last_pulled_at) if last_pulled_at else None)
+        push.load(parsed)
+        push.workers(parsed["workers"])
+        push.enrolments(parsed["enrolments"])
+        push.worker_deletes()
+        if any(push.conflicts.values()):
+            raise SyncConflict(details={table: sorted(ids) for table, ids in push.conflicts.items() if ids})
+        push.finish()
+        audit_event(
+            actor,
+            AuditAction.SYNC_PUSH,
+            "sync",
+            context={
+                "last_pulled_at": last_pulled_at,
+                "applied": {table: vars(summary) for table, summary in push.summary.items()},
+                "quarantined": len(push.quarantined),
+            },
+        )
+        if device is not None:
+            Device.objects.filter(pk=device.pk).update(
+                last_push_at=timezone.now(), **({"pending_count": pending} if pending is not None else {})
+            )
+    return PushResult(summary=push.summary, quarantined=push.quarantined)
+
+
+def record_pending(device: Device | None, pending: int | None) -> None:
+    """The app's count of records waiting on the phone (X-Pending-Changes), on any sync call."""
+    if device is not None and pending is not None:
+        Device.objects.filter(pk=device.pk).update(pending_count=pending)
