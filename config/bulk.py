@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -121,6 +121,30 @@ def insert_models(objs: Sequence[Model]) -> None:
                 value = row[i]
                 if value is not None:
                     # Most are empty (no warnings, no errors): their text is known.
+                    row[i] = (_EMPTY_JSON.get(type(value)) if not value else None) or dumps(value)
+            copy.write_row(row)
+
+
+def insert_rows(model: type[Model], attnames: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """INSERTs plain rows of one model: values for `attnames`, in that order (JSON fields as
+    Python values); columns not named take their database defaults (an identity primary key).
+    For append-only tables written in bulk and never read back in the same request (the audit
+    log): no instance per row, which is most of what insert_models costs there."""
+    by_attname = {f.attname: f for f in _plan(model).fields}
+    fields = [by_attname[name] for name in attnames]
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create([model(**dict(zip(attnames, row, strict=True))) for row in rows])
+        return
+    json_positions = [i for i, f in enumerate(fields) if isinstance(f, JSONField)]
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    sql = f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN'
+    dumps = json.dumps
+    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+        for values in rows:
+            row = list(values)
+            for i in json_positions:
+                value = row[i]
+                if value is not None:
                     row[i] = (_EMPTY_JSON.get(type(value)) if not value else None) or dumps(value)
             copy.write_row(row)
 

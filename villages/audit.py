@@ -12,7 +12,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework.request import Request
 
-from config.bulk import insert_models, new_instance
+from config.bulk import insert_rows
 from villages.auth import client_address
 from villages.models import AuditEvent, DeviceToken, User
 
@@ -62,24 +62,23 @@ def audit_events(
 ) -> None:
     """Many events in one statement (COPY on PostgreSQL, see config.bulk): (action, object_type,
     object_id, area_code, changes, context)."""
-    common = {"at": timezone.now(), **_actor_fields(actor)}
-    insert_models(
-        [
-            new_instance(
-                AuditEvent,
-                {
-                    **common,
-                    "action": action,
-                    "object_type": object_type,
-                    "object_id": object_id,
-                    "area_code": area_code,
-                    "changes": changes,
-                    "context": context or {},
-                },
-            )
+    events = list(events)
+    if not events:
+        return
+    actor_fields = _actor_fields(actor)
+    actor_values = tuple(actor_fields[name] for name in _ACTOR_FIELDS)
+    at = timezone.now()
+    insert_rows(
+        AuditEvent,
+        ("at", *_ACTOR_FIELDS, "action", "object_type", "object_id", "area_code", "changes", "context"),
+        (
+            (at, *actor_values, action, object_type, object_id, area_code, changes, context or {})
             for action, object_type, object_id, area_code, changes, context in events
-        ]
+        ),
     )
+
+
+_ACTOR_FIELDS = ("actor_id", "actor_username", "device", "ip")
 
 
 def _actor_fields(actor: Actor) -> dict[str, Any]:
