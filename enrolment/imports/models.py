@@ -84,7 +84,8 @@ class ImportRow(models.Model):
     header is row 1). Messages are stored in the job's language; `error` is the API's envelope
     body, with field errors named by the file's column headers."""
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rows")
+    # Not indexed on its own: the unique (job, row_number) below serves every lookup by job.
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rows", db_index=False)
     row_number = models.PositiveIntegerField()
     result = models.CharField(max_length=10, choices=RowResult.choices)
     worker_id = models.CharField(max_length=64, blank=True)
