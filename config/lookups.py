@@ -1,4 +1,4 @@
-"""`field__any=[...]`: membership in a long list, sent as one array parameter on PostgreSQL.
+"""`field__any={...}`: membership in a long list, sent as one array parameter on PostgreSQL.
 
 Django's `__in` binds every value as its own parameter; with psycopg's client-side binding each is
 then quoted in Python, and PostgreSQL parses a statement with a thousand literals. For the bulk
@@ -7,6 +7,9 @@ array is ~0.5 ms, and PostgreSQL plans it the same way (an index scan per value,
 filter: the array arrives as a constant, which PostgreSQL hashes). Registered on every field and
 on foreign keys (imported by villages.apps); other databases, subqueries and multi-column keys
 get a plain IN.
+
+Pass a set: Django walks a list or tuple value element by element (looking for expressions to
+resolve) before any lookup sees it, ~2 µs an element.
 
 Not JSON unpacked in SQL (`ARRAY(SELECT jsonb_array_elements_text(%s))`), though that is cheaper to
 send: the array is then a parameter computed at run time, which PostgreSQL neither sees when
@@ -63,6 +66,9 @@ def text_array(values: Iterable[str]) -> str:
     """Strings as the text of a PostgreSQL array (`{"a","b"}`), to pass as one parameter cast to
     an array type. psycopg would adapt a list itself, but element by element in Python: 1.3 ms
     for 1,000 ids against 0.2 ms here. Every element is quoted, so "NULL" stays a string."""
+    values = list(values)
+    if '"' not in (probe := "".join(values)) and "\\" not in probe:  # ids, NIKs, codes: nothing to escape
+        return '{"' + '","'.join(values) + '"}' if values else "{}"
     return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 

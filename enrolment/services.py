@@ -123,7 +123,7 @@ def _live_enrolments(worker_ids: Collection[str]) -> dict[str, tuple[str, str]]:
     if not worker_ids:
         return {}
     rows = Enrolment.objects.filter(
-        worker_id__any=worker_ids, status__in=LIVE_STATUSES, deleted_at__isnull=True, needs_correction=False
+        worker_id__any=set(worker_ids), status__in=LIVE_STATUSES, deleted_at__isnull=True, needs_correction=False
     ).values_list("worker_id", "id", "village_id")
     return {worker_id: (enrolment_id, village_id) for worker_id, enrolment_id, village_id in rows}
 
@@ -169,7 +169,7 @@ def enrolments_save(
     lock_keys("enrolment", ids)
     lock_keys("enrolled-worker", worker_ids)
 
-    existing = {e.id: e for e in Enrolment.objects.filter(id__any=ids)}
+    existing = {e.id: e for e in Enrolment.objects.filter(id__any=set(ids))}
     live_by_worker = _live_enrolments(worker_ids)
 
     outcomes: list[EnrolmentOutcome] = []
@@ -619,11 +619,11 @@ def registration_create(*, actor: Actor, worker_data: Any, enrolment_data: Any) 
 def workers_with_registry_nik(worker_ids: Collection[str]) -> set[str]:
     """Workers whose NIK went to the registry (queued or active enrolment, or a KPJ number)."""
     return set(
-        Enrolment.objects.filter(worker_id__any=worker_ids, deleted_at__isnull=True)
+        Enrolment.objects.filter(worker_id__any=set(worker_ids), deleted_at__isnull=True)
         .filter(status__in=(Status.QUEUED, Status.ACTIVE))
         .values_list("worker_id", flat=True)
     ) | set(
-        Enrolment.objects.filter(worker_id__any=worker_ids)
+        Enrolment.objects.filter(worker_id__any=set(worker_ids))
         .exclude(registry_number="")
         .values_list("worker_id", flat=True)
     )

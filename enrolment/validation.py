@@ -52,7 +52,9 @@ class EnrolmentRefs:
     ) -> EnrolmentRefs:
         workers = {
             w.id: w
-            for w in scope.filter(Worker.objects.filter(id__any=worker_ids, deleted_at__isnull=True), "village__code")
+            for w in scope.filter(
+                Worker.objects.filter(id__any=set(worker_ids), deleted_at__isnull=True), "village__code"
+            )
         }
         workers.update({w.id: w for w in extra_workers})
         return cls(

@@ -162,9 +162,9 @@ def workers_save(
     lock_keys("worker", ids)
     lock_keys("nik", niks)  # type: ignore[arg-type]
 
-    existing = {w.id: w for w in Worker.objects.filter(id__any=ids)}
+    existing = {w.id: w for w in Worker.objects.filter(id__any=set(ids))}
     holders: dict[str, Worker] = {}
-    for holder in Worker.objects.filter(nik__any=niks, deleted_at__isnull=True, needs_correction=False).only(
+    for holder in Worker.objects.filter(nik__any=set(niks), deleted_at__isnull=True, needs_correction=False).only(
         "id", "nik", "village_id"
     ):
         holders[holder.nik] = holder

@@ -396,7 +396,7 @@ def _run_chunk(context: _Context, rows: list[layout.ParsedRow | None], offset: i
     stored = {
         worker.id: worker
         for worker in Worker.objects.filter(
-            id__any=[str(item.parsed.worker["id"]) for item in candidates], deleted_at__isnull=True
+            id__any={str(item.parsed.worker["id"]) for item in candidates}, deleted_at__isnull=True
         )
     }
     for item in candidates:
@@ -449,7 +449,9 @@ def _save_enrolments(context: _Context, items: list[_RowWork]) -> None:
     live: dict[str, str] = {}
     overlay_fields = ("worker_id", "segment", "programs", "funding_source_id", "budget_year", "funding_decree",
                       "coverage_start", "payment_period_months", "status", "needs_correction")  # fmt: skip
-    for enrolment in Enrolment.objects.filter(worker_id__any=worker_ids, deleted_at__isnull=True).only(*overlay_fields):
+    for enrolment in Enrolment.objects.filter(worker_id__any=set(worker_ids), deleted_at__isnull=True).only(
+        *overlay_fields
+    ):
         stored[enrolment.id] = enrolment
         if enrolment.status in LIVE_STATUSES and not enrolment.needs_correction:
             live[enrolment.worker_id] = enrolment.id
