@@ -11,7 +11,8 @@ Measured in one run on the same machine:
              service (streamed read, chunks through workers_save / enrolments_save, a result per
              row), in a child process whose peak RSS is measured; then the same file again
              (every row unchanged).
-  read-only  baseline: the child process reading the same file with openpyxl and nothing else.
+  read-only  baseline: the child process reading the same file with openpyxl and nothing else,
+             and with enrolment.imports.xlsx (the reader the import uses).
   idle       baseline: a child process that only starts Django (its RSS is the floor).
 It writes EXPLAIN (ANALYZE, BUFFERS) of the report's queries, both ways, to bench/results/.
 
@@ -78,6 +79,18 @@ def child_read(path: str) -> dict:
     started = time.perf_counter()
     workbook = load_workbook(path, read_only=True, data_only=True)
     rows = sum(1 for _ in workbook.worksheets[0].iter_rows(values_only=True)) - 1
+    workbook.close()
+    return {"seconds": time.perf_counter() - started, "rows": rows, "rss_mb": peak_rss_mb()}
+
+
+def child_stream(path: str) -> dict:
+    """The reader the import uses (enrolment.imports.xlsx), alone."""
+    setup_django()
+    from enrolment.imports.xlsx import open_workbook
+
+    started = time.perf_counter()
+    workbook = open_workbook(path)
+    rows = sum(1 for _ in workbook.rows()) - 1
     workbook.close()
     return {"seconds": time.perf_counter() - started, "rows": rows, "rss_mb": peak_rss_mb()}
 
@@ -248,7 +261,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         kind, *rest = args.child
-        result = {"idle": child_idle, "read": child_read, "import": child_import}[kind](*rest)
+        result = {"idle": child_idle, "read": child_read, "stream": child_stream, "import": child_import}[kind](*rest)
         print(json.dumps(result))
         return
 
@@ -319,9 +332,10 @@ def main() -> None:
         size_mb = path.stat().st_size / 1e6
         idle = run_child("idle")
         read = run_child("read", str(path))
+        stream = run_child("stream", str(path))
         first = run_child("import", str(path), str(Path(tmp) / "media"))
         again = run_child("import", str(path), str(Path(tmp) / "media"))
-    assert read["rows"] == args.rows
+    assert read["rows"] == stream["rows"] == args.rows
     assert first["counts"] == [args.rows, 0, 0, 0], first
     assert again["counts"] == [0, 0, args.rows, 0], again
     print()
@@ -329,6 +343,7 @@ def main() -> None:
     print("| step | seconds | rows/s | peak RSS MB |\n|---|---|---|---|")
     print(f"| baseline: process start (Django loaded) | | | {idle['rss_mb']:.0f} |")
     print(f"| baseline: read the file alone (openpyxl read-only) | {read['seconds']:.1f} | {args.rows / read['seconds']:,.0f} | {read['rss_mb']:.0f} |")  # fmt: skip
+    print(f"| baseline: read the file alone (enrolment.imports.xlsx, as the import does) | {stream['seconds']:.1f} | {args.rows / stream['seconds']:,.0f} | {stream['rss_mb']:.0f} |")  # fmt: skip
     print(f"| import, first time (all created: workers + submitted enrolments) | {first['seconds']:.1f} | {args.rows / first['seconds']:,.0f} | {first['rss_mb']:.0f} |")  # fmt: skip
     print(f"| import, same file again (all unchanged) | {again['seconds']:.1f} | {args.rows / again['seconds']:,.0f} | {again['rss_mb']:.0f} |")  # fmt: skip
 
