@@ -57,11 +57,11 @@ def _plan(model: type[Model]) -> _Plan:
 
 
 def new_instance(model: type[M], values: dict[str, Any]) -> M:
-    """`model(**values)` (values by attname, concrete fields only) for an instance about to be bulk-inserted, built
-    without Model.__init__: at 1,000 instances per request, __init__ and the foreign-key
-    descriptors it goes through cost more than the insert itself. Fields not in `values` get
-    their defaults (callables called afresh). No pre_init/post_init signals are sent; the project
-    uses none."""
+    """`model(**values)` (values by attname, concrete fields only) for an instance about to be
+    bulk-inserted, built without Model.__init__: at 1,000 instances per request, __init__ and the
+    foreign-key descriptors it goes through cost more than the insert itself. Fields not in
+    `values` get their defaults (callables called afresh). No pre_init/post_init signals are sent;
+    the project uses none."""
     plan = _plan(model)
     instance = model.__new__(model)
     instance._state = ModelState()
