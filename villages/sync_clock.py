@@ -200,10 +200,10 @@ class Snapshot:
         return cls(int(xmin), int(xmax), frozenset(int(x) for x in running.split(",") if x))
 
 
-def take_snapshot(previous: int | None = None) -> tuple[int, Snapshot, Snapshot | None]:
-    """The pull's cursor, the snapshot it stands for, and the snapshot behind `previous` (the
-    cursor the device sent; None when unknown). Call first thing in the pull's transaction
-    (PostgreSQL: REPEATABLE READ, so every query of the pull reads this snapshot).
+def take_snapshot(previous: int | None = None) -> tuple[int, Snapshot | None]:
+    """The pull's cursor, and the snapshot behind `previous` (the cursor the device sent; None
+    when unknown). Call first thing in the pull's transaction (PostgreSQL: REPEATABLE READ, so
+    every query of the pull reads the snapshot the new cursor stands for).
 
     PostgreSQL keeps the snapshot (villages.SyncSnapshot) and the cursor is its id: the next pull
     asks which rows this snapshot did not see, exactly. The cursor alone could only be `xmin`, and
@@ -215,17 +215,16 @@ def take_snapshot(previous: int | None = None) -> tuple[int, Snapshot, Snapshot 
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT {_SQLITE_NOW} + 1")
             (value,) = cursor.fetchone()
-        value = int(value)
-        return value, Snapshot(value, value), snapshot_for(previous) if previous else None
+        return int(value), snapshot_for(previous) if previous else None
     with connection.cursor() as cursor:
         # One round trip: keep this snapshot, read the previous one.
         cursor.execute(
             "INSERT INTO villages_syncsnapshot (snapshot, created_at) VALUES (pg_current_snapshot()::text, now())"
-            " RETURNING id, snapshot, (SELECT s.snapshot FROM villages_syncsnapshot s WHERE s.id = %s)",
+            " RETURNING id, (SELECT s.snapshot FROM villages_syncsnapshot s WHERE s.id = %s)",
             [previous or 0],
         )
-        cursor_value, text, previous_text = cursor.fetchone()
-    return int(cursor_value), Snapshot.parse(text), Snapshot.parse(previous_text) if previous_text else None
+        cursor_value, previous_text = cursor.fetchone()
+    return int(cursor_value), Snapshot.parse(previous_text) if previous_text else None
 
 
 def snapshot_for(cursor_value: int) -> Snapshot | None:

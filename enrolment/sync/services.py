@@ -15,7 +15,7 @@ again after a lost response applies nothing and conflicts with nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,7 +189,7 @@ def sync_pull(*, actor: Actor, device: Device | None, last_pulled_at: int | None
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         # A cursor this server never gave, or forgot (a restored database, a device back after
         # SYNC_SNAPSHOT_RETENTION_DAYS), gives None: everything again, as for a first pull.
-        cursor_value, _snapshot, since = take_snapshot(last_pulled_at)
+        cursor_value, since = take_snapshot(last_pulled_at)
         removed, added = _lost_areas(user, scope, since) if since else (set(), set())
         # Records that left a village, both tables in one query (a short log: the stamp index).
         moves = (
@@ -369,7 +369,6 @@ class _Push:
         )
         for raw, outcome in zip(pushed.upserts, outcomes, strict=True):
             self._settle("workers", raw, outcome.result, outcome.error, stored.get(raw["id"]), changed, outcome.worker)
-        self.pending_worker_deletes = pushed.deleted
 
     def enrolments(self, pushed: PushedTable) -> None:
         stored, changed = self.stored["enrolments"], self.changed["enrolments"]
@@ -389,33 +388,23 @@ class _Push:
             self._settle(
                 "enrolments", raw, outcome.result, outcome.error, stored.get(raw["id"]), changed, outcome.enrolment
             )
-        for record_id in pushed.deleted:
+
+    def deletes(self, table: str, ids: list[str], delete: Callable[[str], object]) -> None:
+        """Soft deletes through the table's own delete service (enrolments before workers, whose
+        delete refuses a person with a live enrolment)."""
+        stored, changed = self.stored[table], self.changed[table]
+        for record_id in ids:
             current = stored.get(record_id)
             if current is None or not self.scope.covers(current.village_id) or current.deleted_at is not None:
                 continue  # a delete of a missing record is ignored (WatermelonDB's rule)
             if record_id in changed:
-                self.conflicts["enrolments"].append(record_id)
+                self.conflicts[table].append(record_id)
                 continue
             try:
-                enrolment_delete(actor=self.actor, enrolment_id=record_id, if_match=None)
-                self.summary["enrolments"].deleted += 1
+                delete(record_id)
+                self.summary[table].deleted += 1
             except ServiceError as error:
-                self.refuse("enrolments", record_id, error, stored=current)
-
-    def worker_deletes(self) -> None:
-        deleted, stored, changed = self.pending_worker_deletes, self.stored["workers"], self.changed["workers"]
-        for record_id in deleted:
-            current = stored.get(record_id)
-            if current is None or not self.scope.covers(current.village_id) or current.deleted_at is not None:
-                continue
-            if record_id in changed:
-                self.conflicts["workers"].append(record_id)
-                continue
-            try:
-                worker_delete(actor=self.actor, worker_id=record_id, if_match=None)
-                self.summary["workers"].deleted += 1
-            except ServiceError as error:
-                self.refuse("workers", record_id, error, stored=current)
+                self.refuse(table, record_id, error, stored=current)
 
     def _settle(
         self,
@@ -457,7 +446,16 @@ def sync_push(
         push.load(parsed)
         push.workers(parsed["workers"])
         push.enrolments(parsed["enrolments"])
-        push.worker_deletes()
+        push.deletes(
+            "enrolments",
+            parsed["enrolments"].deleted,
+            lambda record_id: enrolment_delete(actor=actor, enrolment_id=record_id, if_match=None),
+        )
+        push.deletes(
+            "workers",
+            parsed["workers"].deleted,
+            lambda record_id: worker_delete(actor=actor, worker_id=record_id, if_match=None),
+        )
         if any(push.conflicts.values()):
             raise SyncConflict(details={table: sorted(ids) for table, ids in push.conflicts.items() if ids})
         push.finish()

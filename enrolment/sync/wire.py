@@ -24,22 +24,6 @@ from workers.models import Worker
 
 SCHEMA_VERSION = 1  # the app schema this format describes; a newer app still pulls this one
 
-WORKER_TEXT = (
-    "village", "nik", "kk_number", "full_name", "birth_place", "sex", "phone", "address_street",
-    "address_dusun", "address_rt", "address_rw", "occupation", "kusuka_number", "mother_maiden_name",
-    "consent_method", "consent_recorded_by",
-)  # fmt: skip
-WORKER_COLUMNS = (
-    "id", *WORKER_TEXT, "birth_date", "monthly_income", "heirs", "consent_given_at", "warnings",
-    "needs_correction", "errors", "version", "created_at", "updated_at",
-)  # fmt: skip
-ENROLMENT_COLUMNS = (
-    "id", "worker", "village", "segment", "programs", "funding_source", "budget_year", "funding_decree",
-    "coverage_start", "payment_period_months", "monthly_contribution", "annual_contribution", "status",
-    "status_reason", "registry_number", "registry_status", "synced_at", "warnings", "needs_correction", "errors",
-    "version", "created_at", "updated_at",
-)  # fmt: skip
-
 # Model attribute names to read for each table (`.values()`), besides what the wire needs to
 # sort a row into created/updated/deleted.
 WORKER_SOURCE = (

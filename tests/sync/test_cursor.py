@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 from django.db import connection, transaction
+from django.utils import timezone
 
+from enrolment.sync.tasks import sync_prune_snapshots
 from tests.conftest import GEDUNG_WANI, committed
 from tests.factories import WorkerFactory
-from villages.models import Role
+from villages.models import Role, SyncSnapshot
 from villages.sync_clock import Snapshot
 
 pytestmark = committed
@@ -58,3 +61,19 @@ def test_no_change_is_skipped_when_writers_commit_out_of_order(api, make_user):
     assert last["changes"]["workers"]["updated"] == []
     again = client.get(f"/api/v1/sync?last_pulled_at={last['timestamp']}").json()
     assert again["changes"]["workers"] == {"created": [], "updated": [], "deleted": []}
+
+
+def test_pruned_snapshots_give_a_full_pull(api, make_user, settings):
+    officer = make_user(Role.FIELD_OFFICER, (GEDUNG_WANI,))
+    WorkerFactory(id="kept")
+    client = api(officer)
+    old = client.get("/api/v1/sync").json()["timestamp"]
+    recent = client.get("/api/v1/sync").json()["timestamp"]
+    SyncSnapshot.objects.filter(pk=old).update(created_at=timezone.now() - dt.timedelta(days=181))
+
+    assert sync_prune_snapshots() == 1  # the nightly task, SYNC_SNAPSHOT_RETENTION_DAYS = 180
+    assert set(SyncSnapshot.objects.values_list("pk", flat=True)) == {recent}
+    # A device holding the forgotten cursor gets everything again, as on its first pull.
+    body = client.get(f"/api/v1/sync?last_pulled_at={old}").json()
+    assert [r["id"] for r in body["changes"]["workers"]["created"]] == ["kept"]
+    assert client.get(f"/api/v1/sync?last_pulled_at={recent}").json()["changes"]["workers"]["created"] == []
