@@ -43,6 +43,10 @@ INSTALLED_APPS = [
     "villages",
     "workers",
     "enrolment",
+    "enrolment.registry",
+    "enrolment.imports",
+    "enrolment.sync",
+    "enrolment.reports",
 ]
 
 MIDDLEWARE = [
@@ -112,14 +116,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
-CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_TASK_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TIMEZONE = "Asia/Jakarta"
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's own settings are in one block below ("Celery").
 # How long readyz waits for the broker before calling it down.
 BROKER_CHECK_TIMEOUT = env.float("BROKER_CHECK_TIMEOUT", default=2.0)
 
@@ -278,7 +275,47 @@ REGISTRY_SYNC_INTERVAL_SECONDS = env.float("REGISTRY_SYNC_INTERVAL_SECONDS", def
 REGISTRY_FULL_PASS_HOUR = env.int("REGISTRY_FULL_PASS_HOUR", default=23)
 REGISTRY_RECONCILE_HOUR = env.int("REGISTRY_RECONCILE_HOUR", default=2)
 
-# Celery for the sync. Its tasks are idempotent and say so themselves (acks_late: a worker that
+# Two "status" fields with different choices in the OpenAPI schema: name the batch's explicitly.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["RegistryBatchStatusEnum"] = (
+    "enrolment.registry.models.BatchStatus"
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Panel: imports, exports, reports (issue 6) -------------------------------------------------
+# How often the coverage report's running counts (enrolment/reports/models.py) are folded (beat).
+COVERAGE_COMPACT_SECONDS = env.int("COVERAGE_COMPACT_SECONDS", default=600)
+# Rows per import transaction: each chunk goes through workers_save/enrolments_save at once.
+IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=1000)
+# An import job's `status` is not an enrolment's: name both enums in the OpenAPI schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {"ImportStatusEnum": "enrolment.imports.models.ImportStatus", "EnrolmentStatusEnum": "enrolment.models.Status"}
+)
+
+# --- Offline sync (issue 4) -----------------------------------------------------------------------
+# How long a pull's snapshot (the cursor a device holds) is kept. A device that comes back after
+# longer gets a full pull: everything it may see again, though not the deletions it missed.
+SYNC_SNAPSHOT_RETENTION_DAYS = env.int("SYNC_SNAPSHOT_RETENTION_DAYS", default=180)
+
+# --- Celery: the broker, the workers and every periodic task (config/celery.py) -------------------
+# Tasks live in each app's tasks.py (Celery's autodiscovery over INSTALLED_APPS, which lists
+# enrolment's sub-apps), so no module list is kept here. Without REDIS_URL tasks run in-process.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "Asia/Jakarta"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The tasks are idempotent and say so themselves (acks_late: a worker that
 # dies mid-task leaves its message to be delivered again); a worker takes one message at a time
 # per process, so a long send never holds others back.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
@@ -295,10 +332,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEO
 # A send already under way when the broker connection drops is left to finish: its result goes to
 # PostgreSQL, not to the broker, and cancelling it would only leave the batch to the sweeper.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
-# Two "status" fields with different choices in the OpenAPI schema: name the batch's explicitly.
-SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["RegistryBatchStatusEnum"] = (
-    "enrolment.registry.models.BatchStatus"
-)
+# The beat schedule: every periodic task, in one place.
 CELERY_BEAT_SCHEDULE = {
     "registry-sync": {
         "task": "enrolment.registry.sync",
@@ -315,41 +349,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "enrolment.registry.reconcile",
         "schedule": crontab(hour=REGISTRY_RECONCILE_HOUR, minute=30),
     },
-}
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
-
-# --- Panel: imports, exports, reports (issue 6) -------------------------------------------------
-# Task modules outside an app's tasks.py, so the worker registers them.
-CELERY_IMPORTS = ("enrolment.imports.tasks", "enrolment.reports.tasks")
-# Folding the coverage report's running counts (enrolment/reports/models.py): cheap, idempotent.
-CELERY_BEAT_SCHEDULE = {
-    **globals().get("CELERY_BEAT_SCHEDULE", {}),
-    "coverage-compact": {
-        "task": "enrolment.reports.compact",
-        "schedule": env.int("COVERAGE_COMPACT_SECONDS", default=600),
-    },
-}
-# Rows per import transaction: each chunk goes through workers_save/enrolments_save at once.
-IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=1000)
-# An import job's `status` is not an enrolment's: name both enums in the OpenAPI schema.
-SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
-    {"ImportStatusEnum": "enrolment.imports.models.ImportStatus", "EnrolmentStatusEnum": "enrolment.models.Status"}
-)
-
-# --- Offline sync (issue 4) -----------------------------------------------------------------------
-CELERY_IMPORTS = (*CELERY_IMPORTS, "enrolment.sync.tasks")
-# How long a pull's snapshot (the cursor a device holds) is kept. A device that comes back after
-# longer gets a full pull: everything it may see again, though not the deletions it missed.
-SYNC_SNAPSHOT_RETENTION_DAYS = env.int("SYNC_SNAPSHOT_RETENTION_DAYS", default=180)
-CELERY_BEAT_SCHEDULE = {
-    **CELERY_BEAT_SCHEDULE,
+    # Folding the coverage report's running counts: cheap, idempotent.
+    "coverage-compact": {"task": "enrolment.reports.compact", "schedule": COVERAGE_COMPACT_SECONDS},
     "sync-prune-snapshots": {"task": "enrolment.sync.prune_snapshots", "schedule": crontab(hour=3, minute=15)},
 }

@@ -8,7 +8,6 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from enrolment.imports.models import ImportJob, ImportRow
 from enrolment.models import ContributionDiscount, ContributionRule, Enrolment, IncomeBand, Status
 from enrolment.services import EnrolmentOutcome, TransitionRequest, enrolments_transition
 from villages.admin import AdminOnlyMixin, ScopedAdminMixin
@@ -183,38 +182,3 @@ def _report(model_admin: admin.ModelAdmin, request: HttpRequest, outcomes: list[
     for outcome in outcomes:
         if outcome.error is not None:
             model_admin.message_user(request, f"{outcome.id}: {outcome.error.message}", messages.ERROR)
-
-
-class ImportRowInline(admin.TabularInline):
-    model = ImportRow
-    fields = ["row_number", "result", "worker_id", "enrolment_id", "nik_masked", "error"]
-    readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ImportRow]:
-        # Only the problems: a job may have 80,000 rows (all of them: GET /api/v1/imports/{id}/rows).
-        return super().get_queryset(request).filter(result="invalid")
-
-
-@admin.register(ImportJob)
-class ImportJobAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    scope_field = "area_code"
-    list_display = ["filename", "created_by", "created_at", "status", "dry_run", "total_rows",
-                    "created_count", "updated_count", "unchanged_count", "invalid_count"]  # fmt: skip
-    list_filter = ["status", "dry_run"]
-    readonly_fields = [f.name for f in ImportJob._meta.fields if f.name != "file"]
-    exclude = ["file"]
-    inlines = [ImportRowInline]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: ImportJob | None = None) -> bool:
-        return False
-
-
-import enrolment.registry.admin  # noqa: E402  (the registry sync's console registers itself)
-import enrolment.sync.admin  # noqa: E402, F401  (the sync quarantine)

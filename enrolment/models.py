@@ -239,9 +239,3 @@ class Enrolment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.status}"
-
-
-from enrolment.imports.models import ImportJob, ImportRow  # noqa: E402, F401
-from enrolment.registry.models import *  # noqa: E402, F403
-from enrolment.reports.models import CoverageEnrolmentCount, CoverageWorkerCount  # noqa: E402, F401
-from enrolment.sync.models import SyncQuarantine  # noqa: E402, F401

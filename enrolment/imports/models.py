@@ -1,4 +1,4 @@
-"""An import job and the result of each of its rows (imported from enrolment/models.py)."""
+"""An import job and the result of each of its rows."""
 
 from __future__ import annotations
 
@@ -69,6 +69,7 @@ class ImportJob(models.Model):
     invalid_count = models.PositiveIntegerField(default=0)
 
     class Meta:
+        app_label = "enrolment"  # see this package\'s apps.py
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["area_code", "created_at"], name="import_area_created")]
         constraints = [
@@ -98,6 +99,7 @@ class ImportRow(models.Model):
     warnings = models.JSONField(default=list, blank=True)
 
     class Meta:
+        app_label = "enrolment"  # see this package\'s apps.py
         ordering = ["job_id", "row_number"]
         constraints = [models.UniqueConstraint(fields=["job", "row_number"], name="import_row_unique")]
 

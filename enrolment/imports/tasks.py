@@ -1,4 +1,4 @@
-"""The background half of an import (listed in CELERY_IMPORTS; in-process without REDIS_URL)."""
+"""The background half of an import (in-process without REDIS_URL)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Running counts the coverage report reads (imported from enrolment/models.py).
+"""Running counts the coverage report reads.
 
 A report over a province scans every enrolment and worker in it: 1.7 s for a million on the
 development machine, against a 300 ms target. So PostgreSQL keeps the counts itself: statement
@@ -29,6 +29,7 @@ class CoverageEnrolmentCount(models.Model):
     annual = models.BigIntegerField()
 
     class Meta:
+        app_label = "enrolment"  # see this package\'s apps.py
         db_table = "enrolment_coverage_enrolment"
 
     def __str__(self) -> str:
@@ -44,6 +45,7 @@ class CoverageWorkerCount(models.Model):
     n = models.BigIntegerField()
 
     class Meta:
+        app_label = "enrolment"  # see this package\'s apps.py
         db_table = "enrolment_coverage_worker"
 
     def __str__(self) -> str:

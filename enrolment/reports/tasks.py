@@ -1,4 +1,4 @@
-"""Background work of the reports (listed in CELERY_IMPORTS; scheduled in CELERY_BEAT_SCHEDULE)."""
+"""Background work of the reports (scheduled in CELERY_BEAT_SCHEDULE, and after each import)."""
 
 from __future__ import annotations
 
