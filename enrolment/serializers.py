@@ -8,9 +8,11 @@ from rest_framework import serializers
 
 from config.errors import envelope
 from config.formats import iso_date, iso_datetime
+from enrolment import selectors
 from enrolment.models import PAYMENT_PERIODS, Enrolment, Program, RegistryStatus, Segment, Status
 from enrolment.services import EnrolmentOutcome
-from workers.serializers import WorkerInputSerializer, WorkerSerializer
+from villages.audit import mask_nik
+from workers.serializers import BulkResultSerializer, WorkerInputSerializer, WorkerSerializer
 
 
 def enrolment_representation(enrolment: Enrolment) -> dict[str, Any]:
@@ -55,6 +57,46 @@ def enrolment_outcome_representation(outcome: EnrolmentOutcome) -> dict[str, Any
         body["monthly_contribution"] = outcome.enrolment.monthly_contribution
         body["needs_correction"] = outcome.enrolment.needs_correction
     return body
+
+
+def queue_item_representation(enrolment: Enrolment) -> dict[str, Any]:
+    """What an operator needs to decide on one enrolment, NIK masked (a list)."""
+    worker = enrolment.worker
+    warnings = {*worker.warnings, *enrolment.warnings}
+    if worker.needs_correction or enrolment.needs_correction:
+        warnings.add("needs_correction")
+    return {
+        "id": enrolment.id,
+        "version": enrolment.version,
+        "status": enrolment.status,
+        "status_reason": enrolment.status_reason,
+        "status_changed_at": iso_datetime(enrolment.status_changed_at),
+        "village": enrolment.village_id,
+        "segment": enrolment.segment,
+        "programs": list(enrolment.programs),
+        "funding_source": enrolment.funding_source_id,
+        "budget_year": enrolment.budget_year,
+        "coverage_start": iso_date(enrolment.coverage_start),
+        "payment_period_months": enrolment.payment_period_months,
+        "monthly_contribution": enrolment.monthly_contribution,
+        "annual_contribution": enrolment.annual_contribution,
+        "warnings": sorted(warnings),
+        "needs_correction": enrolment.needs_correction,
+        "errors": dict(enrolment.errors),
+        "worker": {
+            "id": worker.id,
+            "full_name": worker.full_name,
+            "nik": mask_nik(worker.nik),
+            "birth_date": iso_date(worker.birth_date),
+            "sex": worker.sex or None,
+            "occupation": worker.occupation_id,
+            "village": worker.village_id,
+            "consent_given": worker.consent_given_at is not None,
+            "warnings": list(worker.warnings),
+            "needs_correction": worker.needs_correction,
+            "errors": dict(worker.errors),
+        },
+    }
 
 
 # --- schema descriptions -------------------------------------------------------------------------
@@ -158,3 +200,69 @@ class ReferenceSerializer(serializers.Serializer):
     income_bands = serializers.ListField(child=serializers.DictField())
     discounts = serializers.ListField(child=serializers.DictField())
     age_limits = serializers.DictField(child=serializers.IntegerField())
+
+
+# --- the verification queue ------------------------------------------------------------------------
+
+
+class QueueWorkerSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    full_name = serializers.CharField()
+    nik = serializers.CharField(help_text="Masked: 1704********0001.")
+    birth_date = serializers.DateField(allow_null=True)
+    sex = serializers.CharField(allow_null=True)
+    occupation = serializers.CharField(allow_null=True)
+    village = serializers.CharField()
+    consent_given = serializers.BooleanField()
+    warnings = serializers.ListField(child=serializers.CharField())
+    needs_correction = serializers.BooleanField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class QueueItemSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    version = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Status.choices)
+    status_reason = serializers.CharField()
+    status_changed_at = serializers.DateTimeField(allow_null=True)
+    village = serializers.CharField()
+    segment = serializers.CharField()
+    programs = serializers.ListField(child=serializers.CharField())
+    funding_source = serializers.CharField(allow_null=True)
+    budget_year = serializers.IntegerField(allow_null=True)
+    coverage_start = serializers.DateField(allow_null=True)
+    payment_period_months = serializers.IntegerField()
+    monthly_contribution = serializers.IntegerField(help_text="IDR")
+    annual_contribution = serializers.IntegerField(help_text="IDR")
+    warnings = serializers.ListField(
+        child=serializers.CharField(), help_text="The worker's and the enrolment's, plus needs_correction."
+    )
+    needs_correction = serializers.BooleanField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    worker = QueueWorkerSerializer()
+
+
+class QueueFilterSerializer(selectors.EnrolmentFilterSerializer):
+    status = serializers.MultipleChoiceField(
+        choices=Status.choices, required=False, help_text="Default: submitted (waiting for verification)."
+    )
+
+
+class DecisionRecordSerializer(serializers.Serializer):
+    id = serializers.CharField(max_length=64)
+    version = serializers.IntegerField(
+        required=False, min_value=1, help_text="The version you decided on; 412 in its result when it changed."
+    )
+
+
+class DecisionInputSerializer(serializers.Serializer):
+    records = DecisionRecordSerializer(many=True, required=False)
+    ids = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=1000, help_text="Required to reject; shown to the field officer."
+    )
+
+
+class DecisionOutputSerializer(serializers.Serializer):
+    results = BulkResultSerializer(many=True)
+    summary = serializers.DictField(child=serializers.IntegerField())

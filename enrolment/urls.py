@@ -18,8 +18,19 @@ urlpatterns = [
         )
         for action in ACTIONS
     ],
+    path("verification/queue", views.VerificationQueueView.as_view(), name="verification-queue"),
+    *[
+        path(
+            f"verification/{action}",
+            views.VerificationDecisionView.as_view(),
+            {"action": action},
+            name=f"verification-{action}",
+        )
+        for action in ("verify", "reject")
+    ],
     path("", include("enrolment.sync.urls")),
     path("registry/", include("enrolment.registry.urls")),
-    # Panel: verification queue, reports, exports, imports (enrolment/panel_urls.py).
-    path("", include("enrolment.panel_urls")),
+    path("", include("enrolment.reports.urls")),
+    path("", include("enrolment.exports.urls")),
+    path("", include("enrolment.imports.urls")),
 ]

@@ -2,32 +2,43 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.http import bulk_records, if_match_version
+from config.errors import FieldsInvalid
+from config.http import PayloadTooLarge, bulk_records, if_match_version
 from config.pagination import CursorPagination
 from enrolment import selectors, services
+from enrolment.models import Status
 from enrolment.reference import reference_bundle
 from enrolment.serializers import (
     ActionInputSerializer,
+    DecisionInputSerializer,
+    DecisionOutputSerializer,
     EnrolmentInputSerializer,
     EnrolmentSerializer,
+    QueueFilterSerializer,
+    QueueItemSerializer,
     ReferenceSerializer,
     RegistrationInputSerializer,
     RegistrationSerializer,
     enrolment_outcome_representation,
     enrolment_representation,
+    queue_item_representation,
 )
 from enrolment.validation import clean_enrolment
-from villages.audit import Actor
-from villages.models import Role
+from villages.audit import Actor, audit_event
+from villages.models import AuditAction, Role
 from villages.permissions import FIELD_ROLES, RecordAccess, role_in
 from workers.serializers import BulkInputSerializer, BulkOutputSerializer, may_see_full_nik, worker_representation
 from workers.services import Result, SaveMode
+
+QUEUE_ROLES = (Role.VILLAGE_OPERATOR, Role.SUPERVISOR)
 
 IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False, description="412 when stale.")
 
@@ -181,3 +192,74 @@ class RegistrationView(APIView):
             },
             status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,
         )
+
+
+# --- the verification queue (operators) ------------------------------------------------------------
+
+
+class VerificationQueueView(APIView):
+    permission_classes = [role_in(*QUEUE_ROLES)]
+
+    @extend_schema(
+        parameters=[QueueFilterSerializer],
+        responses={200: QueueItemSerializer(many=True)},
+        tags=["verification"],
+        description=(
+            "Enrolments waiting for an operator (status `submitted` unless `status` says otherwise), oldest "
+            "submission first, with the worker's name, masked NIK, warnings and the contribution. Filters: "
+            "village, area, occupation, warning (possible_duplicate, nik_mismatch, needs_correction, ...), q."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        filters = QueueFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        query = dict(filters.validated_data)
+        query["status"] = query.get("status") or {Status.SUBMITTED}
+        enrolments = selectors.enrolment_list(user=request.user, **query).select_related("worker")
+        paginator = CursorPagination()
+        paginator.ordering = ("status_changed_at", "id")
+        page = paginator.paginate_queryset(enrolments, request, view=self)
+        audit_event(
+            Actor.from_request(request),
+            AuditAction.LIST,
+            "enrolment",
+            context={"count": len(page), "queue": True, "filters": {k: str(v) for k, v in query.items()}},
+        )
+        return paginator.get_paginated_response([queue_item_representation(e) for e in page])
+
+
+class VerificationDecisionView(APIView):
+    """POST /verification/verify|reject: many enrolments at once, one result each."""
+
+    permission_classes = [role_in(Role.VILLAGE_OPERATOR)]
+
+    @extend_schema(
+        request=DecisionInputSerializer,
+        responses={200: DecisionOutputSerializer},
+        tags=["verification"],
+        description=(
+            "Verifies or rejects (with `reason`) up to 1,000 enrolments: send `ids`, or `records` with the "
+            "`version` you saw. One result per enrolment, in order: updated, unchanged (already so: a resent "
+            "request changes nothing) or invalid with its error (404 outside your areas, 409 "
+            "invalid_transition, 409 worker_deleted when the person's record was deleted, 412 stale version, 400 "
+            "needs correction). Each change is audited."
+        ),
+    )
+    def post(self, request: Request, action: str) -> Response:
+        data = DecisionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        records = data.validated_data.get("records") or [{"id": i} for i in data.validated_data.get("ids", [])]
+        if not records:
+            raise FieldsInvalid(fields={"ids": [_("Send at least one enrolment id.")]})
+        if len(records) > settings.BULK_MAX_RECORDS:
+            raise PayloadTooLarge(details={"max_records": settings.BULK_MAX_RECORDS, "received": len(records)})
+        outcomes = services.enrolments_transition(
+            actor=Actor.from_request(request),
+            requests=[services.TransitionRequest(r["id"], r.get("version")) for r in records],
+            action=action,
+            reason=data.validated_data.get("reason", ""),
+        )
+        summary = {"updated": 0, "unchanged": 0, "invalid": 0}
+        for outcome in outcomes:
+            summary[outcome.result.value] = summary.get(outcome.result.value, 0) + 1
+        return Response({"results": [enrolment_outcome_representation(o) for o in outcomes], "summary": summary})
