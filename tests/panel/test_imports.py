@@ -8,10 +8,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook, load_workbook
 
-from enrolment.imports import services
 from enrolment.imports.layout import HEADERS, derived_worker_id
 from enrolment.imports.models import ImportJob, ImportRow
-from enrolment.imports.services import import_job_run
+from enrolment.imports.services import import_job_run, processing
 from enrolment.models import Enrolment
 from tests.conftest import GEDUNG_WANI, KAUR, VILLAGE_B
 from tests.factories import WorkerFactory, make_nik
@@ -260,7 +259,7 @@ def test_a_second_run_resumes_and_never_repeats_a_chunk(api, operator, settings,
              "", "", "", "", "", ""] for n in range(5)]  # fmt: skip
     response = upload(api(operator), csv_file(rows))
     job = ImportJob.objects.get(id=response.json()["id"])
-    real_chunk = services._run_chunk
+    real_chunk = processing._run_chunk
     calls = []
 
     def dies_on_second_chunk(context, chunk, offset):
@@ -269,13 +268,13 @@ def test_a_second_run_resumes_and_never_repeats_a_chunk(api, operator, settings,
             raise RuntimeError("worker lost")
         real_chunk(context, chunk, offset)
 
-    monkeypatch.setattr(services, "_run_chunk", dies_on_second_chunk)
+    monkeypatch.setattr(processing, "_run_chunk", dies_on_second_chunk)
     with pytest.raises(RuntimeError):
         import_job_run(job_id=job.id)
     job.refresh_from_db()
     assert (job.status, job.processed_rows, Worker.objects.count()) == ("running", 2, 2)
 
-    monkeypatch.setattr(services, "_run_chunk", real_chunk)
+    monkeypatch.setattr(processing, "_run_chunk", real_chunk)
     import_job_run(job_id=job.id)
     import_job_run(job_id=job.id)  # a redelivered task finds it done
 

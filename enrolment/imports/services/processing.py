@@ -1,4 +1,4 @@
-"""Import jobs: created from an upload, processed in chunks in the background, read back.
+"""Processing an import job, in chunks, in the background.
 
 A job is processed in chunks of IMPORT_CHUNK_ROWS rows. Each chunk is one transaction holding
 its workers' and enrolments' writes (through `workers_save` / `enrolments_save`, so the same
@@ -11,36 +11,33 @@ and rolls each chunk's writes back to a savepoint, keeping only the row results.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import queue
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
-from django.http import Http404
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ErrorDetail
 
-from config.errors import FieldsInvalid, ServiceError, envelope, register_error_code
-from config.locks import lock_keys
+from config.errors import ServiceError, envelope, register_error_code
 from enrolment.imports import layout
 from enrolment.imports.models import ImportJob, ImportRow, ImportStatus, RowResult
-from enrolment.imports.readers import SNIFF_BYTES, UnreadableFile, detect_format, open_sheet
+from enrolment.imports.readers import UnreadableFile, open_sheet
+from enrolment.imports.services.jobs import IMPORT_ROLES
 from enrolment.models import LIVE_STATUSES, Enrolment
 from enrolment.reports.tasks import coverage_compact_task
 from enrolment.services import EnrolmentOutcome, enrolment_as_input, enrolments_save
 from enrolment.validation import EnrolmentRefs, clean_enrolment
 from villages.audit import Actor, audit_event, mask_nik
-from villages.models import AuditAction, Role, User
+from villages.models import AuditAction, User
 from villages.scope import Scope, scope_of
 from workers.models import Worker
 from workers.services import Result, SaveMode, SaveOutcome, worker_as_input, worker_refs, workers_save
@@ -49,115 +46,8 @@ from workers.validation import clean_worker
 DUPLICATE_ROW = register_error_code("duplicate_row", 400, _("This row repeats a person from an earlier row."))
 
 
-class UnsupportedFile(ServiceError):
-    code = "unsupported_file_type"
-    status_code = 415
-    default_message = _("Upload a CSV or XLSX file.")
-
-
 class ImportConcurrentRun(Exception):
     """Another run of the same job committed this chunk first; this run stops."""
-
-
-IMPORT_ROLES = (Role.VILLAGE_OPERATOR,)
-READ_ROLES = (Role.VILLAGE_OPERATOR, Role.SUPERVISOR)
-
-
-def common_area(codes: Sequence[str]) -> str:
-    """The deepest area containing every code ("" when they share no province)."""
-    if not codes:
-        return ""
-    split = [code.split(".") for code in codes]
-    prefix: list[str] = []
-    for parts in zip(*split, strict=False):
-        if len(set(parts)) != 1:
-            break
-        prefix.append(parts[0])
-    return ".".join(prefix)
-
-
-# --- creating and reading jobs ---------------------------------------------------------------------
-
-
-def import_create(*, actor: Actor, upload: UploadedFile, dry_run: bool, language: str) -> tuple[ImportJob, bool]:
-    """Stores the upload as a queued job and queues its processing (after commit).
-
-    Returns (job, created). The same file uploaded again by the same official while an identical
-    job is still queued or running returns that job (created False): a resent request does not
-    queue the work twice. Once it has finished, a new upload makes a new job, which finds every
-    row unchanged. Raises UnsupportedFile (415) for anything but CSV or XLSX.
-    """
-    user = actor.user
-    assert user is not None
-    head = upload.read(SNIFF_BYTES)
-    upload.seek(0)
-    file_format = detect_format(upload.name or "", head)
-    if not head or file_format is None:
-        raise UnsupportedFile(details={"filename": upload.name})
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
-    sha = digest.hexdigest()
-    scope = scope_of(user)
-
-    with transaction.atomic():
-        lock_keys("import", [f"{user.pk}:{sha}:{dry_run}"])
-        pending = ImportJob.objects.filter(
-            created_by=user, file_sha256=sha, dry_run=dry_run, status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING)
-        ).first()
-        if pending is not None:
-            return pending, False
-        job = ImportJob(
-            id=uuid.uuid4(),
-            created_by=user,
-            scope_codes=[] if scope.everything else list(scope.codes),
-            area_code="" if scope.everything else common_area(scope.codes),
-            language=language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE,
-            filename=(upload.name or "upload")[:255],
-            file_format=file_format,
-            file_size=upload.size or 0,
-            file_sha256=sha,
-            dry_run=dry_run,
-        )
-        job.file.save(f"{job.id}.{file_format}", upload, save=False)
-        job.save()
-        audit_event(
-            actor,
-            AuditAction.IMPORT,
-            "import_job",
-            str(job.id),
-            area_code=job.area_code,
-            context={"stage": "uploaded", "filename": job.filename, "dry_run": dry_run, "bytes": job.file_size},
-        )
-        from enrolment.imports.tasks import import_run
-
-        job_id = str(job.id)
-        transaction.on_commit(lambda: import_run.delay(job_id))
-    return job, True
-
-
-def import_jobs_visible(*, user: User) -> QuerySet[ImportJob]:
-    """Jobs the caller may read: its own, and (operators, supervisors) those made inside its areas."""
-    jobs = ImportJob.objects.select_related("created_by")
-    scope = scope_of(user)
-    if scope.everything:
-        return jobs
-    return jobs.filter(Q(created_by=user) | (scope.q("area_code") & ~Q(area_code="")))
-
-
-def import_job_get(*, user: User, job_id: str) -> ImportJob:
-    try:
-        key = uuid.UUID(str(job_id))
-    except ValueError:
-        raise Http404 from None
-    job = import_jobs_visible(user=user).filter(pk=key).first()
-    if job is None:
-        raise Http404
-    return job
-
-
-# --- processing ----------------------------------------------------------------------------------------
 
 
 def import_job_run(*, job_id: uuid.UUID | str) -> ImportJob | None:
@@ -533,15 +423,3 @@ def _row(job: ImportJob, item: _RowWork) -> tuple[Any, ...]:
         item.error,
         list(worker.worker.warnings) if worker and worker.worker is not None else [],
     )
-
-
-def import_dry_run_flag(value: Any) -> bool:
-    """`dry_run` as a form field or query parameter: true/1/yes/ya."""
-    if isinstance(value, bool):
-        return value
-    text = str(value or "").strip().casefold()
-    if text in ("", "0", "false", "no", "tidak"):
-        return False
-    if text in ("1", "true", "yes", "ya"):
-        return True
-    raise FieldsInvalid(fields={"dry_run": [_("Use true or false.")]})
