@@ -233,6 +233,10 @@ ENROLMENT_MAX_AGE = env.int("ENROLMENT_MAX_AGE", default=65)
 # Records per bulk request (workers/bulk, enrolments/bulk).
 BULK_MAX_RECORDS = env.int("BULK_MAX_RECORDS", default=1000)
 
+# --- Cross-app rules -------------------------------------------------------------------------------
+# Who answers what worker writes ask of enrolments (workers/rules.py): the one provider.
+WORKERS_ENROLMENT_RULES = "enrolment.services.worker_rules.EnrolmentWorkerRules"
+
 # --- Areas ------------------------------------------------------------------------------------
 # The decree the packaged Kemendagri data comes from, recorded on every imported area.
 AREAS_SOURCE_DECREE = env.str("AREAS_SOURCE_DECREE", default="Kepmendagri 300.2.2-2138/2025")

@@ -27,9 +27,9 @@ from config.lookups import text_array
 from villages.audit import Actor, audit_events, mask_nik
 from villages.models import AuditAction, User
 from villages.scope import Scope, scope_of
-from workers import hooks
 from workers.errors import DuplicateInRequest, NikAlreadyRegistered, NikLocked, RecordDeleted, WorkerEnrolled
 from workers.models import Occupation, Worker
+from workers.rules import enrolment_rules
 from workers.validation import (
     VALUE_FIELDS,
     WARN_POSSIBLE_DUPLICATE,
@@ -168,7 +168,7 @@ def workers_save(
         "id", "nik", "village_id"
     ):
         holders[holder.nik] = holder
-    nik_locked = hooks.nik_locked([i for i in ids if i in existing])
+    nik_locked = enrolment_rules().nik_locked([i for i in ids if i in existing])
     for record in records:
         if record.values.get("consent_given_at") and not record.values.get("consent_recorded_by") and user:
             record.values["consent_recorded_by"] = user.get_username()
@@ -298,7 +298,7 @@ def workers_save(
         # Only a writer that bypassed the locks above can get here; the client may simply retry.
         raise Conflict() from exc
     if moves:
-        hooks.village_changed(actor, moves)
+        enrolment_rules().village_changed(actor, moves)
     audit_events(actor, events)
     return outcomes
 
@@ -406,9 +406,9 @@ def worker_delete(*, actor: Actor, worker_id: str, if_match: int | None) -> Work
         return worker
     if if_match is not None and if_match != worker.version:
         raise PreconditionFailed(details={"current_version": worker.version})
-    if hooks.undeletable([worker.id]):
+    if enrolment_rules().undeletable([worker.id]):
         raise WorkerEnrolled()
-    hooks.before_delete(actor, [worker.id])
+    enrolment_rules().before_delete(actor, [worker.id])
     worker.deleted_at = timezone.now()
     worker.deleted_by = actor.user
     worker.version += 1

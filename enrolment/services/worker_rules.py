@@ -1,4 +1,6 @@
-"""What the workers app asks of enrolments (workers.rules.EnrolmentRules), answered here."""
+"""What the workers app asks of enrolments (workers.rules.EnrolmentRules), answered here.
+
+`EnrolmentWorkerRules` is the provider settings.WORKERS_ENROLMENT_RULES names."""
 
 from __future__ import annotations
 
@@ -86,3 +88,19 @@ def follow_worker_moves(actor: Actor, moves: Mapping[str, str]) -> None:
         )
     update_models(moved, ["village", "version", "updated_by", "updated_at"])
     audit_events(actor, events)
+
+
+class EnrolmentWorkerRules:
+    """workers.rules.EnrolmentRules, answered from enrolments."""
+
+    def nik_locked(self, worker_ids: Collection[str]) -> set[str]:
+        return workers_with_registry_nik(worker_ids)
+
+    def undeletable(self, worker_ids: Collection[str]) -> set[str]:
+        return workers_not_deletable(worker_ids)
+
+    def before_delete(self, actor: Actor, worker_ids: Collection[str]) -> None:
+        tombstone_enrolments_of(actor, worker_ids)
+
+    def village_changed(self, actor: Actor, moves: Mapping[str, str]) -> None:
+        follow_worker_moves(actor, moves)
