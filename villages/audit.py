@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.utils import timezone
 from rest_framework.request import Request
@@ -35,6 +35,20 @@ class Actor:
         return cls(user=None)
 
 
+class AuditEntry(NamedTuple):
+    """One audit event to write: what happened (`AuditAction`), to which object, in which area,
+    with the changes (`{field: [before, after]}`) and context. Services collect these while they
+    decide and write them with `audit_events`, in one statement, inside their transaction. A
+    tuple, so a thousand of them cost what the rows cost (config.bulk sends them as they are)."""
+
+    action: str
+    object_type: str
+    object_id: str = ""
+    area_code: str = ""
+    changes: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+
+
 def mask_nik(value: str | None) -> str:
     """`1704014101900001` → `1704********0001`; anything shorter is fully hidden."""
     if not value:
@@ -57,11 +71,8 @@ def audit_event(
     return AuditEvent.objects.create(**_fields(actor, action, object_type, object_id, area_code, changes, context))
 
 
-def audit_events(
-    actor: Actor, events: Iterable[tuple[str, str, str, str, dict[str, Any] | None, dict[str, Any] | None]]
-) -> None:
-    """Many events in one statement (COPY on PostgreSQL, see config.bulk): (action, object_type,
-    object_id, area_code, changes, context)."""
+def audit_events(actor: Actor, events: Iterable[AuditEntry]) -> None:
+    """Many events in one statement (COPY on PostgreSQL, see config.bulk), all by `actor`."""
     events = list(events)
     if not events:
         return

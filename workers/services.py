@@ -24,7 +24,7 @@ from config.errors import Conflict, FieldsInvalid, IdempotencyKeyReused, NotFoun
 from config.formats import iso_datetime
 from config.locks import lock_keys
 from config.lookups import text_array
-from villages.audit import Actor, audit_events, mask_nik
+from villages.audit import Actor, AuditEntry, audit_events, mask_nik
 from villages.models import AuditAction, User
 from villages.scope import Scope, scope_of
 from workers.errors import DuplicateInRequest, NikAlreadyRegistered, NikLocked, RecordDeleted, WorkerEnrolled
@@ -176,7 +176,7 @@ def workers_save(
 
     to_create: list[Worker] = []
     to_update: list[Worker] = []
-    events: list[tuple[str, str, str, str, dict[str, Any] | None, dict[str, Any] | None]] = []
+    events: list[AuditEntry] = []
     moves: dict[str, str] = {}
     seen_ids: set[str] = set()
     batch_niks: dict[str, str] = {}  # nik → id claimed earlier in this request
@@ -253,7 +253,9 @@ def workers_save(
             to_create.append(worker)
             outcome.result, outcome.worker = Result.CREATED, worker
             events.append(
-                (AuditAction.CREATE, "worker", record.id, worker.village_id, None, {"needs_correction": flagged})
+                AuditEntry(
+                    AuditAction.CREATE, "worker", record.id, worker.village_id, None, {"needs_correction": flagged}
+                )
             )
             continue
 
@@ -284,7 +286,9 @@ def workers_save(
         to_update.append(current)
         outcome.result, outcome.worker = Result.UPDATED, current
         events.append(
-            (AuditAction.UPDATE, "worker", current.id, current.village_id, changes, {"version": current.version})
+            AuditEntry(
+                AuditAction.UPDATE, "worker", current.id, current.village_id, changes, {"version": current.version}
+            )
         )
 
     try:
@@ -415,6 +419,7 @@ def worker_delete(*, actor: Actor, worker_id: str, if_match: int | None) -> Work
     worker.updated_by = actor.user
     worker.save(update_fields=["deleted_at", "deleted_by", "version", "updated_by", "updated_at"])
     audit_events(
-        actor, [(AuditAction.DELETE, "worker", worker.id, worker.village_id, None, {"version": worker.version})]
+        actor,
+        [AuditEntry(AuditAction.DELETE, "worker", worker.id, worker.village_id, None, {"version": worker.version})],
     )
     return worker

@@ -29,12 +29,11 @@ from enrolment.registry.client import ChangesPage, InvalidChange, RegistryClient
 from enrolment.registry.models import ChangeOutcome, RegistryChange, RegistryCursor
 from enrolment.registry.services import registry_client
 from enrolment.workflow import may_move
-from villages.audit import Actor, audit_events
+from villages.audit import Actor, AuditEntry, audit_events
 from villages.models import AuditAction
 
 CHANGES_CURSOR = "changes"
 ENDING = frozenset({RegistryStatus.DECEASED, RegistryStatus.ENDED})
-Event = tuple[str, str, str, str, dict[str, Any] | None, dict[str, Any] | None]
 
 
 @dataclass
@@ -101,7 +100,7 @@ def _apply_page(page: ChangesPage, *, since: str, report: ReconcileReport) -> bo
         }
         touched: dict[str, Enrolment] = {}
         logs: list[RegistryChange] = []
-        events: list[Event] = []
+        events: list[AuditEntry] = []
         for change in page.changes:
             report.changes += 1
             if isinstance(change, InvalidChange):
@@ -150,7 +149,9 @@ def _apply_page(page: ChangesPage, *, since: str, report: ReconcileReport) -> bo
     return True
 
 
-def _apply_change(enrolment: Enrolment, change: StatusChange, now: dt.datetime, events: list[Event]) -> tuple[str, str]:
+def _apply_change(
+    enrolment: Enrolment, change: StatusChange, now: dt.datetime, events: list[AuditEntry]
+) -> tuple[str, str]:
     """Applies one change to `enrolment` in memory (saved by the caller). Returns (outcome, note)."""
     before = enrolment.registry_status
     context = {"participant_number": change.participant_number, "effective_date": change.effective_date.isoformat()}
@@ -175,5 +176,5 @@ def _apply_change(enrolment: Enrolment, change: StatusChange, now: dt.datetime, 
     enrolment.registry_status, enrolment.registry_status_date = change.status, change.effective_date
     enrolment.version += 1
     enrolment.updated_at, enrolment.updated_by = now, None
-    events.append((action, "enrolment", enrolment.id, enrolment.village_id, changes, context))
+    events.append(AuditEntry(action, "enrolment", enrolment.id, enrolment.village_id, changes, context))
     return ChangeOutcome.APPLIED, ""

@@ -66,7 +66,7 @@ from enrolment.registry.models import (
 from enrolment.registry.records import MAX_BATCH_RECORDS, batch_body, encode, fit_records, record_rows, registry_record
 from enrolment.registry.selectors import registry_batches_due, registry_batches_visible
 from enrolment.workflow import may_move
-from villages.audit import Actor, audit_event, audit_events
+from villages.audit import Actor, AuditEntry, audit_event, audit_events
 from villages.models import AuditAction
 
 logger = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ def _claim(*, size: int) -> RegistryBatch | None:
     moved = {"status": [Status.VERIFIED, Status.QUEUED]}
     audit_events(
         Actor.system(),
-        [(AuditAction.STATUS, "enrolment", row["id"], row["village_id"], moved, context) for row in rows],
+        [AuditEntry(AuditAction.STATUS, "enrolment", row["id"], row["village_id"], moved, context) for row in rows],
     )
     return batch
 
@@ -353,7 +353,7 @@ def _apply_results(batch_id: uuid.UUID, answer: BatchAnswer) -> SendOutcome:
         }
         registered: dict[str, str] = {}
         rejected: dict[str, str] = {}
-        events: list[tuple[str, str, str, str, dict[str, Any] | None, dict[str, Any] | None]] = []
+        events: list[AuditEntry] = []
         for item in items:
             result = results[item.enrolment_id]
             item.outcome, item.participant_number = result.outcome, result.participant_number
@@ -374,7 +374,7 @@ def _apply_results(batch_id: uuid.UUID, answer: BatchAnswer) -> SendOutcome:
                 rejected[item.enrolment_id] = result.reason or result.reason_code or REJECTED_WITHOUT_REASON
                 changes = {"status": [status, target]}
                 context["reason_code"] = result.reason_code
-            events.append((AuditAction.STATUS, "enrolment", item.enrolment_id, village, changes, context))
+            events.append(AuditEntry(AuditAction.STATUS, "enrolment", item.enrolment_id, village, changes, context))
         sql.update_enrolments(
             registered,
             column="registry_number",

@@ -37,7 +37,7 @@ from enrolment.validation import (
     clean_enrolment,
 )
 from enrolment.workflow import EDITABLE_STATUSES, may_move
-from villages.audit import Actor, audit_events
+from villages.audit import Actor, AuditEntry, audit_events
 from villages.models import AuditAction, User
 from villages.scope import Scope, scope_of
 from workers.errors import DuplicateInRequest, RecordDeleted
@@ -146,7 +146,7 @@ def enrolments_save(
     outcomes: list[EnrolmentOutcome] = []
     to_create: list[Enrolment] = []
     to_update: list[Enrolment] = []
-    events: list[tuple[str, str, str, str, dict[str, Any] | None, dict[str, Any] | None]] = []
+    events: list[AuditEntry] = []
     seen: set[str] = set()
 
     for record in records:
@@ -246,7 +246,7 @@ def enrolments_save(
                 live_by_worker[enrolment.worker_id] = (enrolment.id, enrolment.village_id)
             outcome.result, outcome.enrolment = Result.CREATED, enrolment
             events.append(
-                (
+                AuditEntry(
                     AuditAction.CREATE,
                     "enrolment",
                     enrolment.id,
@@ -284,11 +284,20 @@ def enrolments_save(
         outcome.result, outcome.enrolment = Result.UPDATED, current
         if changes:
             events.append(
-                (AuditAction.UPDATE, "enrolment", current.id, current.village_id, changes, {"version": current.version})
+                AuditEntry(
+                    AuditAction.UPDATE,
+                    "enrolment",
+                    current.id,
+                    current.village_id,
+                    changes,
+                    {"version": current.version},
+                )
             )
         if status_change is not None:
             events.append(
-                (AuditAction.STATUS, "enrolment", current.id, current.village_id, {"status": status_change}, {})
+                AuditEntry(
+                    AuditAction.STATUS, "enrolment", current.id, current.village_id, {"status": status_change}, {}
+                )
             )
 
     try:
@@ -383,5 +392,9 @@ def _tombstone(actor: Actor, enrolments: list[Enrolment]) -> None:
         enrolment.updated_by, enrolment.updated_at = actor.user, now
     update_models(enrolments, ["deleted_at", "deleted_by", "version", "updated_by", "updated_at"])
     audit_events(
-        actor, [(AuditAction.DELETE, "enrolment", e.id, e.village_id, None, {"version": e.version}) for e in enrolments]
+        actor,
+        [
+            AuditEntry(AuditAction.DELETE, "enrolment", e.id, e.village_id, None, {"version": e.version})
+            for e in enrolments
+        ],
     )

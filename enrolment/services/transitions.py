@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -38,7 +37,7 @@ from enrolment.validation import (
     price,
 )
 from enrolment.workflow import ACTIONS, ACTIONS_NEEDING_REASON, HUMAN_TRANSITIONS, may_move
-from villages.audit import Actor, audit_events
+from villages.audit import Actor, AuditEntry, audit_events
 from villages.models import AuditAction
 from villages.scope import Scope, scope_of
 from workers.services import Result
@@ -111,7 +110,7 @@ def enrolments_transition(
     now = timezone.now()
     outcomes: list[EnrolmentOutcome] = []
     changed: list[Enrolment] = []
-    events: list[tuple[str, str, str, str, dict[str, Any] | None, dict[str, Any] | None]] = []
+    events: list[AuditEntry] = []
     for request in requests:
         outcome = EnrolmentOutcome(id=request.id, result=Result.INVALID)
         outcomes.append(outcome)
@@ -165,7 +164,7 @@ def enrolments_transition(
             live_by_worker[enrolment.worker_id] = (enrolment.id, enrolment.village_id)
         outcome.result = Result.UPDATED
         events.append(
-            (
+            AuditEntry(
                 AuditAction.STATUS,
                 "enrolment",
                 enrolment.id,

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import Any
 
 from django.utils import timezone
 
@@ -14,7 +13,7 @@ from config.locks import lock_keys
 from enrolment.models import LIVE_STATUSES, Enrolment, Status
 from enrolment.services.enrolments import _tombstone
 from enrolment.workflow import EDITABLE_STATUSES
-from villages.audit import Actor, audit_events
+from villages.audit import Actor, AuditEntry, audit_events
 from villages.models import AuditAction
 
 
@@ -66,7 +65,7 @@ def follow_worker_moves(actor: Actor, moves: Mapping[str, str]) -> None:
     lock_keys("enrolment", ids)
     now = timezone.now()
     moved: list[Enrolment] = []
-    events: list[tuple[str, str, str, str, dict[str, Any] | None, dict[str, Any] | None]] = []
+    events: list[AuditEntry] = []
     for enrolment in live.filter(id__in=ids).select_for_update().order_by("id"):
         village_id = moves[enrolment.worker_id]
         if enrolment.village_id == village_id:
@@ -77,7 +76,7 @@ def follow_worker_moves(actor: Actor, moves: Mapping[str, str]) -> None:
         enrolment.updated_by, enrolment.updated_at = actor.user, now
         moved.append(enrolment)
         events.append(
-            (
+            AuditEntry(
                 AuditAction.UPDATE,
                 "enrolment",
                 enrolment.id,
