@@ -11,7 +11,8 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from villages.models import Area, User
-from workers.models import CLIENT_ID_MAX_LENGTH, FundingSource, Worker
+from villages.records import ClientRecord
+from workers.models import FundingSource, Worker
 
 
 class Segment(models.TextChoices):
@@ -135,8 +136,9 @@ LIVE_STATUSES = (Status.DRAFT, Status.SUBMITTED, Status.VERIFIED, Status.QUEUED,
 PAYMENT_PERIODS = (1, 3, 6, 12)
 
 
-class Enrolment(models.Model):
-    id = models.CharField(primary_key=True, max_length=CLIENT_ID_MAX_LENGTH)
+class Enrolment(ClientRecord):
+    """A person's participation (a client record, villages/records.py)."""
+
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="enrolments")
     # The worker's village, kept here so scoping, sync and reports never join workers.
     village = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", db_index=False)
@@ -170,41 +172,14 @@ class Enrolment(models.Model):
     )
     registry_status_date = models.DateField(null=True, blank=True)
 
-    warnings = models.JSONField(default=list, blank=True)
-    needs_correction = models.BooleanField(default=False)
-    errors = models.JSONField(default=dict, blank=True)
-    version = models.PositiveIntegerField(default=1)
-    request_hash = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
-    )
-    updated_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
-    )
-    deleted_at = models.DateTimeField(null=True, blank=True)
-    deleted_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
-    )
-    # Offline sync: the transaction that last wrote the row and the one that created it, stamped
-    # by database triggers (villages/sync_clock.py); never set by Python.
-    sync_txid = models.BigIntegerField(default=0, db_default=0, editable=False)
-    sync_created_txid = models.BigIntegerField(default=0, db_default=0, editable=False)
-    # The device (villages.Device pk) whose official created the record, if any: that device has
-    # it already, so its pulls send the record as `updated`, never `created` (WatermelonDB would
-    # otherwise re-create a record the device deleted meanwhile, undoing the deletion).
-    created_on_device = models.BigIntegerField(null=True, blank=True, editable=False)
-
-    class Meta:
-        ordering = ["id"]
+    class Meta(ClientRecord.Meta):
         constraints = [
+            *ClientRecord.Meta.constraints,
             models.UniqueConstraint(
                 fields=["worker"],
                 condition=Q(status__in=LIVE_STATUSES, deleted_at__isnull=True, needs_correction=False),
                 name="enrolment_one_live_per_worker",
             ),
-            models.CheckConstraint(condition=Q(id__regex=r"^[A-Za-z0-9_-]{1,64}$"), name="enrolment_id_format"),
             models.CheckConstraint(condition=Q(status__in=Status.values), name="enrolment_status_valid"),
             models.CheckConstraint(
                 condition=Q(payment_period_months__in=PAYMENT_PERIODS), name="enrolment_payment_period"

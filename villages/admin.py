@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from villages import selectors, services
 from villages.models import Area, AreaTarget, Assignment, AuditEvent, Device, Role, User
+from villages.records import bookkeeping_last
 from villages.scope import scope_of
 
 
@@ -34,6 +35,10 @@ class ScopedAdminMixin:
         if not (user.is_active and user.is_staff):
             return False
         return bool(user.is_admin or (self.scope_field is not None and user.role in roles))
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A client record's own fields first, its bookkeeping after them (villages/records.py).
+        return bookkeeping_last(super().get_fields(request, obj))  # type: ignore[misc]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)  # type: ignore[misc]
