@@ -10,15 +10,37 @@ keeps these fields is villages/upsert.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
+from config.errors import ServiceError
 from villages.models import User
 
 CLIENT_ID_MAX_LENGTH = 64
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def storable_ids(ids: Iterable[str]) -> list[str]:
+    """The ids that can be looked up at all: client ids with a bad format are already an error
+    on their record, and must not reach a query (NUL bytes, 10,000 characters...)."""
+    return [i for i in ids if i and CLIENT_ID.fullmatch(i)]
+
+
+class RecordDeleted(ServiceError):
+    code = "record_deleted"
+    status_code = 409
+    default_message = _("This record was deleted; its id cannot be used again.")
+
+
+class DuplicateInRequest(ServiceError):
+    code = "duplicate_in_request"
+    status_code = 400
+    default_message = _("The same id appears more than once in this request.")
 
 
 class ClientRecord(models.Model):

@@ -1,9 +1,8 @@
 """Writes for workers: create, update, bulk upsert, soft delete. Every write is audited.
 
-All of them go through `workers_save`, which handles a list of cleaned records with a constant
-number of queries (the bulk endpoint sends 1,000 at a time): lock the ids and NIKs being
-written, read the existing rows and the live holders of those NIKs once, decide per record,
-then one INSERT, one UPDATE and one audit INSERT.
+All of them go through `workers_save`: the save skeleton of every client record
+(villages/upsert.py: a constant number of queries for 1,000 records) with the workers table's
+own rules (workers/decisions.py). `SaveMode` and `Result` are the skeleton's, re-exported here.
 """
 
 from __future__ import annotations
@@ -12,22 +11,22 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from config.bulk import insert_models, new_instance, update_models
-from config.errors import Conflict, FieldsInvalid, IdempotencyKeyReused, NotFound, PreconditionFailed, ServiceError
+from config.errors import NotFound, PreconditionFailed, ServiceError
 from config.formats import iso_datetime
 from config.locks import lock_keys
 from config.lookups import text_array
 from villages.audit import Actor, AuditEntry, audit_events, mask_nik
 from villages.models import AuditAction, User
 from villages.scope import Scope, scope_of
-from workers.errors import DuplicateInRequest, NikAlreadyRegistered, NikLocked, RecordDeleted, WorkerEnrolled
+from villages.upsert import Decision, RecordTable, Result, Saved, SaveMode, records_save
+from workers.decisions import NikHolder, WorkerFacts, decide_worker
+from workers.errors import WorkerEnrolled
 from workers.models import Occupation, Worker
 from workers.rules import enrolment_rules
 from workers.validation import (
@@ -36,24 +35,10 @@ from workers.validation import (
     CleanedWorker,
     WorkerRefs,
     clean_worker,
-    storable_ids,
     village_refs,
 )
 
 NIK_LIKE_FIELDS = {"nik", "kk_number"}
-
-
-class SaveMode(StrEnum):
-    CREATE = "create"  # POST: a new id, or a replay of the same create
-    UPDATE = "update"  # PATCH: the id must exist in scope
-    UPSERT = "upsert"  # bulk and sync: create or replace
-
-
-class Result(StrEnum):
-    CREATED = "created"
-    UPDATED = "updated"
-    UNCHANGED = "unchanged"
-    INVALID = "invalid"
 
 
 @dataclass
@@ -118,19 +103,53 @@ def _audit_value(name: str, value: Any) -> Any:
     return value
 
 
-def _diff(worker: Worker, values: Mapping[str, Any]) -> dict[str, list[Any]]:
-    return {
-        name: [_audit_value(name, getattr(worker, name)), _audit_value(name, value)]
-        for name, value in values.items()
-        if getattr(worker, name) != value
-    }
+class WorkerTable(RecordTable[Worker, CleanedWorker, SaveOutcome]):
+    """The workers table in the save skeleton (villages/upsert.py); its rules: workers.decisions."""
+
+    model = Worker
+    object_type = "worker"
+    lock_namespace = "worker"
+    update_fields = (*VALUE_FIELDS, "warnings", "needs_correction", "errors", "version", "updated_by", "updated_at")
+    derived_fields = frozenset({"warnings"})  # possible_duplicate depends on other people's records
+
+    def lock(self, records: Sequence[CleanedWorker]) -> None:
+        lock_keys("nik", [r.values["nik"] for r in records if r.valid and r.values.get("nik")])
+
+    def prepare(self, records: Sequence[CleanedWorker], existing: Mapping[str, Worker]) -> None:
+        niks = {r.values["nik"] for r in records if r.valid and r.values.get("nik")}
+        holders = Worker.objects.filter(nik__any=niks, deleted_at__isnull=True, needs_correction=False)
+        self.facts = WorkerFacts(
+            scope=self.scope,
+            holders={
+                nik: NikHolder(id_, village) for id_, nik, village in holders.values_list("id", "nik", "village_id")
+            },
+            nik_locked=enrolment_rules().nik_locked([r.id for r in records if r.id in existing]),
+        )
+        user = self.actor.user
+        for record in records:
+            if record.values.get("consent_given_at") and not record.values.get("consent_recorded_by") and user:
+                record.values["consent_recorded_by"] = user.get_username()
+        _warn_possible_duplicates([r for r in records if r.valid])
+
+    def decide(self, record: CleanedWorker, current: Worker | None) -> Decision:
+        return decide_worker(record, current, facts=self.facts, keep_invalid=self.keep_invalid)
+
+    def audit_value(self, name: str, value: Any) -> Any:
+        if name in NIK_LIKE_FIELDS:
+            return mask_nik(value)
+        if name == "heirs":
+            return [{**heir, "nik": mask_nik(heir.get("nik"))} for heir in value or []]
+        return super().audit_value(name, value)
+
+    def after_write(self, saved: list[Saved[Worker]]) -> None:
+        moves = {s.row.id: s.row.village_id for s in saved if "village_id" in s.changes}
+        if moves:
+            enrolment_rules().village_changed(self.actor, moves)
+
+    def outcome(self, record_id: str, result: Result, row: Worker | None, error: ServiceError | None) -> SaveOutcome:
+        return SaveOutcome(id=record_id, result=result, worker=row, error=error)
 
 
-def _fields_of(error_fields: Mapping[str, list[Any]]) -> dict[str, list[str]]:
-    return {name: [str(m) for m in messages] for name, messages in error_fields.items()}
-
-
-@transaction.atomic
 def workers_save(
     *,
     actor: Actor,
@@ -140,6 +159,9 @@ def workers_save(
 ) -> list[SaveOutcome]:
     """Saves cleaned worker records; one outcome per record, in order. Idempotent.
 
+    The shared rules (replays, If-Match, versions, scope, tombstones, audit) are the skeleton's
+    (villages/upsert.py), the worker's own (NIK uniqueness, NIK locked by the registry, keeping
+    invalid records from devices) are `workers.decisions.decide_worker`:
     - CREATE: a new id is created; the same id with the same data (a replay) is `unchanged`;
       the same id with other data is `idempotency_key_reused` (422).
     - UPDATE / UPSERT: an existing id in scope is replaced (`updated`, version + 1) or left
@@ -153,158 +175,9 @@ def workers_save(
     Refusals of one record never affect the others.
     """
     user = actor.user
-    user_id = user.pk if user is not None else None
     scope = scope_of(user) if user is not None else Scope(everything=True)
-    now = timezone.now()
-    outcomes: list[SaveOutcome] = []
-    ids = storable_ids(r.id for r in records)
-    niks = [r.values.get("nik") for r in records if r.valid and r.values.get("nik")]
-    lock_keys("worker", ids)
-    lock_keys("nik", niks)  # type: ignore[arg-type]
-
-    existing = {w.id: w for w in Worker.objects.filter(id__any=set(ids))}
-    holders: dict[str, Worker] = {}
-    for holder in Worker.objects.filter(nik__any=set(niks), deleted_at__isnull=True, needs_correction=False).only(
-        "id", "nik", "village_id"
-    ):
-        holders[holder.nik] = holder
-    nik_locked = enrolment_rules().nik_locked([i for i in ids if i in existing])
-    for record in records:
-        if record.values.get("consent_given_at") and not record.values.get("consent_recorded_by") and user:
-            record.values["consent_recorded_by"] = user.get_username()
-    _warn_possible_duplicates([r for r in records if r.valid])
-
-    to_create: list[Worker] = []
-    to_update: list[Worker] = []
-    events: list[AuditEntry] = []
-    moves: dict[str, str] = {}
-    seen_ids: set[str] = set()
-    batch_niks: dict[str, str] = {}  # nik → id claimed earlier in this request
-
-    for record in records:
-        outcome = SaveOutcome(id=record.id, result=Result.INVALID)
-        outcomes.append(outcome)
-        if record.id and record.id in seen_ids:
-            outcome.error = DuplicateInRequest()
-            continue
-        seen_ids.add(record.id)
-        current = existing.get(record.id)
-
-        if current is not None and not scope.covers(current.village_id):
-            outcome.error = IdempotencyKeyReused() if mode == SaveMode.CREATE else NotFound()
-            continue
-        if current is None and mode == SaveMode.UPDATE:
-            outcome.error = NotFound()
-            continue
-        if current is not None and current.deleted_at is not None:
-            if mode == SaveMode.CREATE and current.request_hash == record.request_hash():
-                outcome.result, outcome.worker = Result.UNCHANGED, current
-            else:
-                outcome.error = RecordDeleted() if mode != SaveMode.UPDATE else NotFound()
-            continue
-
-        if not record.valid:
-            structural = {"id", "village", "non_field_errors"} & set(record.errors)
-            if not keep_invalid or structural:
-                outcome.error = FieldsInvalid.from_detail(record.errors)
-                continue
-        else:
-            nik = record.values["nik"]
-            holder = holders.get(nik)
-            other_id = holder.id if holder is not None and holder.id != record.id else None
-            # Details only when the other record is one the caller may see.
-            details = {"worker": other_id} if other_id and scope.covers(holder.village_id) else {}  # type: ignore[union-attr]
-            if other_id is None and batch_niks.get(nik, record.id) != record.id:
-                other_id = batch_niks[nik]  # earlier in this same request, so in scope
-                details = {"worker": other_id}
-            if other_id is not None:
-                if not keep_invalid:
-                    outcome.error = NikAlreadyRegistered(details=details)
-                    continue
-                record.add_error("nik", NikAlreadyRegistered.default_message, NikAlreadyRegistered.code)
-            else:
-                batch_niks[nik] = record.id
-            if current is not None and record.id in nik_locked and current.nik != nik:
-                outcome.error = NikLocked()
-                continue
-
-        flagged = not record.valid
-        stored_values = dict(record.values)
-        state = {
-            "warnings": sorted(set(record.warnings)),
-            "needs_correction": flagged,
-            "errors": _fields_of(record.errors) if flagged else {},
-        }
-
-        if current is None:
-            worker = new_instance(
-                Worker,
-                {
-                    "id": record.id,
-                    **stored_values,
-                    **state,
-                    "version": 1,
-                    "request_hash": record.request_hash(),
-                    "created_by_id": user_id,
-                    "updated_by_id": user_id,
-                    "created_on_device": actor.device,
-                },
-            )
-            to_create.append(worker)
-            outcome.result, outcome.worker = Result.CREATED, worker
-            events.append(
-                AuditEntry(
-                    AuditAction.CREATE, "worker", record.id, worker.village_id, None, {"needs_correction": flagged}
-                )
-            )
-            continue
-
-        # Warnings are derived by the server (possible_duplicate depends on other people's
-        # records), so a difference in them alone is not a change: a replay stays a replay.
-        changes = _diff(current, {**stored_values, **state})
-        substantive = {name: change for name, change in changes.items() if name != "warnings"}
-        if mode == SaveMode.CREATE:
-            if current.request_hash == record.request_hash() or not substantive:
-                outcome.result, outcome.worker = Result.UNCHANGED, current
-            else:
-                outcome.error = IdempotencyKeyReused()
-            continue
-
-        if not substantive:
-            outcome.result, outcome.worker = Result.UNCHANGED, current
-            continue
-        if record.version is not None and record.version != current.version:
-            outcome.error = PreconditionFailed(details={"current_version": current.version})
-            continue
-        if current.village_id != stored_values["village_id"]:
-            moves[current.id] = stored_values["village_id"]
-        for name, value in {**stored_values, **state}.items():
-            setattr(current, name, value)
-        current.version += 1
-        current.updated_by = user
-        current.updated_at = now
-        to_update.append(current)
-        outcome.result, outcome.worker = Result.UPDATED, current
-        events.append(
-            AuditEntry(
-                AuditAction.UPDATE, "worker", current.id, current.village_id, changes, {"version": current.version}
-            )
-        )
-
-    try:
-        with transaction.atomic():
-            insert_models(to_create)
-            update_models(
-                to_update,
-                [*VALUE_FIELDS, "warnings", "needs_correction", "errors", "version", "updated_by", "updated_at"],
-            )
-    except IntegrityError as exc:
-        # Only a writer that bypassed the locks above can get here; the client may simply retry.
-        raise Conflict() from exc
-    if moves:
-        enrolment_rules().village_changed(actor, moves)
-    audit_events(actor, events)
-    return outcomes
+    table = WorkerTable(actor=actor, scope=scope, mode=mode, keep_invalid=keep_invalid, now=timezone.now())
+    return records_save(table, records)
 
 
 def _warn_possible_duplicates(records: list[CleanedWorker]) -> None:

@@ -16,7 +16,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,8 @@ from rest_framework.exceptions import ErrorDetail
 
 from config.errors import register_error_code
 from villages.models import AreaLevel
+from villages.records import CLIENT_ID as CLIENT_ID
+from villages.records import storable_ids as storable_ids  # the id rule is every client record's
 from villages.scope import Scope
 from workers.models import ConsentMethod, HeirRelationship, Sex
 from workers.nik import check_nik, normalise_nik
@@ -42,7 +44,6 @@ VILLAGE_NOT_ALLOWED = register_error_code(
 WARN_AGE_OUTSIDE_WINDOW = "age_outside_window"
 WARN_POSSIBLE_DUPLICATE = "possible_duplicate"
 
-CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 LETTER = re.compile(r"[^\W\d_]")  # any script's letters
 DIGIT = re.compile(r"\d")
@@ -453,9 +454,3 @@ def village_refs(codes: set[str]) -> dict[str, bool]:
     pattern = re.compile(AREA_CODE_REGEX)
     wanted = {code for code in codes if pattern.match(code)}
     return dict(Area.objects.filter(code__any=wanted, level=AreaLevel.VILLAGE).values_list("code", "active"))
-
-
-def storable_ids(ids: Iterable[str]) -> list[str]:
-    """The ids that can be looked up at all: client ids with a bad format are already an error
-    on their record, and must not reach a query (NUL bytes, 10,000 characters...)."""
-    return [i for i in ids if i and CLIENT_ID.fullmatch(i)]

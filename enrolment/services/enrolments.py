@@ -1,8 +1,9 @@
 """Writes of enrolment records: create, update, bulk upsert, soft delete. Audited.
 
-Same shape as workers.services: lock what is about to be written, read what decides once,
-decide per record, write in bulk. One live enrolment per worker is a database constraint; the
-lock on the worker ids makes the friendly 409 `already_enrolled` reliable before it.
+Saves go through the save skeleton of every client record (villages/upsert.py) with the
+enrolments table's own rules (enrolment/decisions.py). One live enrolment per worker is a
+database constraint; the lock on the worker ids makes the friendly 409 `already_enrolled`
+reliable before it.
 """
 
 from __future__ import annotations
@@ -11,39 +12,32 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
-from config.bulk import insert_models, new_instance, update_models
+from config.bulk import update_models
 from config.errors import (
-    Conflict,
-    FieldsInvalid,
-    IdempotencyKeyReused,
     NotFound,
-    PermissionDenied,
     PreconditionFailed,
     ServiceError,
 )
 from config.locks import lock_keys
-from enrolment.errors import AlreadyEnrolled, EnrolmentLocked
-from enrolment.models import LIVE_STATUSES, Enrolment, Status
+from enrolment.decisions import EnrolmentFacts, decide_enrolment
+from enrolment.errors import EnrolmentLocked
+from enrolment.models import LIVE_STATUSES, Enrolment
 from enrolment.validation import (
-    CONSENT_MISSING,
     VALUE_FIELDS,
     CleanedEnrolment,
     EnrolmentRefs,
     clean_enrolment,
 )
-from enrolment.workflow import EDITABLE_STATUSES, may_move
+from enrolment.workflow import EDITABLE_STATUSES
 from villages.audit import Actor, AuditEntry, audit_events
 from villages.models import AuditAction, User
 from villages.scope import Scope, scope_of
-from workers.errors import DuplicateInRequest, RecordDeleted
+from villages.upsert import Decision, RecordTable, Result, Saved, SaveMode, records_save
 from workers.models import Worker
-from workers.services import Result, SaveMode
-from workers.validation import storable_ids
 
 
 @dataclass
@@ -67,27 +61,6 @@ def enrolment_refs(
     return EnrolmentRefs.load(scope=scope, worker_ids=worker_ids, extra_workers=extra_workers)
 
 
-def _submission_error(worker: Worker) -> ServiceError | None:
-    """What must hold before an enrolment leaves draft: a valid worker whose consent is on file
-    (UU 27/2022: personal data goes to the registry only with a recorded legal basis)."""
-    if worker.needs_correction:
-        return FieldsInvalid.from_detail(
-            {"worker": [_error(_("The worker's own data needs correction first."), "worker_needs_correction")]}
-        )
-    if worker.consent_given_at is None:
-        return FieldsInvalid.from_detail(
-            {"worker": [_error(_("Record the worker's consent before submitting."), CONSENT_MISSING)]}
-        )
-    return None
-
-
-def _already_enrolled(scope: Scope, live: tuple[str, str]) -> AlreadyEnrolled:
-    """Names the live enrolment (id, village) only when it lies in the caller's areas: the person
-    may have moved and been enrolled in a village the caller must learn nothing about."""
-    enrolment_id, village_id = live
-    return AlreadyEnrolled(details={"enrolment": enrolment_id} if scope.covers(village_id) else {})
-
-
 def _live_enrolments(worker_ids: Collection[str]) -> dict[str, tuple[str, str]]:
     """{worker id: (id, village)} of the live enrolment each worker has (the one the partial
     unique index `enrolment_one_live_per_worker` allows)."""
@@ -99,25 +72,50 @@ def _live_enrolments(worker_ids: Collection[str]) -> dict[str, tuple[str, str]]:
     return {worker_id: (enrolment_id, village_id) for worker_id, enrolment_id, village_id in rows}
 
 
-def _error(message: Any, code: str) -> Any:
-    from rest_framework.exceptions import ErrorDetail
+class EnrolmentTable(RecordTable[Enrolment, CleanedEnrolment, EnrolmentOutcome]):
+    """The enrolments table in the save skeleton (villages/upsert.py); its rules: enrolment.decisions."""
 
-    return ErrorDetail(str(message), code=code)
+    model = Enrolment
+    object_type = "enrolment"
+    lock_namespace = "enrolment"
+    update_fields = (*VALUE_FIELDS, "needs_correction", "errors", "status", "status_reason", "status_changed_at",
+                     "status_changed_by", "version", "updated_by", "updated_at")  # fmt: skip
+
+    def __init__(self, *, refs: EnrolmentRefs, **kwargs: Any) -> None:
+        super().__init__(scope=refs.scope, **kwargs)
+        self.refs = refs
+
+    def lock(self, records: Sequence[CleanedEnrolment]) -> None:
+        # The people being enrolled: the friendly 409 `already_enrolled` is reliable under it.
+        lock_keys("enrolled-worker", self._worker_ids(records))
+
+    def prepare(self, records: Sequence[CleanedEnrolment], existing: Mapping[str, Enrolment]) -> None:
+        self.facts = EnrolmentFacts(
+            scope=self.scope,
+            user=self.actor.user,
+            now=self.now,
+            workers=self.refs.workers,
+            live_by_worker=_live_enrolments(self._worker_ids(records)),
+        )
+
+    @staticmethod
+    def _worker_ids(records: Sequence[CleanedEnrolment]) -> list[str]:
+        return [r.values["worker_id"] for r in records if r.values.get("worker_id")]
+
+    def decide(self, record: CleanedEnrolment, current: Enrolment | None) -> Decision:
+        return decide_enrolment(record, current, facts=self.facts, mode=self.mode, keep_invalid=self.keep_invalid)
+
+    def written(self, saved: Saved[Enrolment]) -> None:
+        row = saved.row
+        if not row.needs_correction and row.status in LIVE_STATUSES:
+            self.facts.live_by_worker[row.worker_id] = (row.id, row.village_id)
+
+    def outcome(
+        self, record_id: str, result: Result, row: Enrolment | None, error: ServiceError | None
+    ) -> EnrolmentOutcome:
+        return EnrolmentOutcome(id=record_id, result=result, enrolment=row, error=error)
 
 
-def _diff(enrolment: Enrolment, values: Mapping[str, Any]) -> dict[str, list[Any]]:
-    return {
-        name: [_plain(getattr(enrolment, name)), _plain(value)]
-        for name, value in values.items()
-        if getattr(enrolment, name) != value
-    }
-
-
-def _plain(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-@transaction.atomic
 def enrolments_save(
     *,
     actor: Actor,
@@ -130,192 +128,11 @@ def enrolments_save(
 
     Edits are refused with `enrolment_locked` once an enrolment is verified or further; a second
     live enrolment for a worker is `already_enrolled` (409). A record asking for `submitted`
-    is submitted when the caller's role may and the worker has consent on file.
+    is submitted when the caller's role may and the worker has consent on file. The shared
+    rules are the skeleton's (villages/upsert.py), the enrolment's own `enrolment.decisions`.
     """
-    user = actor.user
-    scope = refs.scope
-    now = timezone.now()
-    ids = storable_ids(r.id for r in records)
-    worker_ids = [r.values["worker_id"] for r in records if r.values.get("worker_id")]
-    lock_keys("enrolment", ids)
-    lock_keys("enrolled-worker", worker_ids)
-
-    existing = {e.id: e for e in Enrolment.objects.filter(id__any=set(ids))}
-    live_by_worker = _live_enrolments(worker_ids)
-
-    outcomes: list[EnrolmentOutcome] = []
-    to_create: list[Enrolment] = []
-    to_update: list[Enrolment] = []
-    events: list[AuditEntry] = []
-    seen: set[str] = set()
-
-    for record in records:
-        outcome = EnrolmentOutcome(id=record.id, result=Result.INVALID)
-        outcomes.append(outcome)
-        if record.id and record.id in seen:
-            outcome.error = DuplicateInRequest()
-            continue
-        seen.add(record.id)
-        current = existing.get(record.id)
-
-        if current is not None and not scope.covers(current.village_id):
-            outcome.error = IdempotencyKeyReused() if mode == SaveMode.CREATE else NotFound()
-            continue
-        if current is None and mode == SaveMode.UPDATE:
-            outcome.error = NotFound()
-            continue
-        if current is not None and current.deleted_at is not None:
-            if mode == SaveMode.CREATE and current.request_hash == record.request_hash():
-                outcome.result, outcome.enrolment = Result.UNCHANGED, current
-            else:
-                outcome.error = RecordDeleted() if mode != SaveMode.UPDATE else NotFound()
-            continue
-        if current is not None and mode == SaveMode.CREATE:
-            if current.request_hash == record.request_hash():
-                outcome.result, outcome.enrolment = Result.UNCHANGED, current
-            else:
-                outcome.error = IdempotencyKeyReused()
-            continue
-        if (
-            current is not None
-            and current.worker_id != record.values.get("worker_id")
-            and record.values.get("worker_id")
-        ):
-            outcome.error = FieldsInvalid.from_detail(
-                {"worker": [_error(_("An enrolment cannot move to another person."), "invalid")]}
-            )
-            continue
-
-        # keep_invalid (sync) keeps any record it can file under a person it may see, including
-        # one whose person still needs correction: the officer fixes both, nothing is lost.
-        structural = bool({"id", "non_field_errors"} & set(record.errors)) or not record.values.get("worker_id")
-        if not record.valid and (not keep_invalid or structural):
-            outcome.error = FieldsInvalid.from_detail(record.errors)
-            continue
-
-        worker = refs.workers[record.values["worker_id"]]
-        target_status = current.status if current is not None else Status.DRAFT
-        if record.valid and record.status == Status.SUBMITTED and target_status in (Status.DRAFT, Status.REJECTED):
-            if not may_move(user, target_status, Status.SUBMITTED):
-                outcome.error = PermissionDenied()
-                continue
-            problem = _submission_error(worker)
-            if problem is not None:
-                if not keep_invalid:
-                    outcome.error = problem
-                    continue
-                for name, messages in problem.details["fields"].items():
-                    for message in messages:
-                        record.add_error(name, message, CONSENT_MISSING)
-            else:
-                target_status = Status.SUBMITTED
-
-        # Whether the record will be live once saved decides, not what it was: a rejected
-        # enrolment resubmitted becomes live again beside the person's other one.
-        live = live_by_worker.get(record.values["worker_id"])
-        if record.valid and live is not None and live[0] != record.id and target_status in LIVE_STATUSES:
-            if not keep_invalid:
-                outcome.error = _already_enrolled(scope, live)
-                continue
-            record.add_error("worker", AlreadyEnrolled.default_message, AlreadyEnrolled.code)
-
-        flagged = not record.valid
-        state = {"needs_correction": flagged, "errors": _fields_of(record) if flagged else {}}
-        values = dict(record.values)
-
-        if current is None:
-            user_id = user.pk if user else None
-            enrolment = new_instance(
-                Enrolment,
-                {
-                    "id": record.id,
-                    **values,
-                    **state,
-                    "status": target_status,
-                    "status_changed_at": now,
-                    "status_changed_by_id": user_id,
-                    "version": 1,
-                    "request_hash": record.request_hash(),
-                    "created_by_id": user_id,
-                    "updated_by_id": user_id,
-                    "created_on_device": actor.device,
-                },
-            )
-            to_create.append(enrolment)
-            if not flagged:
-                live_by_worker[enrolment.worker_id] = (enrolment.id, enrolment.village_id)
-            outcome.result, outcome.enrolment = Result.CREATED, enrolment
-            events.append(
-                AuditEntry(
-                    AuditAction.CREATE,
-                    "enrolment",
-                    enrolment.id,
-                    enrolment.village_id,
-                    None,
-                    {"status": target_status, "needs_correction": flagged},
-                )
-            )
-            continue
-
-        changes = _diff(current, {**values, **state})
-        status_change = [current.status, target_status] if target_status != current.status else None
-        if not changes and status_change is None:
-            outcome.result, outcome.enrolment = Result.UNCHANGED, current
-            continue
-        if current.status not in EDITABLE_STATUSES:
-            outcome.error = EnrolmentLocked(details={"status": current.status})
-            continue
-        if record.version is not None and record.version != current.version:
-            outcome.error = PreconditionFailed(details={"current_version": current.version})
-            continue
-        for name, value in {**values, **state}.items():
-            setattr(current, name, value)
-        if status_change is not None:
-            # The same move as the submit action: who moved it and when, no leftover rejection
-            # reason (a save only reaches draft or submitted, which carry none), its own event.
-            current.status, current.status_reason = target_status, ""
-            current.status_changed_at, current.status_changed_by = now, user
-        current.version += 1
-        current.updated_by = user
-        current.updated_at = now
-        to_update.append(current)
-        if not flagged and target_status in LIVE_STATUSES:
-            live_by_worker[current.worker_id] = (current.id, current.village_id)
-        outcome.result, outcome.enrolment = Result.UPDATED, current
-        if changes:
-            events.append(
-                AuditEntry(
-                    AuditAction.UPDATE,
-                    "enrolment",
-                    current.id,
-                    current.village_id,
-                    changes,
-                    {"version": current.version},
-                )
-            )
-        if status_change is not None:
-            events.append(
-                AuditEntry(
-                    AuditAction.STATUS, "enrolment", current.id, current.village_id, {"status": status_change}, {}
-                )
-            )
-
-    try:
-        with transaction.atomic():
-            insert_models(to_create)
-            update_models(
-                to_update,
-                [*VALUE_FIELDS, "needs_correction", "errors", "status", "status_reason", "status_changed_at",
-                 "status_changed_by", "version", "updated_by", "updated_at"],
-            )  # fmt: skip
-    except IntegrityError as exc:
-        raise Conflict() from exc
-    audit_events(actor, events)
-    return outcomes
-
-
-def _fields_of(record: CleanedEnrolment) -> dict[str, list[str]]:
-    return {name: [str(m) for m in messages] for name, messages in record.errors.items()}
+    table = EnrolmentTable(refs=refs, actor=actor, mode=mode, keep_invalid=keep_invalid, now=timezone.now())
+    return records_save(table, records)
 
 
 def _raise_if_error(outcome: EnrolmentOutcome) -> EnrolmentOutcome:

@@ -20,17 +20,10 @@ from config.errors import (
 )
 from config.locks import lock_keys
 from enrolment.contributions import RateMissing
+from enrolment.decisions import already_enrolled, error_detail, submission_error
 from enrolment.errors import InvalidTransition, ReasonRequired, WorkerDeleted
 from enrolment.models import LIVE_STATUSES, Enrolment, Status
-from enrolment.services.enrolments import (
-    EnrolmentOutcome,
-    _already_enrolled,
-    _error,
-    _live_enrolments,
-    _raise_if_error,
-    _submission_error,
-    scoped_enrolments,
-)
+from enrolment.services.enrolments import EnrolmentOutcome, _live_enrolments, _raise_if_error, scoped_enrolments
 from enrolment.validation import (
     VALUE_FIELDS,
     EnrolmentRefs,
@@ -40,7 +33,7 @@ from enrolment.workflow import ACTIONS, ACTIONS_NEEDING_REASON, HUMAN_TRANSITION
 from villages.audit import Actor, AuditEntry, audit_events
 from villages.models import AuditAction
 from villages.scope import Scope, scope_of
-from workers.services import Result
+from villages.upsert import Result
 
 
 @dataclass(frozen=True)
@@ -130,20 +123,20 @@ def enrolments_transition(
             continue
         if enrolment.needs_correction:
             outcome.error = FieldsInvalid.from_detail(
-                {"non_field_errors": [_error(_("Correct the enrolment first."), "invalid")]}
+                {"non_field_errors": [error_detail(_("Correct the enrolment first."), "invalid")]}
             )
             continue
         if target in (Status.SUBMITTED, Status.VERIFIED):
             if enrolment.worker.deleted_at is not None:
                 outcome.error = WorkerDeleted(details={"worker": enrolment.worker_id})
                 continue
-            problem = _submission_error(enrolment.worker)
+            problem = submission_error(enrolment.worker)
             if problem is not None:
                 outcome.error = problem
                 continue
             live = live_by_worker.get(enrolment.worker_id)
             if enrolment.status not in LIVE_STATUSES and live is not None and live[0] != enrolment.id:
-                outcome.error = _already_enrolled(scope, live)
+                outcome.error = already_enrolled(scope, live)
                 continue
             values = {f: getattr(enrolment, f) for f in VALUE_FIELDS}
             try:
