@@ -32,10 +32,11 @@ from enrolment.serializers import (
     queue_item_representation,
 )
 from enrolment.validation import clean_enrolment
-from villages.audit import Actor, audit_event
-from villages.models import AuditAction, Role
+from villages.audit import Actor
+from villages.models import Role
 from villages.permissions import FIELD_ROLES, RecordAccess, role_in
-from workers.serializers import BulkInputSerializer, BulkOutputSerializer, may_see_full_nik, worker_representation
+from workers.permissions import audit_list, may_see_full_nik
+from workers.serializers import BulkInputSerializer, BulkOutputSerializer, worker_representation
 from workers.services import Result, SaveMode
 
 QUEUE_ROLES = (Role.VILLAGE_OPERATOR, Role.SUPERVISOR)
@@ -219,12 +220,7 @@ class VerificationQueueView(APIView):
         paginator = CursorPagination()
         paginator.ordering = ("status_changed_at", "id")
         page = paginator.paginate_queryset(enrolments, request, view=self)
-        audit_event(
-            Actor.from_request(request),
-            AuditAction.LIST,
-            "enrolment",
-            context={"count": len(page), "queue": True, "filters": {k: str(v) for k, v in query.items()}},
-        )
+        audit_list(Actor.from_request(request), "enrolment", count=len(page), filters=query, queue=True)
         return paginator.get_paginated_response([queue_item_representation(e) for e in page])
 
 

@@ -5,10 +5,10 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from villages.admin import AdminOnlyMixin, ScopedAdminMixin
-from villages.audit import Actor, audit_event, mask_nik
+from villages.audit import Actor, mask_nik
 from villages.auth import client_address
-from villages.models import AuditAction
 from workers.models import FundingSource, Occupation, Worker
+from workers.permissions import audit_view
 
 
 @admin.register(Occupation)
@@ -60,9 +60,7 @@ class WorkerAdmin(ScopedAdminMixin, admin.ModelAdmin):
             worker = self.get_queryset(request).filter(pk=object_id).only("village_id").first()
             if worker is not None:
                 actor = Actor(user=request.user, ip=client_address(request) or None)  # type: ignore[arg-type]
-                audit_event(
-                    actor, AuditAction.VIEW, "worker", worker.pk, area_code=worker.village_id, context={"admin": True}
-                )
+                audit_view(actor, worker, full_nik=False, admin=True)  # the admin shows NIKs masked
         return response
 
     def has_add_permission(self, request: HttpRequest) -> bool:

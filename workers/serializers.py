@@ -14,15 +14,10 @@ from rest_framework import serializers
 from config.errors import envelope
 from config.formats import iso_date, iso_datetime
 from villages.audit import mask_nik
-from villages.models import Role, User
-from villages.scope import scope_of
+from villages.models import User
 from workers.models import ConsentMethod, HeirRelationship, Sex, Worker
+from workers.permissions import may_see_full_nik as may_see_full_nik  # its home is workers.permissions
 from workers.services import SaveOutcome
-
-
-def may_see_full_nik(user: User, village_code: str) -> bool:
-    """Full NIK only for field officers and operators of the record's own village (API.md)."""
-    return user.role in (Role.FIELD_OFFICER, Role.VILLAGE_OPERATOR) and scope_of(user).covers(village_code)
 
 
 def worker_representation(worker: Worker, *, full_nik: bool) -> dict[str, Any]:

@@ -12,16 +12,14 @@ from rest_framework.views import APIView
 
 from config.http import bulk_records, if_match_version
 from config.pagination import CursorPagination
-from villages.audit import Actor, audit_event
-from villages.models import AuditAction
+from villages.audit import Actor
 from villages.permissions import RecordAccess
-from workers import selectors, services
+from workers import permissions, selectors, services
 from workers.serializers import (
     BulkInputSerializer,
     BulkOutputSerializer,
     WorkerInputSerializer,
     WorkerSerializer,
-    may_see_full_nik,
     outcome_representation,
     worker_representation,
 )
@@ -34,7 +32,7 @@ IF_MATCH = OpenApiParameter(
 
 
 def _detail_response(request: Request, worker: Any, status_code: int = 200) -> Response:
-    full = may_see_full_nik(request.user, worker.village_id)
+    full = permissions.may_see_full_nik(request.user, worker.village_id)
     return Response(worker_representation(worker, full_nik=full), status=status_code)
 
 
@@ -54,12 +52,7 @@ class WorkerListView(APIView):
         paginator = CursorPagination()
         paginator.ordering = "id"
         page = paginator.paginate_queryset(workers, request, view=self)
-        audit_event(
-            Actor.from_request(request),
-            AuditAction.LIST,
-            "worker",
-            context={"count": len(page), "filters": selectors.filters_for_audit(filters.validated_data)},
-        )
+        permissions.audit_list(Actor.from_request(request), "worker", count=len(page), filters=filters.validated_data)
         return paginator.get_paginated_response([worker_representation(w, full_nik=False) for w in page])
 
     @extend_schema(
@@ -84,15 +77,8 @@ class WorkerDetailView(APIView):
     @extend_schema(responses={200: WorkerSerializer}, tags=["workers"])
     def get(self, request: Request, worker_id: str) -> Response:
         worker = selectors.worker_get(user=request.user, worker_id=worker_id)
-        full = may_see_full_nik(request.user, worker.village_id)
-        audit_event(
-            Actor.from_request(request),
-            AuditAction.VIEW,
-            "worker",
-            worker.id,
-            area_code=worker.village_id,
-            context={"full_nik": full},
-        )
+        full = permissions.may_see_full_nik(request.user, worker.village_id)
+        permissions.audit_view(Actor.from_request(request), worker, full_nik=full)
         return Response(worker_representation(worker, full_nik=full))
 
     @extend_schema(

@@ -31,9 +31,10 @@ from config.errors import PermissionDenied
 from enrolment.imports.layout import HEADERS
 from enrolment.models import LIVE_STATUSES, Enrolment, Status
 from villages.audit import Actor, audit_event, mask_nik
-from villages.models import AuditAction, Role, User
+from villages.models import AuditAction
 from villages.scope import scope_of
 from workers.models import Worker
+from workers.permissions import may_export_full_nik
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHUNK = 2000
@@ -55,11 +56,6 @@ ENROLMENT_HEADERS = (
     "Iuran per Bulan", "Iuran per Tahun", "Status", "Alasan Status", "No KPJ", "Tanggal Sinkron",
     "Peringatan", "Perlu Koreksi", "Diperbarui",
 )  # fmt: skip
-
-
-def may_export_full_nik(user: User) -> bool:
-    """Village operators (assigned to villages only): every record they can export is theirs."""
-    return user.role == Role.VILLAGE_OPERATOR
 
 
 @dataclass

@@ -28,9 +28,9 @@ from enrolment.imports.serializers import (
     import_row_representation,
 )
 from enrolment.imports.template import template_csv, template_xlsx
-from villages.audit import Actor, audit_event
-from villages.models import AuditAction
+from villages.audit import Actor
 from villages.permissions import role_in
+from workers.permissions import audit_list
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -107,13 +107,13 @@ class ImportRowsView(APIView):
         paginator = CursorPagination()
         paginator.ordering = "row_number"
         page = paginator.paginate_queryset(rows, request, view=self)
-        audit_event(
+        audit_list(
             Actor.from_request(request),
-            AuditAction.LIST,
             "import_row",
-            str(job.id),
+            count=len(page),
+            filters=filters.validated_data,
+            object_id=str(job.id),
             area_code=job.area_code,
-            context={"count": len(page), "filters": {k: str(v) for k, v in filters.validated_data.items()}},
         )
         return paginator.get_paginated_response([import_row_representation(row) for row in page])
 

@@ -25,7 +25,7 @@ from villages.models import AuditAction, Device, RecordMove, ScopeChange, User
 from villages.scope import Scope, scope_of
 from villages.sync_clock import Snapshot, take_snapshot
 from workers.models import Worker
-from workers.serializers import may_see_full_nik
+from workers.permissions import may_see_full_nik
 
 
 @dataclass
