@@ -19,10 +19,11 @@ inside each write (`villages_syncclock`) does order writes as they commit; the c
 counter + 1, read in the pull's own read transaction.
 
 Triggers, not application code, do the stamping so that every write path is covered: the ORM,
-COPY (config/bulk.py), queryset updates from Celery, the admin, raw SQL in a migration.
+COPY (config/bulk.py), queryset updates from Celery, the admin, raw SQL in a migration. Their SQL
+lives in the migrations that created them (villages 0003: the functions and the log triggers;
+workers 0004, enrolment 0008: each record table's), frozen there: a table that joins the sync
+gets a migration of its own with the same two triggers (`<table>_sync_stamp`, `<table>_sync_move`).
 """
-
-# ruff: noqa: S608  (trigger DDL built from table names in this module, never from input)
 
 from __future__ import annotations
 
@@ -30,156 +31,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.utils import timezone
 
 from villages.models import SyncSnapshot
 
-PG_FUNCTIONS = """
-CREATE OR REPLACE FUNCTION sync_stamp_record() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    NEW.sync_txid := pg_current_xact_id()::text::bigint;
-    IF TG_OP = 'INSERT' THEN
-        NEW.sync_created_txid := NEW.sync_txid;
-    END IF;
-    RETURN NEW;
-END $$;
-
-CREATE OR REPLACE FUNCTION sync_stamp_log() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    NEW.sync_txid := pg_current_xact_id()::text::bigint;
-    RETURN NEW;
-END $$;
-
--- TG_ARGV[0]: the sync table name ("workers", "enrolments").
-CREATE OR REPLACE FUNCTION sync_log_move() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO villages_recordmove ("table", record_id, from_village, to_village)
-    VALUES (TG_ARGV[0], OLD.id, OLD.village_id, NEW.village_id);
-    RETURN NULL;
-END $$;
-
-CREATE OR REPLACE FUNCTION sync_log_assignment() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO villages_scopechange (user_id, area_code, added) VALUES (NEW.user_id, NEW.area_id, true);
-    ELSE
-        INSERT INTO villages_scopechange (user_id, area_code, added) VALUES (OLD.user_id, OLD.area_id, false);
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER villages_recordmove_stamp BEFORE INSERT ON villages_recordmove
-    FOR EACH ROW EXECUTE FUNCTION sync_stamp_log();
-CREATE TRIGGER villages_scopechange_stamp BEFORE INSERT ON villages_scopechange
-    FOR EACH ROW EXECUTE FUNCTION sync_stamp_log();
-CREATE TRIGGER villages_assignment_scope AFTER INSERT OR DELETE ON villages_assignment
-    FOR EACH ROW EXECUTE FUNCTION sync_log_assignment();
-"""
-
-PG_DROP_FUNCTIONS = """
-DROP TRIGGER IF EXISTS villages_assignment_scope ON villages_assignment;
-DROP TRIGGER IF EXISTS villages_scopechange_stamp ON villages_scopechange;
-DROP TRIGGER IF EXISTS villages_recordmove_stamp ON villages_recordmove;
-DROP FUNCTION IF EXISTS sync_log_assignment();
-DROP FUNCTION IF EXISTS sync_log_move();
-DROP FUNCTION IF EXISTS sync_stamp_log();
-DROP FUNCTION IF EXISTS sync_stamp_record();
-"""
-
-_SQLITE_TICK = "UPDATE villages_syncclock SET value = value + 1 WHERE id = 1;"
 _SQLITE_NOW = "(SELECT value FROM villages_syncclock WHERE id = 1)"
-
-SQLITE_FUNCTIONS = [
-    "INSERT INTO villages_syncclock (id, value) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;",
-    f"""CREATE TRIGGER villages_recordmove_stamp AFTER INSERT ON villages_recordmove BEGIN
-        {_SQLITE_TICK}
-        UPDATE villages_recordmove SET sync_txid = {_SQLITE_NOW} WHERE id = NEW.id;
-    END;""",
-    f"""CREATE TRIGGER villages_scopechange_stamp AFTER INSERT ON villages_scopechange BEGIN
-        {_SQLITE_TICK}
-        UPDATE villages_scopechange SET sync_txid = {_SQLITE_NOW} WHERE id = NEW.id;
-    END;""",
-    """CREATE TRIGGER villages_assignment_scope_added AFTER INSERT ON villages_assignment BEGIN
-        INSERT INTO villages_scopechange (user_id, area_code, added, sync_txid) VALUES (NEW.user_id, NEW.area_id, 1, 0);
-    END;""",
-    """CREATE TRIGGER villages_assignment_scope_removed AFTER DELETE ON villages_assignment BEGIN
-        INSERT INTO villages_scopechange (user_id, area_code, added, sync_txid) VALUES (OLD.user_id, OLD.area_id, 0, 0);
-    END;""",
-]
-
-SQLITE_DROP_FUNCTIONS = [
-    "DROP TRIGGER IF EXISTS villages_assignment_scope_removed;",
-    "DROP TRIGGER IF EXISTS villages_assignment_scope_added;",
-    "DROP TRIGGER IF EXISTS villages_scopechange_stamp;",
-    "DROP TRIGGER IF EXISTS villages_recordmove_stamp;",
-]
-
-
-def install_clock(schema_editor: BaseDatabaseSchemaEditor) -> None:
-    """The functions and the log triggers (villages migration)."""
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(PG_FUNCTIONS)
-    elif schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE_FUNCTIONS:
-            schema_editor.execute(statement)
-
-
-def remove_clock(schema_editor: BaseDatabaseSchemaEditor) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(PG_DROP_FUNCTIONS)
-    elif schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE_DROP_FUNCTIONS:
-            schema_editor.execute(statement)
-
-
-def install_record_triggers(schema_editor: BaseDatabaseSchemaEditor, db_table: str, sync_table: str) -> None:
-    """Stamps a synced table's rows and logs their moves between villages."""
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(
-            f"CREATE TRIGGER {db_table}_sync_stamp BEFORE INSERT OR UPDATE ON {db_table}"
-            " FOR EACH ROW EXECUTE FUNCTION sync_stamp_record();"
-            f" CREATE TRIGGER {db_table}_sync_move AFTER UPDATE OF village_id ON {db_table}"
-            " FOR EACH ROW WHEN (OLD.village_id IS DISTINCT FROM NEW.village_id)"
-            f" EXECUTE FUNCTION sync_log_move('{sync_table}');"
-        )
-    elif vendor == "sqlite":
-        # The AFTER triggers' own UPDATE does not fire them again (recursive_triggers is off);
-        # the WHEN clause would stop the loop even if it were on.
-        schema_editor.execute(
-            f"""CREATE TRIGGER {db_table}_sync_insert AFTER INSERT ON {db_table} BEGIN
-                {_SQLITE_TICK}
-                UPDATE {db_table} SET sync_txid = {_SQLITE_NOW}, sync_created_txid = {_SQLITE_NOW}
-                 WHERE id = NEW.id;
-            END;"""
-        )
-        schema_editor.execute(
-            f"""CREATE TRIGGER {db_table}_sync_update AFTER UPDATE ON {db_table}
-                WHEN NEW.sync_txid IS OLD.sync_txid BEGIN
-                {_SQLITE_TICK}
-                UPDATE {db_table} SET sync_txid = {_SQLITE_NOW} WHERE id = NEW.id;
-            END;"""
-        )
-        schema_editor.execute(
-            f"""CREATE TRIGGER {db_table}_sync_move AFTER UPDATE OF village_id ON {db_table}
-                WHEN OLD.village_id IS NOT NEW.village_id BEGIN
-                INSERT INTO villages_recordmove ("table", record_id, from_village, to_village, sync_txid)
-                VALUES ('{sync_table}', OLD.id, OLD.village_id, NEW.village_id, 0);
-            END;"""
-        )
-
-
-def remove_record_triggers(schema_editor: BaseDatabaseSchemaEditor, db_table: str) -> None:
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(
-            f"DROP TRIGGER IF EXISTS {db_table}_sync_move ON {db_table};"
-            f" DROP TRIGGER IF EXISTS {db_table}_sync_stamp ON {db_table};"
-        )
-    elif vendor == "sqlite":
-        for name in ("sync_move", "sync_update", "sync_insert"):
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {db_table}_{name};")
 
 
 @dataclass(frozen=True)

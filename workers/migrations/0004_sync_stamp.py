@@ -3,15 +3,59 @@
 from django.conf import settings
 from django.db import migrations, models
 
-from villages import sync_clock
+# The SQL this migration applied, frozen here (it used to call villages.sync_clock, whose later
+# edits must not change what an applied migration does on a fresh database). The technique:
+# villages/sync_clock.py. SQLite (the embedded mode) bumps villages_syncclock instead; the AFTER
+# triggers' own UPDATE does not fire them again (recursive_triggers is off).
+PG_INSTALL = """
+CREATE TRIGGER workers_worker_sync_stamp BEFORE INSERT OR UPDATE ON workers_worker
+    FOR EACH ROW EXECUTE FUNCTION sync_stamp_record();
+CREATE TRIGGER workers_worker_sync_move AFTER UPDATE OF village_id ON workers_worker
+    FOR EACH ROW WHEN (OLD.village_id IS DISTINCT FROM NEW.village_id)
+    EXECUTE FUNCTION sync_log_move('workers');
+"""
+PG_REMOVE = """
+DROP TRIGGER IF EXISTS workers_worker_sync_move ON workers_worker;
+DROP TRIGGER IF EXISTS workers_worker_sync_stamp ON workers_worker;
+"""
+SQLITE_INSTALL = [
+    """CREATE TRIGGER workers_worker_sync_insert AFTER INSERT ON workers_worker BEGIN
+    UPDATE villages_syncclock SET value = value + 1 WHERE id = 1;
+    UPDATE workers_worker SET sync_txid = (SELECT value FROM villages_syncclock WHERE id = 1), sync_created_txid = (SELECT value FROM villages_syncclock WHERE id = 1)
+     WHERE id = NEW.id;
+END;""",
+    """CREATE TRIGGER workers_worker_sync_update AFTER UPDATE ON workers_worker
+    WHEN NEW.sync_txid IS OLD.sync_txid BEGIN
+    UPDATE villages_syncclock SET value = value + 1 WHERE id = 1;
+    UPDATE workers_worker SET sync_txid = (SELECT value FROM villages_syncclock WHERE id = 1) WHERE id = NEW.id;
+END;""",
+    """CREATE TRIGGER workers_worker_sync_move AFTER UPDATE OF village_id ON workers_worker
+    WHEN OLD.village_id IS NOT NEW.village_id BEGIN
+    INSERT INTO villages_recordmove ("table", record_id, from_village, to_village, sync_txid)
+    VALUES ('workers', OLD.id, OLD.village_id, NEW.village_id, 0);
+END;""",
+]
+SQLITE_REMOVE = [
+    "DROP TRIGGER IF EXISTS workers_worker_sync_move;",
+    "DROP TRIGGER IF EXISTS workers_worker_sync_update;",
+    "DROP TRIGGER IF EXISTS workers_worker_sync_insert;",
+]
 
 
 def install(apps, schema_editor):
-    sync_clock.install_record_triggers(schema_editor, "workers_worker", "workers")
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(PG_INSTALL)
+    elif schema_editor.connection.vendor == "sqlite":
+        for statement in SQLITE_INSTALL:
+            schema_editor.execute(statement)
 
 
 def remove(apps, schema_editor):
-    sync_clock.remove_record_triggers(schema_editor, "workers_worker")
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(PG_REMOVE)
+    elif schema_editor.connection.vendor == "sqlite":
+        for statement in SQLITE_REMOVE:
+            schema_editor.execute(statement)
 
 
 class Migration(migrations.Migration):
