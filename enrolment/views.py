@@ -33,6 +33,7 @@ from enrolment.serializers import (
 )
 from enrolment.validation import clean_enrolment
 from villages.audit import Actor
+from villages.auth import official
 from villages.models import Role
 from villages.permissions import FIELD_ROLES, RecordAccess, role_in
 from workers.permissions import audit_list, may_see_full_nik
@@ -69,7 +70,7 @@ class EnrolmentListView(APIView):
     def get(self, request: Request) -> Response:
         filters = selectors.EnrolmentFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        enrolments = selectors.enrolment_list(user=request.user, **filters.validated_data)
+        enrolments = selectors.enrolment_list(user=official(request), **filters.validated_data)
         paginator = CursorPagination()
         paginator.ordering = "id"
         page = paginator.paginate_queryset(enrolments, request, view=self)
@@ -84,7 +85,7 @@ class EnrolmentListView(APIView):
     def post(self, request: Request) -> Response:
         outcome = services.enrolment_create(actor=Actor.from_request(request), data=request.data)
         code = status.HTTP_201_CREATED if outcome.result == Result.CREATED else status.HTTP_200_OK
-        return Response(enrolment_representation(outcome.enrolment), status=code)
+        return Response(enrolment_representation(outcome.saved), status=code)
 
 
 class EnrolmentDetailView(APIView):
@@ -92,7 +93,9 @@ class EnrolmentDetailView(APIView):
 
     @extend_schema(responses={200: EnrolmentSerializer}, tags=["enrolments"])
     def get(self, request: Request, enrolment_id: str) -> Response:
-        return Response(enrolment_representation(selectors.enrolment_get(user=request.user, enrolment_id=enrolment_id)))
+        return Response(
+            enrolment_representation(selectors.enrolment_get(user=official(request), enrolment_id=enrolment_id))
+        )
 
     @extend_schema(
         parameters=[IF_MATCH],
@@ -108,7 +111,7 @@ class EnrolmentDetailView(APIView):
             patch=patch,
             if_match=if_match_version(request),
         )
-        return Response(enrolment_representation(outcome.enrolment))
+        return Response(enrolment_representation(outcome.saved))
 
     @extend_schema(
         parameters=[IF_MATCH],
@@ -151,7 +154,7 @@ class EnrolmentActionView(APIView):
             reason=data.validated_data.get("reason", ""),
             if_match=if_match_version(request),
         )
-        return Response(enrolment_representation(outcome.enrolment))
+        return Response(enrolment_representation(outcome.saved))
 
 
 class EnrolmentBulkView(APIView):
@@ -160,7 +163,7 @@ class EnrolmentBulkView(APIView):
     @extend_schema(request=BulkInputSerializer, responses={200: BulkOutputSerializer}, tags=["enrolments"])
     def post(self, request: Request) -> Response:
         records = bulk_records(request)
-        refs = services.enrolment_refs(user=request.user, records=records)
+        refs = services.enrolment_refs(user=official(request), records=records)
         cleaned = [clean_enrolment(record, refs=refs) for record in records]
         outcomes = services.enrolments_save(
             actor=Actor.from_request(request), records=cleaned, refs=refs, mode=SaveMode.UPSERT
@@ -185,11 +188,13 @@ class RegistrationView(APIView):
         outcome = services.registration_create(
             actor=Actor.from_request(request), worker_data=body.get("worker"), enrolment_data=body.get("enrolment")
         )
-        worker = outcome.worker.worker
+        worker = outcome.worker.saved
         return Response(
             {
-                "worker": worker_representation(worker, full_nik=may_see_full_nik(request.user, worker.village_id)),
-                "enrolment": enrolment_representation(outcome.enrolment.enrolment),
+                "worker": worker_representation(
+                    worker, full_nik=may_see_full_nik(official(request), worker.village_id)
+                ),
+                "enrolment": enrolment_representation(outcome.enrolment.saved),
             },
             status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,
         )
@@ -216,7 +221,7 @@ class VerificationQueueView(APIView):
         filters.is_valid(raise_exception=True)
         query = dict(filters.validated_data)
         query["status"] = query.get("status") or {Status.SUBMITTED}
-        enrolments = selectors.enrolment_list(user=request.user, **query).select_related("worker")
+        enrolments = selectors.enrolment_list(user=official(request), **query).select_related("worker")
         paginator = CursorPagination()
         paginator.ordering = ("status_changed_at", "id")
         page = paginator.paginate_queryset(enrolments, request, view=self)

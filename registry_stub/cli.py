@@ -88,7 +88,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    host, port = server.server_address[:2]
+    address, port = server.server_address[:2]
+    host = address if isinstance(address, str) else address.decode()  # TCP: always text
     # The socket listens already (connections queue until serve_forever). Port file first, then
     # the readiness line: whoever sees the line can read the file and find this run's port.
     if port_file is not None:

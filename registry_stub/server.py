@@ -148,7 +148,8 @@ class RunningStub:
         self.server = server
         self.store = store
         self.app = server.app
-        self.host, self.port = server.server_address[:2]
+        host, self.port = server.server_address[:2]
+        self.host = host if isinstance(host, str) else host.decode()  # TCP: always text
         self.url = f"http://{self.host}:{self.port}"
         # A short poll interval: stop() waits up to one interval, and tests stop a stub each.
         self._thread = threading.Thread(

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -10,6 +11,15 @@ from villages import selectors, services
 from villages.models import Area, AreaTarget, Assignment, AuditEvent, Device, Role, User
 from villages.records import bookkeeping_last
 from villages.scope import scope_of
+
+
+def staff(request: HttpRequest) -> User:
+    """The official using the console. The admin site lets only signed-in staff through to a
+    ModelAdmin, so anything else here is refused rather than trusted."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
 
 
 class ScopedAdminMixin:
@@ -32,21 +42,21 @@ class ScopedAdminMixin:
 
     def _role_may(self, request: HttpRequest, roles: tuple[str, ...]) -> bool:
         user = request.user
-        if not (user.is_active and user.is_staff):
+        if not (isinstance(user, User) and user.is_active and user.is_staff):
             return False
         return bool(user.is_admin or (self.scope_field is not None and user.role in roles))
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # A client record's own fields first, its bookkeeping after them (villages/records.py).
-        return bookkeeping_last(super().get_fields(request, obj))  # type: ignore[misc]
+        return bookkeeping_last(super().get_fields(request, obj))  # type: ignore[misc]  # a mixin: ModelAdmin comes after it
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        queryset = super().get_queryset(request)  # type: ignore[misc]
-        if request.user.is_admin:
+        queryset = super().get_queryset(request)  # type: ignore[misc]  # a mixin: ModelAdmin comes after it
+        if staff(request).is_admin:
             return queryset
         if self.scope_field is None:
             return queryset.none()
-        return scope_of(request.user).filter(queryset, self.scope_field)
+        return scope_of(staff(request)).filter(queryset, self.scope_field)
 
     def object_area(self, obj: Model) -> str | None:
         """The area code of `obj` along `scope_field`, read from loaded columns where possible."""
@@ -62,9 +72,9 @@ class ScopedAdminMixin:
         return node
 
     def _covers(self, request: HttpRequest, obj: Model | None) -> bool:
-        if obj is None or request.user.is_admin:
+        if obj is None or staff(request).is_admin:
             return True
-        return self.scope_field is not None and scope_of(request.user).covers(self.object_area(obj))
+        return self.scope_field is not None and scope_of(staff(request)).covers(self.object_area(obj))
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self._role_may(request, self.view_roles)
@@ -79,7 +89,8 @@ class ScopedAdminMixin:
         return self._role_may(request, self.change_roles)
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return bool(request.user.is_active and request.user.is_staff and request.user.is_admin)
+        user = request.user
+        return isinstance(user, User) and user.is_active and user.is_staff and user.is_admin
 
 
 class AdminOnlyMixin(ScopedAdminMixin):
@@ -111,7 +122,7 @@ class AreaAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Area | None = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -128,11 +139,11 @@ class AreaTargetAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "area":
             # The form refuses an area outside the caller's scope, whatever the widget sent.
-            kwargs["queryset"] = scope_of(request.user).filter(Area.objects.all(), "code")
+            kwargs["queryset"] = scope_of(staff(request)).filter(Area.objects.all(), "code")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: AreaTarget, form: Any, change: bool) -> None:
-        obj.updated_by = request.user
+        obj.updated_by = staff(request)
         super().save_model(request, obj, form, change)
 
 
@@ -142,12 +153,12 @@ class AssignmentInline(admin.TabularInline):
     autocomplete_fields = ["area"]
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return bool(request.user.is_admin or request.user.role == Role.SUPERVISOR)
+        return bool(staff(request).is_admin or staff(request).role == Role.SUPERVISOR)
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return bool(request.user.is_admin)
+        return bool(staff(request).is_admin)
 
-    has_add_permission = has_change_permission  # type: ignore[assignment]
+    has_add_permission = has_change_permission
     has_delete_permission = has_change_permission
 
 
@@ -173,16 +184,16 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        if request.user.is_admin:
+        if staff(request).is_admin:
             return super(ScopedAdminMixin, self).get_queryset(request)
         if not self.has_module_permission(request):
             return User.objects.none()
-        return selectors.users_in_scope(scope=scope_of(request.user))
+        return selectors.users_in_scope(scope=scope_of(staff(request)))
 
     def _covers(self, request: HttpRequest, obj: Model | None) -> bool:
-        if obj is None or request.user.is_admin:
+        if obj is None or staff(request).is_admin:
             return True
-        return services.user_in_scope(user=obj, scope=scope_of(request.user))  # type: ignore[arg-type]
+        return isinstance(obj, User) and services.user_in_scope(user=obj, scope=scope_of(staff(request)))
 
 
 @admin.register(Assignment)
@@ -213,9 +224,9 @@ class DeviceAdmin(ScopedAdminMixin, admin.ModelAdmin):
     readonly_fields = [f.name for f in Device._meta.fields]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        if not request.user.is_admin and not self.has_module_permission(request):
+        if not staff(request).is_admin and not self.has_module_permission(request):
             return Device.objects.none()
-        return selectors.device_list(user=request.user)
+        return selectors.device_list(user=staff(request))
 
     def _covers(self, request: HttpRequest, obj: Model | None) -> bool:
         return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
@@ -229,7 +240,7 @@ class DeviceAdmin(ScopedAdminMixin, admin.ModelAdmin):
     @admin.action(description=_("Revoke the selected devices (log them out)"), permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[Device]) -> None:
         for device in queryset:
-            services.device_revoke(actor=request.user, device=device)
+            services.device_revoke(actor=staff(request), device=device)
         self.message_user(request, _("%(n)d devices revoked.") % {"n": len(queryset)}, messages.SUCCESS)
 
 
@@ -248,8 +259,8 @@ class AuditEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False

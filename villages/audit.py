@@ -28,7 +28,8 @@ class Actor:
     @classmethod
     def from_request(cls, request: Request) -> Actor:
         device = request.auth.device_id if isinstance(request.auth, DeviceToken) else None
-        return cls(user=request.user, device=device, ip=client_address(request) or None)
+        user = request.user if isinstance(request.user, User) else None  # anonymous: as the system
+        return cls(user=user, device=device, ip=client_address(request) or None)
 
     @classmethod
     def system(cls) -> Actor:

@@ -8,12 +8,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from knox.auth import TokenAuthentication
 from knox.crypto import hash_token
 from knox.settings import CONSTANTS
 from rest_framework import exceptions
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
@@ -128,6 +130,16 @@ class LoginGuard:
         cache.delete_many([key, key + ":ends"])
 
 
-def client_address(request: Request) -> str:
-    """The client's address, honouring NUM_PROXIES the same way DRF's throttles do."""
-    return BaseThrottle().get_ident(request)
+def client_address(request: HttpRequest | Request) -> str:
+    """The client's address, honouring NUM_PROXIES the same way DRF's throttles do (the admin
+    passes Django's own request: DRF's wraps it and reads the same META)."""
+    return BaseThrottle().get_ident(request if isinstance(request, Request) else Request(request))
+
+
+def official(request: HttpRequest | Request) -> User:
+    """The signed-in official making the request, for views whose permissions admit only
+    officials. An anonymous request that got that far anyway is 401, never an AttributeError."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAuthenticated()
+    return user

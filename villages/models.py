@@ -7,7 +7,7 @@ on that and on the pattern index PostgreSQL gets for a CharField primary key.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -113,7 +113,7 @@ class OfficialManager(UserManager["User"]):
         return super().create_superuser(username, email, password, **extra)
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]  # knox (untyped) adds auth_token_set
     """An official: one role, assigned to one or more areas (see Assignment)."""
 
     first_name = None  # type: ignore[assignment]
@@ -123,7 +123,7 @@ class User(AbstractUser):
 
     REQUIRED_FIELDS = ["email"]
 
-    objects = OfficialManager()
+    objects: ClassVar[OfficialManager] = OfficialManager()
 
     class Meta:
         ordering = ["username"]
@@ -157,7 +157,7 @@ class Assignment(models.Model):
         return f"{self.user_id} → {self.area_id}"
 
 
-class Device(models.Model):
+class Device(models.Model):  # type: ignore[django-manager-missing]  # `tokens`: DeviceToken's base is knox's, untyped
     """A phone (or browser) an official logged in from; one live token per device.
 
     `device_id` is what the app reports; two officials sharing one phone are two devices.

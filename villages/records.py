@@ -44,6 +44,10 @@ class DuplicateInRequest(ServiceError):
 
 
 class ClientRecord(models.Model):
+    # Every client record lives in a village: the concrete model declares the foreign key (its
+    # related name and indexes differ); scope, sync and the audit log go by it.
+    village_id: str
+
     id = models.CharField(primary_key=True, max_length=CLIENT_ID_MAX_LENGTH)
     # Derived by the server (never a refusal), and the field errors of a flagged record.
     warnings = models.JSONField(default=list, blank=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
@@ -110,5 +111,5 @@ def get_scoped_or_404(queryset: QuerySet[M], user: User | Any, field: str, **loo
     """One record inside the caller's areas; 404 whether it is missing or out of scope."""
     try:
         return scoped(queryset, user, field).get(**lookup)
-    except queryset.model.DoesNotExist as exc:
+    except ObjectDoesNotExist as exc:  # the model's DoesNotExist is a subclass
         raise Http404 from exc

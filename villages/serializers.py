@@ -114,7 +114,7 @@ class DeviceSerializer(serializers.ModelSerializer):
 
 
 class AreaSerializer(serializers.ModelSerializer):
-    parent = serializers.CharField(source="parent_id", allow_null=True)
+    parent = serializers.CharField(source="parent_id", allow_null=True)  # type: ignore[assignment]  # a declared field, taken off the class by DRF's metaclass
 
     class Meta:
         model = Area
@@ -138,7 +138,7 @@ class AreaTargetInputSerializer(serializers.Serializer):
 
 
 class AreaListQuerySerializer(serializers.Serializer):
-    parent = serializers.CharField(required=False, max_length=13)
+    parent = serializers.CharField(required=False, max_length=13)  # type: ignore[assignment]  # a declared field, taken off the class by DRF's metaclass
     level = serializers.ChoiceField(choices=["province", "regency", "district", "village"], required=False)
     q = serializers.CharField(required=False, max_length=100)
     active = serializers.BooleanField(required=False, allow_null=True, default=None)

@@ -145,6 +145,14 @@ class RecordTable(Generic[R, C, O]):
     def decide(self, record: C, current: R | None) -> Decision:
         raise NotImplementedError
 
+    def village_of(self, row: R) -> str:
+        """The village a row belongs to (scope and audit)."""
+        return row.village_id
+
+    def status_of(self, row: R) -> str | None:
+        """A table with a status (enrolments) answers it; the skeleton audits its moves."""
+        return None
+
     def audit_value(self, name: str, value: Any) -> Any:
         """A value as the audit log keeps it (dates as text; personal identifiers masked)."""
         return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
@@ -197,7 +205,7 @@ def records_save(table: RecordTable[R, C, O], records: Sequence[C]) -> list[O]:
             continue
         seen.add(record.id)
         current = existing.get(record.id)
-        if current is not None and not table.scope.covers(current.village_id):  # type: ignore[attr-defined]
+        if current is not None and not table.scope.covers(table.village_of(current)):
             refuse(record, IdempotencyKeyReused() if mode == SaveMode.CREATE else NotFound())
             continue
         if current is None and mode == SaveMode.UPDATE:
@@ -238,14 +246,17 @@ def records_save(table: RecordTable[R, C, O], records: Sequence[C]) -> list[O]:
             saved.append(done)
             outcomes.append(table.outcome(record.id, Result.CREATED, row, None))
             events.append(
-                AuditEntry(AuditAction.CREATE, object_type, row.id, row.village_id, None, decision.create_context)  # type: ignore[attr-defined]
+                AuditEntry(
+                    AuditAction.CREATE, object_type, row.id, table.village_of(row), None, decision.create_context
+                )
             )
             continue
 
         changes = _diff(table, current, decision.values)
         status_change = None
-        if decision.status is not None and decision.status != current.status:  # type: ignore[attr-defined]
-            status_change = [current.status, decision.status]  # type: ignore[attr-defined]
+        stored_status = table.status_of(current)
+        if decision.status is not None and decision.status != stored_status:
+            status_change = [stored_status, decision.status]
         # Derived fields (warnings) are the server's: a difference in them alone is no change,
         # so a replay stays a replay.
         substantive = status_change is not None or any(name not in table.derived_fields for name in changes)
@@ -277,7 +288,7 @@ def records_save(table: RecordTable[R, C, O], records: Sequence[C]) -> list[O]:
         table.written(done)
         saved.append(done)
         outcomes.append(table.outcome(record.id, Result.UPDATED, current, None))
-        village = current.village_id  # type: ignore[attr-defined]
+        village = table.village_of(current)
         if changes:
             events.append(
                 AuditEntry(AuditAction.UPDATE, object_type, current.id, village, changes, {"version": current.version})

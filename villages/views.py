@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.contrib.auth import logout as session_logout
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,7 +18,7 @@ from rest_framework.views import APIView
 from config.errors import FieldsInvalid
 from config.pagination import paginated_response
 from villages import selectors, services
-from villages.auth import APP_VERSION_HEADER, client_address
+from villages.auth import APP_VERSION_HEADER, client_address, official
 from villages.models import Area, AreaTarget, DeviceToken, User
 from villages.permissions import AdminOrSupervisor
 from villages.scope import get_scoped_or_404, scope_of
@@ -74,7 +77,7 @@ class LogoutView(APIView):
 class MeView(APIView):
     @extend_schema(responses={200: UserSerializer}, tags=["auth"])
     def get(self, request: Request) -> Response:
-        user = User.objects.prefetch_related("assignments").get(pk=request.user.pk)
+        user = User.objects.prefetch_related("assignments").get(pk=official(request).pk)
         return Response(UserSerializer(user).data)
 
 
@@ -83,7 +86,7 @@ class AreaListView(APIView):
     def get(self, request: Request) -> Response:
         query = AreaListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        areas = selectors.area_list(user=request.user, **query.validated_data)
+        areas = selectors.area_list(user=official(request), **query.validated_data)
         return paginated_response(
             view=self, request=request, queryset=areas, serializer_class=AreaSerializer, ordering="code"
         )
@@ -92,27 +95,27 @@ class AreaListView(APIView):
 class AreaDetailView(APIView):
     @extend_schema(responses={200: AreaSerializer}, tags=["areas"])
     def get(self, request: Request, code: str) -> Response:
-        area = get_scoped_or_404(Area.objects.all(), request.user, "code", code=code)
+        area = get_scoped_or_404(Area.objects.all(), official(request), "code", code=code)
         return Response(AreaSerializer(area).data)
 
 
 class AreaTargetListView(APIView):
     @extend_schema(responses={200: AreaTargetSerializer(many=True)}, tags=["areas"])
     def get(self, request: Request, code: str) -> Response:
-        area = get_scoped_or_404(Area.objects.all(), request.user, "code", code=code)
+        area = get_scoped_or_404(Area.objects.all(), official(request), "code", code=code)
         targets = AreaTarget.objects.filter(area=area).select_related("updated_by")
         return Response({"results": AreaTargetSerializer(targets, many=True).data, "next": None})
 
 
 class AreaTargetDetailView(APIView):
-    def get_permissions(self) -> list[BasePermission]:
+    def get_permissions(self) -> Sequence[Any]:
         if self.request.method == "PUT":
             return [AdminOrSupervisor()]
         return super().get_permissions()
 
     @extend_schema(responses={200: AreaTargetSerializer}, tags=["areas"])
     def get(self, request: Request, code: str, year: int) -> Response:
-        area = get_scoped_or_404(Area.objects.all(), request.user, "code", code=code)
+        area = get_scoped_or_404(Area.objects.all(), official(request), "code", code=code)
         target = get_object_or_404(AreaTarget.objects.select_related("updated_by"), area=area, year=year)
         return Response(AreaTargetSerializer(target).data)
 
@@ -123,12 +126,12 @@ class AreaTargetDetailView(APIView):
         description="Sets the target for a year (supervisors of the area, admins). Repeating it changes nothing.",
     )
     def put(self, request: Request, code: str, year: int) -> Response:
-        area = get_scoped_or_404(Area.objects.all(), request.user, "code", code=code)
+        area = get_scoped_or_404(Area.objects.all(), official(request), "code", code=code)
         data = AreaTargetInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if not 2000 <= year <= 2100:
             raise FieldsInvalid(fields={"year": [_("Use a year between 2000 and 2100.")]})
-        target, created = services.area_target_set(actor=request.user, area=area, year=year, **data.validated_data)
+        target, created = services.area_target_set(actor=official(request), area=area, year=year, **data.validated_data)
         return Response(
             AreaTargetSerializer(target).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
@@ -139,7 +142,7 @@ class UserListView(APIView):
 
     @extend_schema(responses={200: UserSerializer(many=True)}, tags=["users"])
     def get(self, request: Request) -> Response:
-        users = selectors.users_in_scope(scope=scope_of(request.user))
+        users = selectors.users_in_scope(scope=scope_of(official(request)))
         return paginated_response(
             view=self, request=request, queryset=users, serializer_class=UserSerializer, ordering="username"
         )
@@ -148,7 +151,7 @@ class UserListView(APIView):
     def post(self, request: Request) -> Response:
         data = UserCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_create(actor=request.user, **data.validated_data)
+        user = services.user_create(actor=official(request), **data.validated_data)
         user = User.objects.prefetch_related("assignments").get(pk=user.pk)
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
@@ -157,7 +160,7 @@ class UserDetailView(APIView):
     permission_classes = [AdminOrSupervisor]
 
     def _get(self, request: Request, pk: int) -> User:
-        return get_object_or_404(selectors.users_in_scope(scope=scope_of(request.user)), pk=pk)
+        return get_object_or_404(selectors.users_in_scope(scope=scope_of(official(request))), pk=pk)
 
     @extend_schema(responses={200: UserSerializer}, tags=["users"])
     def get(self, request: Request, pk: int) -> Response:
@@ -168,7 +171,7 @@ class UserDetailView(APIView):
         user = self._get(request, pk)
         data = UserUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        services.user_update(actor=request.user, user=user, data=data.validated_data)
+        services.user_update(actor=official(request), user=user, data=data.validated_data)
         return Response(UserSerializer(self._get(request, pk)).data)
 
 
@@ -181,7 +184,7 @@ class DeviceListView(APIView):
         tags=["devices"],
     )
     def get(self, request: Request) -> Response:
-        devices = selectors.device_list(user=request.user)
+        devices = selectors.device_list(user=official(request))
         user_id = request.query_params.get("user")
         if user_id is not None:
             devices = devices.filter(user_id=user_id if user_id.isdigit() else -1)
@@ -193,6 +196,6 @@ class DeviceRevokeView(APIView):
 
     @extend_schema(request=None, responses={200: DeviceSerializer}, tags=["devices"])
     def post(self, request: Request, pk: int) -> Response:
-        device = get_object_or_404(selectors.device_list(user=request.user), pk=pk)
-        services.device_revoke(actor=request.user, device=device)
-        return Response(DeviceSerializer(selectors.device_list(user=request.user).get(pk=pk)).data)
+        device = get_object_or_404(selectors.device_list(user=official(request)), pk=pk)
+        services.device_revoke(actor=official(request), device=device)
+        return Response(DeviceSerializer(selectors.device_list(user=official(request)).get(pk=pk)).data)

@@ -1,10 +1,11 @@
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from villages.admin import AdminOnlyMixin, ScopedAdminMixin
+from villages.admin import AdminOnlyMixin, ScopedAdminMixin, staff
 from villages.audit import Actor, mask_nik
 from villages.auth import client_address
 from workers.models import FundingSource, Occupation, Worker
@@ -59,15 +60,15 @@ class WorkerAdmin(ScopedAdminMixin, admin.ModelAdmin):
         if response.status_code == 200:  # shown (not a redirect for a missing or hidden one)
             worker = self.get_queryset(request).filter(pk=object_id).only("village_id").first()
             if worker is not None:
-                actor = Actor(user=request.user, ip=client_address(request) or None)  # type: ignore[arg-type]
+                actor = Actor(user=staff(request), ip=client_address(request) or None)
                 audit_view(actor, worker, full_nik=False, admin=True)  # the admin shows NIKs masked
         return response
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Worker | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Worker | None = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False

@@ -34,7 +34,7 @@ class NikCheck:
     """The verdict on one NIK. `nik` is the normalised 16 digits when the format allows."""
 
     nik: str | None
-    errors: list[Promise] = field(default_factory=list)
+    errors: list[Promise | str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     birth_dates: tuple[dt.date, ...] = ()  # every reading of DDMMYY that is a real date
     sex: str | None = None  # "M" or "F"

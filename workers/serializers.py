@@ -146,7 +146,7 @@ class WorkerSerializer(serializers.Serializer):
     consent = ConsentSerializer(allow_null=True)
     warnings = serializers.ListField(child=serializers.CharField())
     needs_correction = serializers.BooleanField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]  # a declared field, taken off the class by DRF's metaclass
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

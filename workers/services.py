@@ -49,10 +49,17 @@ class SaveOutcome:
     error: ServiceError | None = None
     fields: dict[str, list[str]] = field(default_factory=dict)
 
+    @property
+    def saved(self) -> Worker:
+        """The stored row of an outcome that is not `invalid`."""
+        if self.worker is None:
+            raise ValueError(f"{self.id} was not saved ({self.result})")
+        return self.worker
+
 
 def worker_refs(*, user: User, records: Sequence[Any]) -> WorkerRefs:
     """What cleaning needs from the database for these raw records: two queries in all."""
-    codes = {r.get("village") for r in records if isinstance(r, Mapping) and isinstance(r.get("village"), str)}
+    codes = {v for r in records if isinstance(r, Mapping) and isinstance(v := r.get("village"), str)}
     return WorkerRefs(
         scope=scope_of(user),
         villages=village_refs(codes),
@@ -202,8 +209,7 @@ def _same_village_and_birth_date(keys: list[tuple[str, Any, str]], exclude_ids: 
 
     On PostgreSQL the pairs are joined as pairs (one index probe each on worker_village_birth);
     filtering villages IN (...) AND dates IN (...) separately matches their cross product, which
-    for a batch spread over a thousand villages is a scan of the whole table (0.3 s per 1,000
-    records with a million workers stored).
+    for a batch spread over a thousand villages is a scan of the whole table (docs/measurements.md).
     """
     pairs = sorted({(village, born) for village, born, _name in keys})
     if connection.vendor != "postgresql":
@@ -228,8 +234,9 @@ def _same_village_and_birth_date(keys: list[tuple[str, Any, str]], exclude_ids: 
         return cursor.fetchall()
 
 
-def worker_create(*, actor: Actor, data: Mapping[str, Any]) -> SaveOutcome:
-    """POST /workers. Raises the record's error (400, 409, 422); `unchanged` means a replay."""
+def worker_create(*, actor: Actor, data: Any) -> SaveOutcome:
+    """POST /workers (`data`: the body as sent; cleaning refuses anything but an object). Raises the
+    record's error (400, 409, 422); `unchanged` means a replay."""
     assert actor.user is not None
     cleaned = clean_worker(data, refs=worker_refs(user=actor.user, records=[data]))
     (outcome,) = workers_save(actor=actor, records=[cleaned], mode=SaveMode.CREATE)

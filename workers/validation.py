@@ -54,6 +54,8 @@ HEIR_RELATIONSHIPS = frozenset(HeirRelationship.values)
 # Indonesian mobile numbers, by phonenumbers' own metadata: the common case is checked with one
 # regex instead of a full parse (a third of the bulk path's time); anything else is parsed.
 _ID_METADATA = phonenumbers.PhoneMetadata.metadata_for_region("ID")
+if _ID_METADATA is None or _ID_METADATA.mobile is None or not _ID_METADATA.mobile.national_number_pattern:
+    raise ImportError("phonenumbers has no metadata for Indonesian mobile numbers")
 ID_MOBILE = re.compile(_ID_METADATA.mobile.national_number_pattern, re.ASCII)
 PHONE_SEPARATORS = re.compile(r"[\s().\-]")
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -141,7 +143,7 @@ def new_client_id() -> str:
 # --- field cleaners: each returns (value, error message or None) -------------------------------
 
 
-def clean_text(value: Any, max_length: int, *, required: bool = False) -> tuple[str, Promise | None]:
+def clean_text(value: Any, max_length: int, *, required: bool = False) -> tuple[str, Promise | str | None]:
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -158,7 +160,7 @@ def clean_text(value: Any, max_length: int, *, required: bool = False) -> tuple[
     return text, None
 
 
-def clean_full_name(value: Any) -> tuple[str, Promise | None]:
+def clean_full_name(value: Any) -> tuple[str, Promise | str | None]:
     """Names stay as typed (trimmed): one word is normal, apostrophes and any script are fine."""
     name, error = clean_text(value, 150, required=True)
     if error:
@@ -170,7 +172,7 @@ def clean_full_name(value: Any) -> tuple[str, Promise | None]:
     return name, None
 
 
-def clean_date(value: Any, *, required: bool = False) -> tuple[dt.date | None, Promise | None]:
+def clean_date(value: Any, *, required: bool = False) -> tuple[dt.date | None, Promise | str | None]:
     if value in (None, ""):
         return None, _("This field is required.") if required else None
     if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
@@ -181,7 +183,7 @@ def clean_date(value: Any, *, required: bool = False) -> tuple[dt.date | None, P
         return None, _("This date does not exist.")
 
 
-def clean_phone(value: Any) -> tuple[str, Promise | None]:
+def clean_phone(value: Any) -> tuple[str, Promise | str | None]:
     """Indonesian numbers as typed (0812…, +62 812…, 62812…) → E.164."""
     if value in (None, ""):
         return "", None
@@ -209,7 +211,7 @@ def clean_phone(value: Any) -> tuple[str, Promise | None]:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 
-def clean_money(value: Any) -> tuple[int | None, Promise | None]:
+def clean_money(value: Any) -> tuple[int | None, Promise | str | None]:
     if value in (None, ""):
         return None, None
     if isinstance(value, bool):
@@ -230,7 +232,7 @@ LATEST_TIME = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 BAD_TIME = _("Use an ISO 8601 time such as 2026-11-21T09:30:00+07:00.")
 
 
-def clean_datetime(value: Any) -> tuple[dt.datetime | None, Promise | None]:
+def clean_datetime(value: Any) -> tuple[dt.datetime | None, Promise | str | None]:
     """An ISO 8601 time, or milliseconds since the epoch (WatermelonDB stores dates so),
     between 2000 and 2100: anything else is an error, never an overflow."""
     if value in (None, ""):
@@ -287,7 +289,8 @@ def clean_heirs(value: Any, cleaned: CleanedWorker) -> list[dict[str, str]]:
             relationship = ""
         nik = ""
         if heir.get("nik") not in (None, ""):
-            check = check_nik(heir.get("nik") if isinstance(heir.get("nik"), str) else "")
+            raw_nik = heir.get("nik")
+            check = check_nik(raw_nik if isinstance(raw_nik, str) else "")
             nik = check.nik or normalise_nik(str(heir.get("nik")))[:40]
             for message in check.errors:
                 cleaned.add_error(f"{prefix}.nik", message, NIK_INVALID)

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from config.http import bulk_records, if_match_version
 from config.pagination import CursorPagination
 from villages.audit import Actor
+from villages.auth import official
 from villages.permissions import RecordAccess
 from workers import permissions, selectors, services
 from workers.serializers import (
@@ -32,7 +33,7 @@ IF_MATCH = OpenApiParameter(
 
 
 def _detail_response(request: Request, worker: Any, status_code: int = 200) -> Response:
-    full = permissions.may_see_full_nik(request.user, worker.village_id)
+    full = permissions.may_see_full_nik(official(request), worker.village_id)
     return Response(worker_representation(worker, full_nik=full), status=status_code)
 
 
@@ -48,7 +49,7 @@ class WorkerListView(APIView):
     def get(self, request: Request) -> Response:
         filters = selectors.WorkerFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        workers = selectors.worker_list(user=request.user, **filters.validated_data)
+        workers = selectors.worker_list(user=official(request), **filters.validated_data)
         paginator = CursorPagination()
         paginator.ordering = "id"
         page = paginator.paginate_queryset(workers, request, view=self)
@@ -76,8 +77,8 @@ class WorkerDetailView(APIView):
 
     @extend_schema(responses={200: WorkerSerializer}, tags=["workers"])
     def get(self, request: Request, worker_id: str) -> Response:
-        worker = selectors.worker_get(user=request.user, worker_id=worker_id)
-        full = permissions.may_see_full_nik(request.user, worker.village_id)
+        worker = selectors.worker_get(user=official(request), worker_id=worker_id)
+        full = permissions.may_see_full_nik(official(request), worker.village_id)
         permissions.audit_view(Actor.from_request(request), worker, full_nik=full)
         return Response(worker_representation(worker, full_nik=full))
 
@@ -120,10 +121,10 @@ class WorkerBulkView(APIView):
     )
     def post(self, request: Request) -> Response:
         records = bulk_records(request)
-        refs = services.worker_refs(user=request.user, records=records)
+        refs = services.worker_refs(user=official(request), records=records)
         cleaned = [clean_worker(record, refs=refs) for record in records]
         outcomes = services.workers_save(actor=Actor.from_request(request), records=cleaned, mode=SaveMode.UPSERT)
-        results = [outcome_representation(o, user=request.user) for o in outcomes]
+        results = [outcome_representation(o, user=official(request)) for o in outcomes]
         summary = {result.value: 0 for result in Result}
         for outcome in outcomes:
             summary[outcome.result.value] += 1

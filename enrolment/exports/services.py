@@ -75,7 +75,8 @@ def _day(value: dt.date | dt.datetime | None) -> str:
 
 
 def _worker_row(worker: Worker, show: Callable[[str], str]) -> list[Any]:
-    live = worker.live_enrolments[0] if getattr(worker, "live_enrolments", None) else None
+    prefetched = getattr(worker, "live_enrolments", None) or []  # export_prepare's Prefetch
+    live = prefetched[0] if prefetched else None
     heir = worker.heirs[0] if worker.heirs else {}
     row = [
         worker.id, show(worker.nik), show(worker.kk_number), worker.full_name, _SEX.get(worker.sex, ""),
@@ -153,7 +154,7 @@ def export_prepare(
         queryset = enrolments.select_related("worker").order_by("village_id", "id")
         rows = (_enrolment_row(e) for e in queryset.iterator(chunk_size=CHUNK))
         headers = ENROLMENT_HEADERS
-    filters = {"status": sorted(status)} if status else {}
+    filters: dict[str, Any] = {"status": sorted(status)} if status else {}
     if budget_year:
         filters["budget_year"] = budget_year
     audit_event(

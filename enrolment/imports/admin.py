@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from enrolment.imports.models import ImportJob, ImportRow
 from villages.admin import ScopedAdminMixin
 
+ROW_COLUMNS = ("row_number", "result", "worker_id", "enrolment_id", "nik_masked", "error")
+
 
 class ImportRowInline(admin.TabularInline):
     model = ImportRow
-    fields = ["row_number", "result", "worker_id", "enrolment_id", "nik_masked", "error"]
-    readonly_fields = fields
+    fields = ROW_COLUMNS
+    readonly_fields = ROW_COLUMNS
     extra = 0
     max_num = 0
     can_delete = False
@@ -37,5 +39,5 @@ class ImportJobAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: ImportJob | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False

@@ -8,6 +8,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from enrolment.imports.layout import COLUMNS, HEADERS
 from workers.models import FundingSource, Occupation
@@ -23,20 +24,20 @@ def template_csv() -> bytes:
 
 
 def template_xlsx() -> bytes:
-    workbook = Workbook()
-    data = workbook.active
-    data.title = "Peserta"
+    workbook = Workbook(write_only=False)
+    data = workbook.create_sheet("Peserta", 0)
+    workbook.remove(workbook.worksheets[1])  # the default empty sheet
     data.append(list(HEADERS))
     bold = Font(bold=True)
     for index, column in enumerate(COLUMNS, start=1):
         cell = data.cell(row=1, column=index)
         cell.font = bold
-        letter = cell.column_letter
+        letter = get_column_letter(index)
         data.column_dimensions[letter].width = max(12, len(column.header) + 4)
         if column.header in TEXT_COLUMNS:
             # Text cells: Excel would otherwise round a 16-digit NIK and drop leading zeros.
-            for row in range(2, 1002):
-                data.cell(row=row, column=index).number_format = "@"
+            for line in range(2, 1002):
+                data.cell(row=line, column=index).number_format = "@"
     data.freeze_panes = "A2"
 
     guide = workbook.create_sheet("Petunjuk")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpResponse
@@ -29,6 +30,7 @@ from enrolment.imports.serializers import (
 )
 from enrolment.imports.template import template_csv, template_xlsx
 from villages.audit import Actor
+from villages.auth import official
 from villages.permissions import role_in
 from workers.permissions import audit_list
 
@@ -63,7 +65,8 @@ class ImportListView(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise FieldsInvalid(fields={"file": [ImportUploadSerializer().fields["file"].error_messages["required"]]})
-        dry_run = services.import_dry_run_flag(request.data.get("dry_run", request.query_params.get("dry_run")))
+        form = request.data if isinstance(request.data, Mapping) else {}
+        dry_run = services.import_dry_run_flag(form.get("dry_run", request.query_params.get("dry_run")))
         job, created = services.import_create(
             actor=Actor.from_request(request), upload=upload, dry_run=dry_run, language=translation.get_language()
         )
@@ -74,7 +77,7 @@ class ImportListView(APIView):
 
     @extend_schema(responses={200: ImportJobSerializer(many=True)}, tags=["imports"])
     def get(self, request: Request) -> Response:
-        jobs = services.import_jobs_visible(user=request.user)
+        jobs = services.import_jobs_visible(user=official(request))
         return paginated_response(
             view=self, request=request, queryset=jobs, serializer_class=_JobSerializer, ordering="-created_at"
         )
@@ -85,7 +88,7 @@ class ImportDetailView(APIView):
 
     @extend_schema(responses={200: ImportJobSerializer}, tags=["imports"])
     def get(self, request: Request, job_id: str) -> Response:
-        return Response(import_job_representation(services.import_job_get(user=request.user, job_id=job_id)))
+        return Response(import_job_representation(services.import_job_get(user=official(request), job_id=job_id)))
 
 
 class ImportRowsView(APIView):
@@ -98,7 +101,7 @@ class ImportRowsView(APIView):
         description="Every data row's result, in file order (cursor-paginated); `result=invalid` for the problems.",
     )
     def get(self, request: Request, job_id: str) -> Response:
-        job = services.import_job_get(user=request.user, job_id=job_id)
+        job = services.import_job_get(user=official(request), job_id=job_id)
         filters = ImportRowFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         rows = ImportRow.objects.filter(job=job)

@@ -1,9 +1,9 @@
 """Reading the first worksheet of an XLSX file as rows of values, streamed.
 
-openpyxl's read-only mode streams too, but spends ~10 µs of Python per cell (a dict and a
+openpyxl's read-only mode streams too, but spends a lot of Python per cell (a dict and a
 descriptor-checked Text object per cell, coordinates parsed from strings) and, when the file
 declares no dimension (openpyxl's own write-only files don't), parses the whole sheet once more
-just to find that out: 16-20 s for the 80,418-row benchmark file, against 4 s here. Here the
+just to find that out: four to five times this reader's time (docs/measurements.md). Here the
 sheet's XML goes through ElementTree's C parser and each finished row is turned into values in
 one small loop; the workbook's parts that decide what a value means (which sheet is first, the
 1900/1904 date epoch, which styles are dates) are still read by openpyxl, so the values are the ones
@@ -41,8 +41,8 @@ _DIMENSION = f"{{{SHEET_MAIN_NS}}}dimension"
 _SHEET_DATA = f"{{{SHEET_MAIN_NS}}}sheetData"
 _SST = f"{{{SHEET_MAIN_NS}}}sst"
 # Input per parser call. The C parser holds the GIL for a whole call, and an import reads in a
-# thread beside the one writing to PostgreSQL: with 256 KB blocks (~30 ms of parsing) every
-# query the writer sent waited that long to resume. 16 KB costs nothing in parsing speed.
+# thread beside the one writing to PostgreSQL: with large blocks every query the writer sent
+# waited for a whole block's parsing to resume. 16 KB costs nothing in parsing speed.
 _BLOCK = 16 * 1024
 _DIGITS = "0123456789"
 
@@ -169,8 +169,10 @@ def open_workbook(path: Any) -> Workbook:
             epoch=wb.epoch,
             # Style indexes whose number format is a date, or a duration ([h]:mm), as openpyxl
             # works them out from styles.xml.
-            date_styles=frozenset(wb._date_formats),
-            duration_styles=frozenset(wb._timedelta_formats),
+            # openpyxl's reader sets these while applying styles.xml (no public API; the
+            # version is pinned and tests/panel/test_xlsx_reader.py compares with openpyxl).
+            date_styles=frozenset(wb._date_formats),  # type: ignore[attr-defined]
+            duration_styles=frozenset(wb._timedelta_formats),  # type: ignore[attr-defined]
         )
     except XlsxError:
         reader.archive.close()
@@ -194,15 +196,16 @@ def _children(
     XMLPullParser asks the C parser for events; without it events keep coming and are dropped,
     slower but the same.
     """
-    parser = XMLPullParser(events=("start",))
+    parser: XMLPullParser[Element] = XMLPullParser(events=("start",))
     found: Element | None = None
     while found is None:
         block = source.read(_BLOCK)
         if not block:
             break
         parser.feed(block)
-        for _event, element in parser.read_events():
-            if found is not None:
+        for event in parser.read_events():
+            element = event[-1]  # ("start", element): the only events asked for
+            if found is not None or not isinstance(element, Element):
                 continue  # elements inside the container: it is read below
             if element.tag == container:
                 found = element
@@ -211,9 +214,11 @@ def _children(
     if found is None:
         parser.close()
         return
-    quiet = getattr(parser._parser, "_setevents", None)
-    if quiet is not None:
-        quiet(parser._events_queue, ())
+    # CPython internals, so looked up defensively: another interpreter just reads slower.
+    quiet = getattr(getattr(parser, "_parser", None), "_setevents", None)
+    queue = getattr(parser, "_events_queue", None)
+    if quiet is not None and queue is not None:
+        quiet(queue, ())
     while True:
         block = source.read(_BLOCK)
         if block:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from config.errors import ServiceError
 from enrolment.registry.models import RegistryBatch, RegistryBatchItem, RegistryChange, RegistryCursor
 from enrolment.registry.services import registry_batch_retry
+from villages.admin import staff
 from villages.audit import Actor
 
 
@@ -28,10 +29,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+ITEM_COLUMNS = ("position", "enrolment", "village", "outcome", "participant_number", "reason_code", "reason", "error")
+
+
 class RegistryBatchItemInline(admin.TabularInline):
     model = RegistryBatchItem
-    fields = ["position", "enrolment", "village", "outcome", "participant_number", "reason_code", "reason", "error"]
-    readonly_fields = fields
+    fields = ITEM_COLUMNS
+    readonly_fields = ITEM_COLUMNS
     ordering = ["position"]
     extra = 0
     can_delete = False
@@ -104,7 +108,7 @@ class RegistryBatchAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("Retry the selected failed batches"), permissions=["retry"])
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[RegistryBatch]) -> None:
-        actor = Actor(user=request.user)  # type: ignore[arg-type]
+        actor = Actor(user=staff(request))
         retried = skipped = 0
         for batch in queryset.only("id"):
             try:

@@ -331,7 +331,8 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def _server_timing(headers: httpx.Headers | None) -> float | None:
-    match = re.search(r"process;dur=([0-9]+(?:\.[0-9]+)?)", (headers or {}).get("Server-Timing") or "")
+    timing = headers.get("Server-Timing") if headers is not None else None
+    match = re.search(r"process;dur=([0-9]+(?:\.[0-9]+)?)", timing or "")
     return float(match.group(1)) if match else None
 
 

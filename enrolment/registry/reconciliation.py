@@ -116,6 +116,7 @@ def _apply_page(page: ChangesPage, *, since: str, report: ReconcileReport) -> bo
             if enrolment is not None and enrolment.registry_number not in ("", change.participant_number):
                 note, enrolment = "the ref belongs to another participant number here", None
             enrolment = enrolment or by_number.get(change.participant_number)
+            outcome: str
             if enrolment is None:
                 outcome = ChangeOutcome.UNMATCHED
             else:

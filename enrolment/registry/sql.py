@@ -1,6 +1,7 @@
 """The sync's bulk writes. On PostgreSQL the rows travel as one JSON document unpacked by
 jsonb_to_recordset: writing 1,000 rows is one short statement with one parameter, where Django's
-bulk_update (a CASE per row and field) took ~2 s and bulk_create ~0.1 s of Python per batch.
+bulk_update builds a CASE per row and field and bulk_create quotes every value in Python
+(docs/measurements.md).
 Elsewhere (the embedded SQLite mode, small volumes) the ORM does the same writes.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import F
 
+from config.bulk import concrete_field
 from enrolment.models import Enrolment
 from enrolment.registry.models import ItemOutcome, RegistryBatchItem
 
@@ -93,7 +95,7 @@ def update_enrolments(values: Mapping[str, str], *, column: str, fixed: Mapping[
                 **{column: value},
             )
         return
-    columns = {name: Enrolment._meta.get_field(name).column for name in [*common, column]}
+    columns = {name: concrete_field(Enrolment, name).column for name in [*common, column]}
     assignments = ", ".join(f"{columns[name]} = %s" for name in common)
     with connection.cursor() as cursor:
         cursor.execute(

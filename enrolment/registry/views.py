@@ -28,6 +28,7 @@ from enrolment.registry.serializers import (
     batch_representation,
 )
 from villages.audit import Actor
+from villages.auth import official
 from villages.models import Role, User
 from villages.permissions import role_in
 from villages.scope import scope_of
@@ -63,7 +64,7 @@ class RegistryBatchListView(APIView):
     def get(self, request: Request) -> Response:
         filters = BatchFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        batches = selectors.registry_batches_visible(user=request.user)
+        batches = selectors.registry_batches_visible(user=official(request))
         if filters.validated_data.get("status"):
             batches = batches.filter(status__in=filters.validated_data["status"])
         paginator = CursorPagination()
@@ -77,7 +78,7 @@ class RegistryBatchDetailView(APIView):
 
     @extend_schema(responses={200: BatchDetailSerializer}, tags=["registry"])
     def get(self, request: Request, batch_id: str) -> Response:
-        return Response(_detail(request.user, _visible_batch(request.user, batch_id)))
+        return Response(_detail(official(request), _visible_batch(official(request), batch_id)))
 
 
 class RegistryBatchRetryView(APIView):
@@ -100,7 +101,7 @@ class RegistryBatchRetryView(APIView):
     def post(self, request: Request, batch_id: str) -> Response:
         outcome = services.registry_batch_retry(actor=Actor.from_request(request), batch_id=batch_id)
         return Response(
-            _detail(request.user, outcome.batch),
+            _detail(official(request), outcome.batch),
             status=status.HTTP_202_ACCEPTED if outcome.retried else status.HTTP_200_OK,
         )
 

@@ -197,12 +197,15 @@ def coverage_report(
         raise Http404
     root_depth = _depth(root.code)
     if group_by is None:
-        group_by = LEVEL_BY_DEPTH[min(root_depth + 1, 4)]
-    if group_by not in GROUP_LEVELS or DEPTH_OF_LEVEL[group_by] < root_depth:
+        level: AreaLevel | None = LEVEL_BY_DEPTH[min(root_depth + 1, 4)]
+    else:
+        level = AreaLevel(group_by) if group_by in AreaLevel.values else None
+    if level is None or level not in GROUP_LEVELS or DEPTH_OF_LEVEL[level] < root_depth:
         raise FieldsInvalid(
             fields={"group_by": [_("Group by regency, district or village, at or below the area's own level.")]}
         )
-    depth = DEPTH_OF_LEVEL[group_by]
+    group_by = str(level)
+    depth = DEPTH_OF_LEVEL[level]
     year = year or timezone.localdate().year
 
     groups = {
@@ -213,7 +216,12 @@ def coverage_report(
     }
     if root_depth == depth:
         groups = {root.code: CoverageRow(code=root.code, name=root.name, level=root.level)}
-    params = {"prefix": PREFIX_LENGTH[depth], "area": root.code, "below": root.code + ".%", "year": year}
+    params: dict[str, int | str] = {
+        "prefix": PREFIX_LENGTH[depth],
+        "area": root.code,
+        "below": root.code + ".%",
+        "year": year,
+    }
     missing: set[str] = set()
 
     def row_of(code: str) -> CoverageRow:

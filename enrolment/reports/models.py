@@ -1,7 +1,7 @@
 """Running counts the coverage report reads.
 
-A report over a province scans every enrolment and worker in it: 1.7 s for a million on the
-development machine, against a 300 ms target. So PostgreSQL keeps the counts itself: statement
+A report over a province scans every enrolment and worker in it: far over its 300 ms target with
+a million people (docs/measurements.md). So PostgreSQL keeps the counts itself: statement
 triggers on `enrolment_enrolment` and `workers_worker` (migration enrolment 0006) append, for
 each INSERT, UPDATE or DELETE statement, one row per group it changed, with the change
 (+/- count and money). Rows are only ever appended, never updated, so writers take no locks on

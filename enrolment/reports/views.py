@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from enrolment.reports import coverage
 from enrolment.reports.serializers import CoverageQuerySerializer, CoverageReportSerializer
+from villages.auth import official
 from villages.models import Role
 from villages.permissions import role_in
 
@@ -32,7 +33,7 @@ class CoverageReportView(APIView):
         query = CoverageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         report = coverage.coverage_report(
-            user=request.user,
+            user=official(request),
             area=query.validated_data.get("area"),
             year=query.validated_data.get("year"),
             group_by=query.validated_data.get("group_by"),

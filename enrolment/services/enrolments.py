@@ -48,6 +48,13 @@ class EnrolmentOutcome:
     error: ServiceError | None = None
     fields: dict[str, list[str]] = field(default_factory=dict)
 
+    @property
+    def saved(self) -> Enrolment:
+        """The stored row of an outcome that is not `invalid`."""
+        if self.enrolment is None:
+            raise ValueError(f"{self.id} was not saved ({self.result})")
+        return self.enrolment
+
 
 def scoped_enrolments(*, user: User) -> QuerySet[Enrolment]:
     return scope_of(user).filter(Enrolment.objects.all(), "village__code")
@@ -57,7 +64,7 @@ def enrolment_refs(
     *, user: User | None, records: Sequence[Any], extra_workers: Collection[Worker] = ()
 ) -> EnrolmentRefs:
     scope = scope_of(user) if user is not None else Scope(everything=True)
-    worker_ids = {r.get("worker") for r in records if isinstance(r, Mapping) and isinstance(r.get("worker"), str)}
+    worker_ids = {w for r in records if isinstance(r, Mapping) and isinstance(w := r.get("worker"), str)}
     return EnrolmentRefs.load(scope=scope, worker_ids=worker_ids, extra_workers=extra_workers)
 
 
@@ -105,6 +112,9 @@ class EnrolmentTable(RecordTable[Enrolment, CleanedEnrolment, EnrolmentOutcome])
     def decide(self, record: CleanedEnrolment, current: Enrolment | None) -> Decision:
         return decide_enrolment(record, current, facts=self.facts, mode=self.mode, keep_invalid=self.keep_invalid)
 
+    def status_of(self, row: Enrolment) -> str | None:
+        return row.status
+
     def written(self, saved: Saved[Enrolment]) -> None:
         row = saved.row
         if not row.needs_correction and row.status in LIVE_STATUSES:
@@ -141,9 +151,7 @@ def _raise_if_error(outcome: EnrolmentOutcome) -> EnrolmentOutcome:
     return outcome
 
 
-def enrolment_create(
-    *, actor: Actor, data: Mapping[str, Any], extra_workers: Collection[Worker] = ()
-) -> EnrolmentOutcome:
+def enrolment_create(*, actor: Actor, data: Any, extra_workers: Collection[Worker] = ()) -> EnrolmentOutcome:
     """POST /enrolments (201 created, 200 replay). Raises 400, 404, 409, 422."""
     refs = enrolment_refs(user=actor.user, records=[data], extra_workers=extra_workers)
     cleaned = clean_enrolment(data, refs=refs)

@@ -16,12 +16,12 @@ from config.errors import (
 from enrolment.services.enrolments import EnrolmentOutcome, enrolment_create
 from villages.audit import Actor
 from workers.errors import RecordDeleted
-from workers.services import Result, worker_create
+from workers.services import Result, SaveOutcome, worker_create
 
 
 @dataclass
 class RegistrationOutcome:
-    worker: Any
+    worker: SaveOutcome
     enrolment: EnrolmentOutcome
 
     @property
@@ -46,12 +46,12 @@ def registration_create(*, actor: Actor, worker_data: Any, enrolment_data: Any) 
         worker_outcome = worker_create(actor=actor, data=worker_data)
     except ServiceError as error:
         raise _prefixed(error, "worker") from None
-    if worker_outcome.worker.deleted_at is not None:
+    if worker_outcome.saved.deleted_at is not None:
         # A replayed create of a worker deleted since: nobody may be enrolled through it.
         raise RecordDeleted()
-    enrolment_input = {**enrolment_data, "worker": worker_outcome.worker.id}
+    enrolment_input = {**enrolment_data, "worker": worker_outcome.saved.id}
     try:
-        enrolment_outcome = enrolment_create(actor=actor, data=enrolment_input, extra_workers=[worker_outcome.worker])
+        enrolment_outcome = enrolment_create(actor=actor, data=enrolment_input, extra_workers=[worker_outcome.saved])
     except ServiceError as error:
         raise _prefixed(error, "enrolment") from None
     return RegistrationOutcome(worker=worker_outcome, enrolment=enrolment_outcome)

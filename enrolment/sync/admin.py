@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -40,6 +40,10 @@ def masked_record(record: Any) -> Any:
     return shown
 
 
+QUARANTINE_COLUMNS = ("created_at", "device", "user", "table", "record_id", "area_code", "code", "errors",
+                      "record_masked", "resolved_at", "resolved_by")  # fmt: skip
+
+
 @admin.register(SyncQuarantine)
 class SyncQuarantineAdmin(ScopedAdminMixin, admin.ModelAdmin):
     scope_field = "area_code"
@@ -47,9 +51,8 @@ class SyncQuarantineAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "table", "record_id", "code", "area_code", "user", "resolved_at"]
     list_filter = ["table", "code", ("resolved_at", admin.EmptyFieldListFilter)]
     search_fields = ["record_id", "area_code"]
-    fields = ["created_at", "device", "user", "table", "record_id", "area_code", "code", "errors", "record_masked",
-              "resolved_at", "resolved_by"]  # fmt: skip
-    readonly_fields = fields
+    fields = QUARANTINE_COLUMNS
+    readonly_fields = QUARANTINE_COLUMNS
     actions = ["mark_resolved"]
 
     @admin.display(description=_("record (NIK masked)"))
@@ -59,7 +62,7 @@ class SyncQuarantineAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: SyncQuarantine | None = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
     @admin.action(description=_("Mark resolved"))

@@ -52,7 +52,7 @@ class WorkerRecordSerializer(serializers.Serializer):
     consent_recorded_by = serializers.CharField()
     warnings = serializers.CharField(help_text="JSON: [code…]. Server-owned.")
     needs_correction = serializers.BooleanField(help_text="Server-owned.")
-    errors = serializers.CharField(help_text='JSON: {"field": ["message"…]}. Server-owned.')
+    errors = serializers.CharField(help_text='JSON: {"field": ["message"…]}. Server-owned.')  # type: ignore[assignment]  # a declared field, taken off the class by DRF's metaclass
     version = serializers.IntegerField(help_text="Server-owned.")
     created_at = serializers.IntegerField(help_text="Milliseconds since the epoch. Server-owned.")
     updated_at = serializers.IntegerField(help_text="Milliseconds since the epoch. Server-owned.")
@@ -78,7 +78,7 @@ class EnrolmentRecordSerializer(serializers.Serializer):
     synced_at = serializers.DateTimeField(allow_null=True, help_text="Server-owned.")
     warnings = serializers.CharField(help_text="JSON. Server-owned.")
     needs_correction = serializers.BooleanField(help_text="Server-owned.")
-    errors = serializers.CharField(help_text="JSON. Server-owned.")
+    errors = serializers.CharField(help_text="JSON. Server-owned.")  # type: ignore[assignment]  # a declared field, taken off the class by DRF's metaclass
     version = serializers.IntegerField(help_text="Server-owned.")
     created_at = serializers.IntegerField(help_text="Milliseconds since the epoch. Server-owned.")
     updated_at = serializers.IntegerField(help_text="Milliseconds since the epoch. Server-owned.")
@@ -128,7 +128,7 @@ class QuarantinedSerializer(serializers.Serializer):
     id = serializers.CharField()
     code = serializers.CharField()
     message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]  # a declared field, taken off the class by DRF's metaclass
 
 
 class PushResultSerializer(serializers.Serializer):

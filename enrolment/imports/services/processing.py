@@ -86,6 +86,7 @@ def import_job_run(*, job_id: uuid.UUID | str) -> ImportJob | None:
 @dataclass
 class _Context:
     job: ImportJob
+    user: User  # the official who uploaded the file, acting through the whole job
     actor: Actor
     scope: Scope
     headers: layout.HeaderMap
@@ -107,6 +108,7 @@ def _process(job: ImportJob, user: User) -> None:
         ImportJob.objects.filter(pk=job.pk).update(ignored_columns=headers.ignored, total_rows=sheet.total_rows)
         context = _Context(
             job=job,
+            user=user,
             actor=Actor(user=user),
             scope=scope_of(user),
             headers=headers,
@@ -293,7 +295,7 @@ def _run_chunk(context: _Context, rows: list[layout.ParsedRow | None], offset: i
         current = stored.get(str(item.parsed.worker["id"]))
         if current is not None:
             item.parsed.worker = layout.overlay(worker_as_input(current), item.parsed.worker)
-    refs = worker_refs(user=context.actor.user, records=[item.parsed.worker for item in candidates])  # type: ignore[arg-type]
+    refs = worker_refs(user=context.user, records=[item.parsed.worker for item in candidates])
     cleaned_workers = []
     for item in candidates:
         cleaned = clean_worker(item.parsed.worker, refs=refs)

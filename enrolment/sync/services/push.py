@@ -132,7 +132,8 @@ class _Push:
         own version of it back on its next pull (when there is one it may see)."""
         record = dict(raw) if isinstance(raw, Mapping) else {"id": raw, "_deleted": True}
         record_id = str(record.get("id", ""))[:200]
-        village = record.get("village") if isinstance(record.get("village"), str) else ""
+        named = record.get("village")
+        village = named if isinstance(named, str) else ""
         if stored is not None and self.scope.covers(stored.village_id):
             village = stored.village_id
             self.touch[table].add(stored.id)
@@ -164,7 +165,8 @@ class _Push:
         for raw in pushed.upserts:
             current = stored.get(raw["id"])
             visible = current is not None and self.scope.covers(current.village_id)
-            inputs.append(wire.worker_input(raw, current, worker_as_input(current) if visible else None))
+            shown = worker_as_input(current) if current is not None and visible else None
+            inputs.append(wire.worker_input(raw, current, shown))
         refs = worker_refs(user=self.user, records=inputs)
         cleaned = [clean_worker(data, refs=refs) for data in inputs]
         for record in cleaned:
@@ -181,7 +183,8 @@ class _Push:
         for raw in pushed.upserts:
             current = stored.get(raw["id"])
             visible = current is not None and self.scope.covers(current.village_id)
-            inputs.append(wire.enrolment_input(raw, enrolment_as_input(current) if visible else None))
+            shown = enrolment_as_input(current) if current is not None and visible else None
+            inputs.append(wire.enrolment_input(raw, shown))
         refs = enrolment_refs(user=self.user, records=inputs)
         cleaned = [clean_enrolment(data, refs=refs, ignore_status=True) for data in inputs]
         for record in cleaned:
