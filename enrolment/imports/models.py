@@ -69,7 +69,7 @@ class ImportJob(models.Model):
     invalid_count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        app_label = "enrolment"  # see this package\'s apps.py
+        app_label = "enrolment"  # see enrolment/apps.py
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["area_code", "created_at"], name="import_area_created")]
         constraints = [
@@ -99,7 +99,7 @@ class ImportRow(models.Model):
     warnings = models.JSONField(default=list, blank=True)
 
     class Meta:
-        app_label = "enrolment"  # see this package\'s apps.py
+        app_label = "enrolment"  # see enrolment/apps.py
         ordering = ["job_id", "row_number"]
         constraints = [models.UniqueConstraint(fields=["job", "row_number"], name="import_row_unique")]
 

@@ -73,7 +73,7 @@ class RegistryBatch(models.Model):
     payload_rebuilt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        app_label = "enrolment"  # see this package\'s apps.py
+        app_label = "enrolment"  # see enrolment/apps.py
         ordering = ["-created_at", "id"]
         verbose_name = _("registry batch")
         verbose_name_plural = _("registry batches")
@@ -122,7 +122,7 @@ class RegistryBatchItem(models.Model):
     applied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        app_label = "enrolment"  # see this package\'s apps.py
+        app_label = "enrolment"  # see enrolment/apps.py
         ordering = ["batch_id", "position"]
         constraints = [
             models.UniqueConstraint(fields=["batch", "position"], name="registry_item_position_unique"),
@@ -151,7 +151,7 @@ class RegistryCursor(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        app_label = "enrolment"  # see this package\'s apps.py
+        app_label = "enrolment"  # see enrolment/apps.py
         verbose_name = _("registry cursor")
 
     def __str__(self) -> str:
@@ -183,7 +183,7 @@ class RegistryChange(models.Model):
     note = models.TextField(blank=True)
 
     class Meta:
-        app_label = "enrolment"  # see this package\'s apps.py
+        app_label = "enrolment"  # see enrolment/apps.py
         ordering = ["-received_at", "-id"]
         indexes = [models.Index(fields=["enrolment", "received_at"], name="registry_change_enrolment")]
 

@@ -29,7 +29,7 @@ class CoverageEnrolmentCount(models.Model):
     annual = models.BigIntegerField()
 
     class Meta:
-        app_label = "enrolment"  # see this package\'s apps.py
+        app_label = "enrolment"  # see enrolment/apps.py
         db_table = "enrolment_coverage_enrolment"
 
     def __str__(self) -> str:
@@ -45,7 +45,7 @@ class CoverageWorkerCount(models.Model):
     n = models.BigIntegerField()
 
     class Meta:
-        app_label = "enrolment"  # see this package\'s apps.py
+        app_label = "enrolment"  # see enrolment/apps.py
         db_table = "enrolment_coverage_worker"
 
     def __str__(self) -> str:

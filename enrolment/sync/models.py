@@ -30,7 +30,7 @@ class SyncQuarantine(models.Model):
     resolved_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
-        app_label = "enrolment"  # see this package\'s apps.py
+        app_label = "enrolment"  # see enrolment/apps.py
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["area_code", "created_at"], name="quarantine_area_created")]
 
