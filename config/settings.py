@@ -205,7 +205,12 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
 # --- Internationalisation: Indonesian by default, English on Accept-Language: en -------------
 LANGUAGE_CODE = "id"
 LANGUAGES = [("id", "Bahasa Indonesia"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# One catalogue per area of the product (locale/<area>/id/LC_MESSAGES) beside the base one, so
+# parallel work on different areas never edits the same .po; Django merges them at run time.
+LOCALE_PATHS = [
+    BASE_DIR / "locale",
+    *sorted(p for p in (BASE_DIR / "locale").iterdir() if p.is_dir() and p.name not in {"id", "en"}),
+]
 TIME_ZONE = "Asia/Jakarta"
 USE_I18N = True
 USE_TZ = True

@@ -1,18 +1,30 @@
-"""The Indonesian catalogue is complete and its compiled .mo matches the .po."""
+"""Every Indonesian catalogue is complete and its compiled .mo matches the .po."""
 
 from pathlib import Path
 
 import polib
+import pytest
 
-LOCALE = Path(__file__).resolve().parent.parent / "locale" / "id" / "LC_MESSAGES"
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUES = sorted(
+    p
+    for p in ROOT.glob("**/locale/id/LC_MESSAGES/django.po")
+    if not {".venv", "var", "node_modules"} & set(p.relative_to(ROOT).parts)
+)
 
 
-def test_every_message_is_translated():
-    po = polib.pofile(str(LOCALE / "django.po"))
+def test_the_base_catalogue_is_found():
+    assert ROOT / "locale" / "id" / "LC_MESSAGES" / "django.po" in CATALOGUES
+
+
+@pytest.mark.parametrize("po_path", CATALOGUES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_message_is_translated(po_path: Path):
+    po = polib.pofile(str(po_path))
     assert [e.msgid for e in po if not e.msgstr or "fuzzy" in e.flags] == []
 
 
-def test_compiled_catalogue_matches_the_source():
-    po = {e.msgid: e.msgstr for e in polib.pofile(str(LOCALE / "django.po")) if not e.obsolete}
-    mo = {e.msgid: e.msgstr for e in polib.mofile(str(LOCALE / "django.mo")) if e.msgid}
+@pytest.mark.parametrize("po_path", CATALOGUES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_compiled_catalogue_matches_the_source(po_path: Path):
+    po = {e.msgid: e.msgstr for e in polib.pofile(str(po_path)) if not e.obsolete}
+    mo = {e.msgid: e.msgstr for e in polib.mofile(str(po_path.with_suffix(".mo"))) if e.msgid}
     assert mo == po, "run: python manage.py compilemessages -l id --ignore=.venv"
