@@ -363,3 +363,12 @@ CELERY_BEAT_SCHEDULE = {
     "coverage-compact": {"task": "enrolment.reports.compact", "schedule": COVERAGE_COMPACT_SECONDS},
     "sync-prune-snapshots": {"task": "enrolment.sync.prune_snapshots", "schedule": crontab(hour=3, minute=15)},
 }
+
+# --- Robustness: locks, database refusals, jobs, logs, hostile input (issue 11, docs/hard.md) ---
+# Advisory lock buckets per namespace (config/locks.py): a transaction holds at most this many
+# advisory locks per namespace, whatever its size. More buckets: less false sharing between
+# writers of different keys, more locks per big transaction.
+LOCK_BUCKETS = env.int("LOCK_BUCKETS", default=16)
+# Seconds a client is told to wait (Retry-After) when the database refuses for load: lock table
+# full, lock or statement timeout, deadlock, serialization failure, too many connections.
+SERVICE_BUSY_RETRY_AFTER = env.int("SERVICE_BUSY_RETRY_AFTER", default=5)
