@@ -372,3 +372,17 @@ LOCK_BUCKETS = env.int("LOCK_BUCKETS", default=16)
 # Seconds a client is told to wait (Retry-After) when the database refuses for load: lock table
 # full, lock or statement timeout, deadlock, serialization failure, too many connections.
 SERVICE_BUSY_RETRY_AFTER = env.int("SERVICE_BUSY_RETRY_AFTER", default=5)
+# Import jobs (enrolment/imports/services/jobs.py): a queued or running job without a heartbeat
+# (set at each claim and each committed chunk of IMPORT_CHUNK_ROWS rows, seconds apart) for this
+# long lost its worker or its nudge, and the sweeper (beat, every IMPORT_SWEEP_SECONDS) starts it
+# again; after IMPORT_MAX_ATTEMPTS runs without finishing it ends failed, its file kept for
+# IMPORT_FAILED_FILE_DAYS so that an operator can retry it.
+IMPORT_STALL_SECONDS = env.int("IMPORT_STALL_SECONDS", default=600)
+IMPORT_SWEEP_SECONDS = env.int("IMPORT_SWEEP_SECONDS", default=120)
+IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=3)
+IMPORT_FAILED_FILE_DAYS = env.int("IMPORT_FAILED_FILE_DAYS", default=7)
+CELERY_BEAT_SCHEDULE["import-sweep"] = {
+    "task": "enrolment.imports.sweep",
+    "schedule": IMPORT_SWEEP_SECONDS,
+    "options": {"expires": IMPORT_SWEEP_SECONDS},
+}
