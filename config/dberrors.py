@@ -56,4 +56,7 @@ def safe_summary(exc: BaseException) -> str:
 
 
 def is_database_error(exc: BaseException) -> bool:
-    return isinstance(exc, DatabaseError) or isinstance(exc.__cause__, DatabaseError)
+    """Django's database errors and the drivers' own (psycopg, sqlite3), whose text is the server's."""
+    if isinstance(exc, DatabaseError) or isinstance(exc.__cause__, DatabaseError):
+        return True
+    return type(exc).__module__.split(".")[0] in ("psycopg", "sqlite3", "_sqlite3")
