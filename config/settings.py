@@ -294,7 +294,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # On every handler: NIKs and phone numbers masked, database errors' text never logged.
+    "filters": {"personal_data": {"()": "config.logmask.PersonalDataFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["personal_data"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -378,3 +380,26 @@ if not DATABASE_URL and not FIELD_ENCRYPTION_KEYS and not BLIND_INDEX_KEY:
     FIELD_ENCRYPTION_KEYS, BLIND_INDEX_KEY = embedded_keys(
         Path(env.str("PII_KEY_FILE", default=str(BASE_DIR / "var" / "pii-keys.json")))
     )
+
+# --- Robustness: locks, database refusals, jobs, logs, hostile input (issue 11, docs/hard.md) ---
+# Advisory lock buckets per namespace (config/locks.py): a transaction holds at most this many
+# advisory locks per namespace, whatever its size. More buckets: less false sharing between
+# writers of different keys, more locks per big transaction.
+LOCK_BUCKETS = env.int("LOCK_BUCKETS", default=16)
+# Seconds a client is told to wait (Retry-After) when the database refuses for load: lock table
+# full, lock or statement timeout, deadlock, serialization failure, too many connections.
+SERVICE_BUSY_RETRY_AFTER = env.int("SERVICE_BUSY_RETRY_AFTER", default=5)
+# Import jobs (enrolment/imports/services/jobs.py): a queued or running job without a heartbeat
+# (set at each claim and each committed chunk of IMPORT_CHUNK_ROWS rows, seconds apart) for this
+# long lost its worker or its nudge, and the sweeper (beat, every IMPORT_SWEEP_SECONDS) starts it
+# again; after IMPORT_MAX_ATTEMPTS runs without finishing it ends failed, its file kept for
+# IMPORT_FAILED_FILE_DAYS so that an operator can retry it.
+IMPORT_STALL_SECONDS = env.int("IMPORT_STALL_SECONDS", default=600)
+IMPORT_SWEEP_SECONDS = env.int("IMPORT_SWEEP_SECONDS", default=120)
+IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=3)
+IMPORT_FAILED_FILE_DAYS = env.int("IMPORT_FAILED_FILE_DAYS", default=7)
+CELERY_BEAT_SCHEDULE["import-sweep"] = {
+    "task": "enrolment.imports.sweep",
+    "schedule": IMPORT_SWEEP_SECONDS,
+    "options": {"expires": IMPORT_SWEEP_SECONDS},
+}
