@@ -52,6 +52,8 @@ class OpenRosaView(View):
             response = responses.message(_error_text(error), status=error.status_code, nature="error")
             for name, value in error.headers.items():
                 response[name] = value
+        if request.method == "HEAD" and isinstance(response, HttpResponse):
+            response.content = b""  # a HEAD answer has headers only (RFC 9110), errors included
         return responses.with_headers(response)
 
     def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

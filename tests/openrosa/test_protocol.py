@@ -4,6 +4,7 @@ a resend, an edit, a submission split over two POSTs; the database after each.""
 from __future__ import annotations
 
 import hashlib
+import time
 
 import pytest
 from defusedxml.ElementTree import fromstring
@@ -274,3 +275,35 @@ def test_a_viewer_may_not_submit(odk_user):
     assert "<xform>" not in listed.text
     assert response.status_code in (400, 403)
     assert Worker.objects.count() == 0
+
+
+def test_an_expired_nonce_is_stale_and_a_replayed_one_refused(officer, settings):
+    from django.test import Client
+
+    from openrosa import digest
+
+    def authorization(nonce: str, nc: str = "00000001") -> str:
+        answer = digest.DigestResponse(
+            username=officer.username, realm="village-enrolment", nonce=nonce, uri="/openrosa/submission",
+            response="", algorithm="MD5", qop="auth", nc=nc, cnonce="0a4f113b",
+        )  # fmt: skip
+        ha1 = digest.ha1("MD5", officer.username, "village-enrolment", PASSWORD)
+        response = digest.expected_response(answer, method="HEAD", ha1_hex=ha1)
+        return (
+            f'Digest username="{officer.username}", realm="village-enrolment", nonce="{nonce}", '
+            f'uri="/openrosa/submission", algorithm=MD5, qop=auth, nc={nc}, cnonce="0a4f113b", response="{response}"'
+        )
+
+    client = Client()
+    fresh = digest.nonce_new()
+    first = client.head("/openrosa/submission", HTTP_AUTHORIZATION=authorization(fresh))
+    replayed = client.head("/openrosa/submission", HTTP_AUTHORIZATION=authorization(fresh))
+    next_count = client.head("/openrosa/submission", HTTP_AUTHORIZATION=authorization(fresh, "00000002"))
+    old = digest.nonce_new(now=time.time() - settings.OPENROSA_DIGEST_NONCE_SECONDS - 5)
+    expired = client.head("/openrosa/submission", HTTP_AUTHORIZATION=authorization(old))
+    forged = client.head("/openrosa/submission", HTTP_AUTHORIZATION=authorization("AAAA" + fresh[4:]))
+    assert (first.status_code, replayed.status_code, next_count.status_code) == (204, 401, 204)
+    assert (expired.status_code, forged.status_code) == (401, 401)
+    assert "stale=true" in expired["WWW-Authenticate"]
+    assert "stale=true" not in forged["WWW-Authenticate"]
+    assert first.content == b""
