@@ -382,3 +382,9 @@ OPENROSA_MAX_ATTACHMENTS = env.int("OPENROSA_MAX_ATTACHMENTS", default=10)
 # Up to this many villages are choices inside the form; more go to villages.csv in the manifest.
 OPENROSA_INLINE_CHOICES_MAX = env.int("OPENROSA_INLINE_CHOICES_MAX", default=100)
 OPENROSA_FORM_CACHE_SECONDS = env.int("OPENROSA_FORM_CACHE_SECONDS", default=24 * 3600)
+# Files of a split submission whose last part never arrived are deleted after this long.
+OPENROSA_PENDING_ATTACHMENT_HOURS = env.int("OPENROSA_PENDING_ATTACHMENT_HOURS", default=72)
+CELERY_BEAT_SCHEDULE["openrosa-prune-pending-attachments"] = {
+    "task": "openrosa.prune_pending_attachments",
+    "schedule": crontab(hour=3, minute=45),
+}

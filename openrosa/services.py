@@ -15,12 +15,14 @@ transaction with its bookkeeping.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import ServiceError
@@ -195,4 +197,12 @@ def attachments_delete_for_worker(*, actor: Actor, worker_id: str) -> int:
         audit_events(
             actor, [AuditEntry(AuditAction.DELETE, "odk_attachment", worker_id, village, None, {"files": deleted})]
         )
+    return deleted
+
+
+def pending_attachments_prune(*, older_than_hours: int) -> int:
+    """Files of split submissions whose last part never came (ODK Collect resends the whole
+    form, so nothing is lost): personal data with no registration to belong to."""
+    cutoff = timezone.now() - dt.timedelta(hours=older_than_hours)
+    deleted, _by_model = Attachment.objects.filter(worker__isnull=True, received_at__lt=cutoff).delete()
     return deleted

@@ -307,3 +307,32 @@ def test_an_expired_nonce_is_stale_and_a_replayed_one_refused(officer, settings)
     assert "stale=true" in expired["WWW-Authenticate"]
     assert "stale=true" not in forged["WWW-Authenticate"]
     assert first.content == b""
+
+
+def test_files_of_a_split_submission_never_completed_are_pruned(officer):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from openrosa.tasks import openrosa_prune_pending_attachments
+
+    with collect_client(officer.username, PASSWORD) as client:
+        assert (
+            post(client, instance_xml(instance_id=new_instance_id()), ("a.png", PNG), incomplete=True).status_code
+            == 202
+        )
+        assert post(client, instance_xml(instance_id=new_instance_id()), ("b.png", PNG)).status_code == 201
+        assert (
+            post(
+                client,
+                instance_xml(instance_id=new_instance_id(), nik="1704014101900002"),
+                ("c.png", PNG),
+                incomplete=True,
+            ).status_code
+            == 202
+        )
+    Attachment.objects.filter(filename__in=["a.png", "b.png"]).update(
+        received_at=timezone.now() - dt.timedelta(hours=73)
+    )
+    assert openrosa_prune_pending_attachments() == 1
+    assert sorted(Attachment.objects.values_list("filename", flat=True)) == ["b.png", "c.png"]
