@@ -403,3 +403,28 @@ CELERY_BEAT_SCHEDULE["import-sweep"] = {
     "schedule": IMPORT_SWEEP_SECONDS,
     "options": {"expires": IMPORT_SWEEP_SECONDS},
 }
+
+# --- ODK Collect / OpenRosa 1.0 (issue 16) ------------------------------------------------------
+INSTALLED_APPS = [*INSTALLED_APPS, "openrosa"]
+# Its `password_changed` hook keeps the Digest password equivalent (openrosa/digest.py).
+AUTH_PASSWORD_VALIDATORS = [*AUTH_PASSWORD_VALIDATORS, {"NAME": "openrosa.digest.DigestCredentialKeeper"}]
+OPENROSA_REALM = env.str("OPENROSA_REALM", default="village-enrolment")
+# The one Digest challenge offered: MD5 (what ODK Collect's client speaks) or SHA-256; empty
+# turns Digest off (Basic only, over HTTPS).
+OPENROSA_DIGEST_ALGORITHM = env.str("OPENROSA_DIGEST_ALGORITHM", default="MD5")
+OPENROSA_DIGEST_NONCE_SECONDS = env.int("OPENROSA_DIGEST_NONCE_SECONDS", default=300)
+# How long a verified Basic (user, password) is remembered, so not every request pays a hash.
+OPENROSA_BASIC_CACHE_SECONDS = env.int("OPENROSA_BASIC_CACHE_SECONDS", default=300)
+# X-OpenRosa-Accept-Content-Length: the largest POST; ODK Collect splits bigger submissions.
+OPENROSA_MAX_SUBMISSION_BYTES = env.int("OPENROSA_MAX_SUBMISSION_BYTES", default=10 * 1024 * 1024)
+OPENROSA_MAX_ATTACHMENT_BYTES = env.int("OPENROSA_MAX_ATTACHMENT_BYTES", default=2 * 1024 * 1024)
+OPENROSA_MAX_ATTACHMENTS = env.int("OPENROSA_MAX_ATTACHMENTS", default=10)
+# Up to this many villages are choices inside the form; more go to villages.csv in the manifest.
+OPENROSA_INLINE_CHOICES_MAX = env.int("OPENROSA_INLINE_CHOICES_MAX", default=100)
+OPENROSA_FORM_CACHE_SECONDS = env.int("OPENROSA_FORM_CACHE_SECONDS", default=24 * 3600)
+# Files of a split submission whose last part never arrived are deleted after this long.
+OPENROSA_PENDING_ATTACHMENT_HOURS = env.int("OPENROSA_PENDING_ATTACHMENT_HOURS", default=72)
+CELERY_BEAT_SCHEDULE["openrosa-prune-pending-attachments"] = {
+    "task": "openrosa.prune_pending_attachments",
+    "schedule": crontab(hour=3, minute=45),
+}

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("villages.urls")),
     path("api/v1/", include("workers.urls")),
     path("api/v1/", include("enrolment.urls")),
+    path("openrosa/", include("openrosa.urls")),
 ]
 
 handler400 = "config.errors.bad_request"
