@@ -13,6 +13,8 @@ from typing import Any
 import environ
 from celery.schedules import crontab
 
+from config.queues import route_task, task_queues
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -328,7 +330,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The tasks are idempotent and say so themselves (acks_late: a worker that
 # dies mid-task leaves its message to be delivered again); a worker takes one message at a time
 # per process, so a long send never holds others back.
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# One queue per workload (config/queues.py routes every task by its name), so registry sends,
+# imports, reports and maintenance each run on the workers started for them (-Q registry, ...).
+# CELERY_QUEUE_PREFIX lets several deployments (or parallel test runs) share one Redis.
+CELERY_QUEUE_PREFIX = env.str("CELERY_QUEUE_PREFIX", default="")
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default=CELERY_QUEUE_PREFIX + "maintenance")
+CELERY_TASK_QUEUES = task_queues(CELERY_QUEUE_PREFIX)
+CELERY_TASK_ROUTES = (route_task,)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis hands an unacknowledged message to another worker after the visibility timeout, and a
 # retry waiting for its countdown is such a message: the timeout must outlast the longest
