@@ -6,6 +6,8 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_init, worker_process_init
 
+import config.metrics
+import config.requestid  # noqa: F401  (carries the request id into and out of messages)
 from config.memory import tune_garbage_collector
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

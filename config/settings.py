@@ -13,6 +13,7 @@ from typing import Any
 import environ
 from celery.schedules import crontab
 
+from config.logs import logging_config
 from config.queues import route_task, task_queues
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -53,6 +54,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.requestid.RequestIdMiddleware",
+    "config.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
@@ -292,14 +295,10 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["RegistryBatchStatusE
     "enrolment.registry.models.BatchStatus"
 )
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Log lines carry the request id and never a NIK or a phone number (config/logs.py); JSON lines
+# with LOG_FORMAT=json. Celery's worker logs through the same configuration.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
 
 # --- Panel: imports, exports, reports (issue 6) -------------------------------------------------
 # How often the coverage report's running counts (enrolment/reports/models.py) are folded (beat).
@@ -371,3 +370,11 @@ CELERY_BEAT_SCHEDULE = {
     "coverage-compact": {"task": "enrolment.reports.compact", "schedule": COVERAGE_COMPACT_SECONDS},
     "sync-prune-snapshots": {"task": "enrolment.sync.prune_snapshots", "schedule": crontab(hour=3, minute=15)},
 }
+
+# --- Operations: metrics, replicas, partitions (issue 17; docs/operations.md) ---------------------
+# /metrics answers a bearer METRICS_TOKEN, or a client inside METRICS_ALLOWED_NETWORKS (CIDRs,
+# comma-separated); with neither it answers no one.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+# The worker logs through LOGGING (request ids, masking, JSON) instead of Celery's own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
