@@ -378,3 +378,15 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
 # The worker logs through LOGGING (request ids, masking, JSON) instead of Celery's own handlers.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The audit log and the sync snapshots are partitioned by month (villages/partitions.py): a daily
+# beat task creates the months ahead and drops whole months past their retention (0: keep all).
+PARTITIONS_AHEAD_MONTHS = env.int("PARTITIONS_AHEAD_MONTHS", default=3)
+AUDIT_RETENTION_MONTHS = env.int("AUDIT_RETENTION_MONTHS", default=0)
+# Whole months of snapshots past the row retention above (SYNC_SNAPSHOT_RETENTION_DAYS) are dropped.
+SYNC_SNAPSHOT_PARTITION_RETENTION_MONTHS = env.int(
+    "SYNC_SNAPSHOT_PARTITION_RETENTION_MONTHS", default=SYNC_SNAPSHOT_RETENTION_DAYS // 30 + 1
+)
+CELERY_BEAT_SCHEDULE["villages-maintain-partitions"] = {
+    "task": "villages.maintain_partitions",
+    "schedule": crontab(hour=1, minute=5),
+}
