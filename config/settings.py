@@ -13,6 +13,9 @@ from typing import Any
 import environ
 from celery.schedules import crontab
 
+from config.logs import logging_config
+from config.queues import route_task, task_queues
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -51,6 +54,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.requestid.RequestIdMiddleware",
+    "config.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
@@ -290,16 +295,10 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["RegistryBatchStatusE
     "enrolment.registry.models.BatchStatus"
 )
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # On every handler: NIKs and phone numbers masked, database errors' text never logged.
-    "filters": {"personal_data": {"()": "config.logmask.PersonalDataFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["personal_data"]}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Log lines carry the request id and never a NIK or a phone number (config/logs.py); JSON lines
+# with LOG_FORMAT=json. Celery's worker logs through the same configuration.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
 
 # --- Panel: imports, exports, reports (issue 6) -------------------------------------------------
 # How often the coverage report's running counts (enrolment/reports/models.py) are folded (beat).
@@ -330,7 +329,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The tasks are idempotent and say so themselves (acks_late: a worker that
 # dies mid-task leaves its message to be delivered again); a worker takes one message at a time
 # per process, so a long send never holds others back.
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# One queue per workload (config/queues.py routes every task by its name), so registry sends,
+# imports, reports and maintenance each run on the workers started for them (-Q registry, ...).
+# CELERY_QUEUE_PREFIX lets several deployments (or parallel test runs) share one Redis.
+CELERY_QUEUE_PREFIX = env.str("CELERY_QUEUE_PREFIX", default="")
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default=CELERY_QUEUE_PREFIX + "maintenance")
+CELERY_TASK_QUEUES = task_queues(CELERY_QUEUE_PREFIX)
+CELERY_TASK_ROUTES = (route_task,)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis hands an unacknowledged message to another worker after the visibility timeout, and a
 # retry waiting for its countdown is such a message: the timeout must outlast the longest
@@ -427,4 +432,24 @@ OPENROSA_PENDING_ATTACHMENT_HOURS = env.int("OPENROSA_PENDING_ATTACHMENT_HOURS",
 CELERY_BEAT_SCHEDULE["openrosa-prune-pending-attachments"] = {
     "task": "openrosa.prune_pending_attachments",
     "schedule": crontab(hour=3, minute=45),
+}
+
+# --- Operations: metrics, replicas, partitions (issue 17; docs/operations.md) ---------------------
+# /metrics answers a bearer METRICS_TOKEN, or a client inside METRICS_ALLOWED_NETWORKS (CIDRs,
+# comma-separated); with neither it answers no one.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+# The worker logs through LOGGING (request ids, masking, JSON) instead of Celery's own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The audit log and the sync snapshots are partitioned by month (villages/partitions.py): a daily
+# beat task creates the months ahead and drops whole months past their retention (0: keep all).
+PARTITIONS_AHEAD_MONTHS = env.int("PARTITIONS_AHEAD_MONTHS", default=3)
+AUDIT_RETENTION_MONTHS = env.int("AUDIT_RETENTION_MONTHS", default=0)
+# Whole months of snapshots past the row retention above (SYNC_SNAPSHOT_RETENTION_DAYS) are dropped.
+SYNC_SNAPSHOT_PARTITION_RETENTION_MONTHS = env.int(
+    "SYNC_SNAPSHOT_PARTITION_RETENTION_MONTHS", default=SYNC_SNAPSHOT_RETENTION_DAYS // 30 + 1
+)
+CELERY_BEAT_SCHEDULE["villages-maintain-partitions"] = {
+    "task": "villages.maintain_partitions",
+    "schedule": crontab(hour=1, minute=5),
 }

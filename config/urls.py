@@ -4,11 +4,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 import config.converters  # noqa: F401  (registers client_id and area_code)
 from config.health import HealthzView, ReadyzView
+from config.metrics import metrics_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", HealthzView.as_view(), name="healthz"),
     path("readyz", ReadyzView.as_view(), name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include("villages.urls")),

@@ -23,6 +23,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from config import requestid
+
 OUTCOMES = frozenset({"accepted", "duplicate", "rejected"})
 CHANGE_STATUSES = frozenset({"active", "inactive", "deceased", "ended"})
 PARTICIPANT_NUMBER = re.compile(r"[0-9]{11}")  # KPJ
@@ -226,6 +228,9 @@ class HttpRegistryClient:
         params: Mapping[str, str | int] | None = None,
     ) -> tuple[int, httpx.Headers, bytes]:
         """One exchange; 2xx comes back, everything else is raised as the matching RegistryError."""
+        # The request id of the request or task this call is made for, so the registry's logs and
+        # ours can be matched (config.requestid).
+        headers = {**(headers or {}), requestid.HEADER: requestid.current() or requestid.new_id()}
         try:
             with self._http.stream(method, path, content=content, headers=headers, params=params) as response:
                 body = bytearray()
