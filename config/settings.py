@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "enrolment.imports",
     "enrolment.sync",
     "enrolment.reports",
+    "enrolment.funding",
 ]
 
 MIDDLEWARE = [
@@ -362,4 +363,12 @@ CELERY_BEAT_SCHEDULE = {
     # Folding the coverage report's running counts: cheap, idempotent.
     "coverage-compact": {"task": "enrolment.reports.compact", "schedule": COVERAGE_COMPACT_SECONDS},
     "sync-prune-snapshots": {"task": "enrolment.sync.prune_snapshots", "schedule": crontab(hour=3, minute=15)},
+}
+
+# --- budget year (enrolment/funding) ---
+# Rows per transaction of a renewal's real run (each chunk: its inserts, audit and progress).
+RENEWAL_CHUNK_SIZE = env.int("RENEWAL_CHUNK_SIZE", default=2000)
+CELERY_BEAT_SCHEDULE["funding-resume-renewals"] = {
+    "task": "enrolment.funding.resume_renewals",
+    "schedule": 300.0,
 }

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from enrolment.funding import views
+
+urlpatterns = [
+    path("funding/allocations", views.AllocationListView.as_view(), name="allocation-list"),
+    path(
+        "funding/allocations/<client_id:allocation_id>", views.AllocationDetailView.as_view(), name="allocation-detail"
+    ),
+    path("renewals", views.RenewalListView.as_view(), name="renewal-list"),
+    path("renewals/<uuid:job_id>", views.RenewalDetailView.as_view(), name="renewal-detail"),
+    path("renewals/<uuid:job_id>/rows", views.RenewalRowsView.as_view(), name="renewal-rows"),
+]

@@ -1,0 +1,130 @@
+"""The budget year over HTTP: thin views over enrolment.funding's services."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.http import if_match_version
+from config.pagination import paginated_response
+from enrolment.funding import allocations, renewals
+from enrolment.funding.serializers import (
+    AllocationFilterSerializer,
+    AllocationInputSerializer,
+    AllocationPatchSerializer,
+    AllocationSerializer,
+    RenewalInputSerializer,
+    RenewalRowFilterSerializer,
+    RenewalRowSerializer,
+    RenewalSerializer,
+    allocation_representation,
+    renewal_representation,
+)
+from villages.audit import Actor
+from villages.auth import official
+from villages.permissions import AdminOrSupervisor
+
+IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False, description="412 when stale.")
+
+
+class AllocationListView(APIView):
+    permission_classes = [AdminOrSupervisor]
+
+    @extend_schema(
+        parameters=[AllocationFilterSerializer], responses={200: AllocationSerializer(many=True)}, tags=["funding"]
+    )
+    def get(self, request: Request) -> Response:
+        filters = AllocationFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        queryset = allocations.allocation_list(user=official(request), **filters.validated_data)
+        return paginated_response(
+            view=self, request=request, queryset=queryset, serializer_class=AllocationSerializer, ordering="id"
+        )
+
+    @extend_schema(
+        request=AllocationInputSerializer,
+        responses={201: AllocationSerializer, 200: AllocationSerializer},
+        tags=["funding"],
+        description="Records a funding decree (SK). The same `id` and body again answer 200 with the stored one.",
+    )
+    def post(self, request: Request) -> Response:
+        data = AllocationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        allocation, created = allocations.allocation_create(actor=Actor.from_request(request), data=data.validated_data)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(allocation_representation(allocation), status=code)
+
+
+class AllocationDetailView(APIView):
+    permission_classes = [AdminOrSupervisor]
+
+    @extend_schema(responses={200: AllocationSerializer}, tags=["funding"])
+    def get(self, request: Request, allocation_id: str) -> Response:
+        allocation = allocations.allocation_get(user=official(request), allocation_id=allocation_id)
+        return Response(allocation_representation(allocation))
+
+    @extend_schema(
+        parameters=[IF_MATCH],
+        request=AllocationPatchSerializer,
+        responses={200: AllocationSerializer},
+        tags=["funding"],
+        description="Changes a decree; a quota or amount below what it already commits is 409 `allocation_exhausted`.",
+    )
+    def patch(self, request: Request, allocation_id: str) -> Response:
+        data = AllocationPatchSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        allocation = allocations.allocation_update(
+            actor=Actor.from_request(request),
+            allocation_id=allocation_id,
+            data=data.validated_data,
+            if_match=if_match_version(request),
+        )
+        return Response(allocation_representation(allocation))
+
+
+class RenewalListView(APIView):
+    permission_classes = [AdminOrSupervisor]
+
+    @extend_schema(
+        request=RenewalInputSerializer,
+        responses={202: RenewalSerializer},
+        tags=["funding"],
+        description=(
+            "Asks for a renewal of an area's participants of `from_budget_year` into the decree `to_allocation`. "
+            "Answers 202 with the job; follow it at GET /api/v1/renewals/{id}, read every decision at /rows. "
+            "With `dry_run` false the carried-over people get the new year's enrolments (verified, ready for the "
+            "registry, `renews` = their participant number). Asking again creates nothing new."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        data = RenewalInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = renewals.renewal_create(actor=Actor.from_request(request), **data.validated_data)
+        return Response(renewal_representation(job), status=status.HTTP_202_ACCEPTED)
+
+
+class RenewalDetailView(APIView):
+    permission_classes = [AdminOrSupervisor]
+
+    @extend_schema(responses={200: RenewalSerializer}, tags=["funding"])
+    def get(self, request: Request, job_id: str) -> Response:
+        return Response(renewal_representation(renewals.renewal_get(user=official(request), job_id=job_id)))
+
+
+class RenewalRowsView(APIView):
+    permission_classes = [AdminOrSupervisor]
+
+    @extend_schema(
+        parameters=[RenewalRowFilterSerializer], responses={200: RenewalRowSerializer(many=True)}, tags=["funding"]
+    )
+    def get(self, request: Request, job_id: str) -> Response:
+        job = renewals.renewal_get(user=official(request), job_id=job_id)
+        filters = RenewalRowFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        rows = renewals.renewal_rows(job=job, **filters.validated_data)
+        return paginated_response(
+            view=self, request=request, queryset=rows, serializer_class=RenewalRowSerializer, ordering="position"
+        )
