@@ -372,3 +372,14 @@ CELERY_BEAT_SCHEDULE["funding-resume-renewals"] = {
     "task": "enrolment.funding.resume_renewals",
     "schedule": 300.0,
 }
+CELERY_BEAT_SCHEDULE["funding-registry-messages"] = {
+    "task": "enrolment.funding.send_registry_messages",
+    "schedule": 60.0,
+}
+# JKM's benefit to the heirs (DOMAIN.md: Rp 42 million, verified); a setting, like the age limits.
+CLAIM_JKM_IDR = env.int("CLAIM_JKM_IDR", default=42_000_000)
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "ClaimStatusEnum": "enrolment.funding.models.ClaimStatus",
+    }
+)

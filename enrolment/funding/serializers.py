@@ -11,8 +11,20 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.formats import iso_date, iso_datetime, iso_month
-from enrolment.funding.models import JobStatus, LeftOutReason, RenewalJob, RenewalOutcome, RenewalRow
+from enrolment.funding.models import (
+    Claim,
+    ClaimProgram,
+    ClaimStatus,
+    DeathCause,
+    JobStatus,
+    LeftOutReason,
+    RenewalJob,
+    RenewalOutcome,
+    RenewalRow,
+)
 from enrolment.models import FundingAllocation
+from villages.audit import mask_nik
+from workers.serializers import HeirSerializer
 
 MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 
@@ -204,3 +216,93 @@ class RenewalRowSerializer(serializers.Serializer):
 class RenewalRowFilterSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=RenewalOutcome.choices, required=False)
     reason = serializers.ChoiceField(choices=LeftOutReason.choices, required=False)
+
+
+def claim_representation(claim: Claim) -> dict[str, Any]:
+    death = claim.death
+    return {
+        "id": claim.id,
+        "worker": claim.worker_id,
+        "village": claim.village_id,
+        "enrolment": claim.enrolment_id,
+        "program": claim.program,
+        "covered": claim.covered,
+        "reason": claim.reason or None,
+        "status": claim.status,
+        "checklist": [dict(item) for item in claim.checklist],
+        # Heirs' NIKs masked, as in every representation that is not the worker's own record.
+        "heirs": [{**heir, "nik": mask_nik(heir.get("nik"))} for heir in claim.heirs if isinstance(heir, dict)],
+        "amount_idr": claim.amount_idr,
+        "notes": claim.notes,
+        "death": {
+            "date_of_death": iso_date(death.date_of_death),
+            "cause": death.cause,
+            "place": death.place,
+            "reported_by_name": death.reported_by_name or None,
+        },
+        "version": claim.version,
+        "status_changed_at": iso_datetime(claim.status_changed_at),
+        "created_at": iso_datetime(claim.created_at),
+        "updated_at": iso_datetime(claim.updated_at),
+    }
+
+
+class DeathInputSerializer(serializers.Serializer):
+    date_of_death = serializers.DateField()
+    cause = serializers.ChoiceField(choices=DeathCause.choices)
+    place = serializers.CharField(max_length=200)
+    reported_by_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class ChecklistItemSerializer(serializers.Serializer):
+    document = serializers.CharField(max_length=40)
+    received = serializers.BooleanField()
+
+
+class DeathSerializer(serializers.Serializer):
+    date_of_death = serializers.DateField()
+    cause = serializers.ChoiceField(choices=DeathCause.choices)
+    place = serializers.CharField()
+    reported_by_name = serializers.CharField(allow_null=True)
+
+
+class ClaimSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    worker = serializers.CharField()
+    village = serializers.CharField()
+    enrolment = serializers.CharField(allow_null=True, help_text="The enrolment that covered the day of death.")
+    program = serializers.ChoiceField(choices=ClaimProgram.choices)
+    covered = serializers.BooleanField()
+    reason = serializers.CharField(
+        allow_null=True,
+        help_text="Why not covered: not_registered, not_yet_covered, coverage_ended, inactive, unpaid.",
+    )
+    status = serializers.ChoiceField(choices=ClaimStatus.choices)
+    checklist = ChecklistItemSerializer(many=True)
+    heirs = HeirSerializer(many=True)
+    amount_idr = serializers.IntegerField(help_text="JKM: Rp 42,000,000 to the heirs; JKK: assessed by BPJSTK (0).")
+    notes = serializers.CharField()
+    death = DeathSerializer()
+    version = serializers.IntegerField()
+    status_changed_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def to_representation(self, instance: Claim) -> dict[str, Any]:
+        return claim_representation(instance)
+
+
+class ClaimPatchSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ClaimStatus.choices, required=False)
+    checklist = ChecklistItemSerializer(many=True, required=False)
+    heirs = HeirSerializer(many=True, required=False)
+    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class ClaimFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ClaimStatus.choices, required=False)
+    area = serializers.CharField(max_length=13, required=False)
+    waiting_days = serializers.IntegerField(
+        min_value=0, required=False, help_text="Claims still waiting for documents at least this many days."
+    )

@@ -17,3 +17,12 @@ def renewal_run(job_id: str) -> None:
 @shared_task(name="enrolment.funding.resume_renewals")
 def renewals_resume() -> None:
     renewals.renewals_resume()
+
+
+@shared_task(name="enrolment.funding.send_registry_messages")
+def registry_messages_send() -> None:
+    from enrolment.funding.outbox import registry_messages_send as send
+    from enrolment.registry.services import registry_configured
+
+    if registry_configured():
+        send()

@@ -10,4 +10,7 @@ urlpatterns = [
     path("renewals", views.RenewalListView.as_view(), name="renewal-list"),
     path("renewals/<uuid:job_id>", views.RenewalDetailView.as_view(), name="renewal-detail"),
     path("renewals/<uuid:job_id>/rows", views.RenewalRowsView.as_view(), name="renewal-rows"),
+    path("workers/<client_id:worker_id>/death", views.DeathView.as_view(), name="worker-death"),
+    path("claims", views.ClaimListView.as_view(), name="claim-list"),
+    path("claims/<client_id:claim_id>", views.ClaimDetailView.as_view(), name="claim-detail"),
 ]

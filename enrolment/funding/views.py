@@ -10,22 +10,28 @@ from rest_framework.views import APIView
 
 from config.http import if_match_version
 from config.pagination import paginated_response
-from enrolment.funding import allocations, renewals
+from enrolment.funding import allocations, deaths, renewals
 from enrolment.funding.serializers import (
     AllocationFilterSerializer,
     AllocationInputSerializer,
     AllocationPatchSerializer,
     AllocationSerializer,
+    ClaimFilterSerializer,
+    ClaimPatchSerializer,
+    ClaimSerializer,
+    DeathInputSerializer,
     RenewalInputSerializer,
     RenewalRowFilterSerializer,
     RenewalRowSerializer,
     RenewalSerializer,
     allocation_representation,
+    claim_representation,
     renewal_representation,
 )
 from villages.audit import Actor
 from villages.auth import official
-from villages.permissions import AdminOrSupervisor
+from villages.models import Role
+from villages.permissions import AdminOrSupervisor, role_in
 
 IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False, description="412 when stale.")
 
@@ -128,3 +134,72 @@ class RenewalRowsView(APIView):
         return paginated_response(
             view=self, request=request, queryset=rows, serializer_class=RenewalRowSerializer, ordering="position"
         )
+
+
+class DeathView(APIView):
+    permission_classes = [role_in(*deaths.DEATH_ROLES)]
+
+    @extend_schema(
+        request=DeathInputSerializer,
+        responses={201: ClaimSerializer, 200: ClaimSerializer},
+        tags=["claims"],
+        description=(
+            "Reports a death (field officers up): ends the person's live enrolment (`ended`, reason `deceased`), "
+            "tells the registry (once), and answers the claim: `covered: true` with the document checklist when the "
+            "person was covered that day, else `covered: false` with the reason. The same report again answers 200 "
+            "with the same claim; another date or cause is 409 `death_already_reported`."
+        ),
+    )
+    def post(self, request: Request, worker_id: str) -> Response:
+        data = DeathInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        claim, created = deaths.death_report(
+            actor=Actor.from_request(request), worker_id=worker_id, data=data.validated_data
+        )
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(claim_representation(claim), status=code)
+
+
+CLAIM_ROLES = (Role.FIELD_OFFICER, Role.VILLAGE_OPERATOR, Role.SUPERVISOR)
+
+
+class ClaimListView(APIView):
+    permission_classes = [role_in(*CLAIM_ROLES)]
+
+    @extend_schema(parameters=[ClaimFilterSerializer], responses={200: ClaimSerializer(many=True)}, tags=["claims"])
+    def get(self, request: Request) -> Response:
+        filters = ClaimFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        claims = deaths.claim_list(user=official(request), **filters.validated_data)
+        return paginated_response(
+            view=self, request=request, queryset=claims, serializer_class=ClaimSerializer, ordering="id"
+        )
+
+
+class ClaimDetailView(APIView):
+    permission_classes = [role_in(*CLAIM_ROLES)]
+
+    @extend_schema(responses={200: ClaimSerializer}, tags=["claims"])
+    def get(self, request: Request, claim_id: str) -> Response:
+        return Response(claim_representation(deaths.claim_get(user=official(request), claim_id=claim_id)))
+
+    @extend_schema(
+        parameters=[IF_MATCH],
+        request=ClaimPatchSerializer,
+        responses={200: ClaimSerializer},
+        tags=["claims"],
+        description=(
+            "Records documents received, heirs and notes, and moves the claim: documents_pending → ready (every "
+            "document received) → filed → paid, or refused. Other moves are 409 `claim_transition_invalid`."
+        ),
+    )
+    def patch(self, request: Request, claim_id: str) -> Response:
+        data = ClaimPatchSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        claim = deaths.claim_update(
+            actor=Actor.from_request(request),
+            claim_id=claim_id,
+            data=data.validated_data,
+            if_match=if_match_version(request),
+        )
+        return Response(claim_representation(claim))

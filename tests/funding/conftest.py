@@ -87,3 +87,17 @@ def copy_participants(count: int, *, village: str = GEDUNG_WANI, year: int = 202
                     f"9{n:010d}", "active", "[]", False, "{}", 1, "", now, now,
                 ))  # fmt: skip
         cursor.execute("ANALYZE workers_worker, enrolment_enrolment")
+
+
+# The registry stub over real HTTP and the settings pointing at it (tests/registry's fixtures).
+from tests.registry.conftest import control, registry, stub  # noqa: E402, F401
+
+
+def register_at_stub(registry_stub: Any, n: int) -> str:
+    """Registers a participant at the stub (its own NIK and ref) and returns the number."""
+    import httpx
+
+    from tests.registry_stub.helpers import AUTH, batch, numbers_of, record, submit
+
+    with httpx.Client(base_url=registry_stub.url, headers=AUTH, timeout=10) as client:
+        return numbers_of(submit(client, batch(f"setup-{n}", [record(n)])))[0]
