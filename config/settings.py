@@ -398,3 +398,5 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "ClaimStatusEnum": "enrolment.funding.models.ClaimStatus",
     }
 )
+# The nightly three-month lapse (enrolment.funding.payments), after the registry's reconciliation.
+CELERY_BEAT_SCHEDULE["funding-lapse"] = {"task": "enrolment.funding.lapse", "schedule": crontab(hour=4, minute=0)}

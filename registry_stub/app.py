@@ -188,6 +188,7 @@ class RegistryApp:
         try:
             answer = self.store.participant_event(number=number, key=key, fingerprint=_fingerprint(event), event=event)
         except Conflict:
+            self.store.count(["events:conflicts"])
             return error(409, "idempotency_key_reused", "This Idempotency-Key was used with a different body.")
         except UnknownParticipant as problem:
             return error(404, "participant_not_found", str(problem))
@@ -208,6 +209,7 @@ class RegistryApp:
         try:
             answer = self.store.record_payment(key=key, fingerprint=_fingerprint(payment), payment=payment)
         except Conflict:
+            self.store.count(["payments:conflicts"])
             return error(409, "idempotency_key_reused", "This Idempotency-Key was used with a different body.")
         except UnknownParticipant as problem:
             return error(404, "participant_not_found", str(problem))

@@ -302,8 +302,7 @@ class RegistryStore:
             ).fetchone()
             if seen is not None:
                 if seen[0] != fingerprint:
-                    _bump(db, ["events:conflicts"])
-                    raise Conflict(key)
+                    raise Conflict(key)  # counted by the caller: this transaction rolls back
                 _bump(db, ["events:replayed"])
                 return Answer(200, seen[1], replayed=True)
             row = db.execute("SELECT ref FROM participations WHERE participant_number = ?", (number,)).fetchone()
@@ -334,8 +333,7 @@ class RegistryStore:
             ).fetchone()
             if seen is not None:
                 if seen[0] != fingerprint:
-                    _bump(db, ["payments:conflicts"])
-                    raise Conflict(key)
+                    raise Conflict(key)  # counted by the caller: this transaction rolls back
                 _bump(db, ["payments:replayed"])
                 return Answer(200, seen[1], replayed=True)
             numbers = [item["participant_number"] for item in payment["items"]]

@@ -18,6 +18,7 @@ from enrolment.funding.models import (
     DeathCause,
     JobStatus,
     LeftOutReason,
+    Payment,
     RenewalJob,
     RenewalOutcome,
     RenewalRow,
@@ -306,3 +307,53 @@ class ClaimFilterSerializer(serializers.Serializer):
     waiting_days = serializers.IntegerField(
         min_value=0, required=False, help_text="Claims still waiting for documents at least this many days."
     )
+
+
+def payment_representation(payment: Payment) -> dict[str, Any]:
+    return {
+        "id": str(payment.id),
+        "reference": payment.reference,
+        "allocation": payment.allocation_id,
+        "period_from": iso_month(payment.period_from),
+        "period_to": iso_month(payment.period_to),
+        "amount_idr": payment.amount_idr,
+        "paid_at": iso_datetime(payment.paid_at),
+        "enrolments_paid": payment.enrolment_count,
+        "created_at": iso_datetime(payment.created_at),
+    }
+
+
+class PaymentInputSerializer(serializers.Serializer):
+    reference = serializers.CharField(max_length=100, help_text="The transfer or receipt number: the idempotency key.")
+    allocation = serializers.CharField(
+        max_length=64, required=False, help_text="Pays every active enrolment of the decree."
+    )
+    enrolments = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        required=False,
+        max_length=100_000,
+        help_text="And/or these enrolments.",
+    )
+    period_from = MonthField()
+    period_to = MonthField()
+    amount_idr = serializers.IntegerField(min_value=0, max_value=10**15)
+    paid_at = serializers.DateTimeField()
+
+
+class PaymentSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    reference = serializers.CharField()
+    allocation = serializers.CharField(allow_null=True)
+    period_from = serializers.CharField(help_text="YYYY-MM")
+    period_to = serializers.CharField(help_text="YYYY-MM")
+    amount_idr = serializers.IntegerField()
+    paid_at = serializers.DateTimeField()
+    enrolments_paid = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, instance: Payment) -> dict[str, Any]:
+        return payment_representation(instance)
+
+
+class SelfPaymentInputSerializer(serializers.Serializer):
+    from_month = MonthField(help_text="YYYY-MM: the first month the person pays for themself.")

@@ -26,3 +26,10 @@ def registry_messages_send() -> None:
 
     if registry_configured():
         send()
+
+
+@shared_task(name="enrolment.funding.lapse")
+def enrolments_lapse() -> None:
+    from enrolment.funding.payments import enrolments_lapse as lapse
+
+    lapse()

@@ -13,4 +13,10 @@ urlpatterns = [
     path("workers/<client_id:worker_id>/death", views.DeathView.as_view(), name="worker-death"),
     path("claims", views.ClaimListView.as_view(), name="claim-list"),
     path("claims/<client_id:claim_id>", views.ClaimDetailView.as_view(), name="claim-detail"),
+    path("payments", views.PaymentListView.as_view(), name="payment-list"),
+    path(
+        "enrolments/<client_id:enrolment_id>/self-payment",
+        views.SelfPaymentView.as_view(),
+        name="enrolment-self-payment",
+    ),
 ]

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from config.http import if_match_version
 from config.pagination import paginated_response
-from enrolment.funding import allocations, deaths, renewals
+from enrolment.funding import allocations, deaths, payments, renewals
 from enrolment.funding.serializers import (
     AllocationFilterSerializer,
     AllocationInputSerializer,
@@ -20,14 +20,19 @@ from enrolment.funding.serializers import (
     ClaimPatchSerializer,
     ClaimSerializer,
     DeathInputSerializer,
+    PaymentInputSerializer,
+    PaymentSerializer,
     RenewalInputSerializer,
     RenewalRowFilterSerializer,
     RenewalRowSerializer,
     RenewalSerializer,
+    SelfPaymentInputSerializer,
     allocation_representation,
     claim_representation,
+    payment_representation,
     renewal_representation,
 )
+from enrolment.serializers import EnrolmentSerializer, enrolment_representation
 from villages.audit import Actor
 from villages.auth import official
 from villages.models import Role
@@ -203,3 +208,45 @@ class ClaimDetailView(APIView):
             if_match=if_match_version(request),
         )
         return Response(claim_representation(claim))
+
+
+class PaymentListView(APIView):
+    permission_classes = [role_in(*payments.PAYMENT_ROLES)]
+
+    @extend_schema(
+        request=PaymentInputSerializer,
+        responses={201: PaymentSerializer, 200: PaymentSerializer},
+        tags=["funding"],
+        description=(
+            "Records a payment for months of cover, of a decree's active enrolments and/or listed ones, and moves "
+            "their `paid_through`. Idempotent on `reference` (the same body again: 200; another: 422). An enrolment "
+            "shown `inactive` for unpaid months is `active` again once paid within the last three months."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        data = PaymentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        payment, created = payments.payment_record(actor=Actor.from_request(request), data=data.validated_data)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(payment_representation(payment), status=code)
+
+
+class SelfPaymentView(APIView):
+    permission_classes = [role_in(*payments.PAYMENT_ROLES)]
+
+    @extend_schema(
+        request=SelfPaymentInputSerializer,
+        responses={200: EnrolmentSerializer},
+        tags=["funding"],
+        description=(
+            "Hands a publicly funded enrolment over to self-payment (`mandiri`) from a month: the decree's seat is "
+            "freed and the contribution re-priced, with the PP 50/2025 discount where it is in force."
+        ),
+    )
+    def post(self, request: Request, enrolment_id: str) -> Response:
+        data = SelfPaymentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        enrolment = payments.self_payment_handover(
+            actor=Actor.from_request(request), enrolment_id=enrolment_id, from_month=data.validated_data["from_month"]
+        )
+        return Response(enrolment_representation(enrolment))
