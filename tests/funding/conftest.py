@@ -101,3 +101,15 @@ def register_at_stub(registry_stub: Any, n: int) -> str:
 
     with httpx.Client(base_url=registry_stub.url, headers=AUTH, timeout=10) as client:
         return numbers_of(submit(client, batch(f"setup-{n}", [record(n)])))[0]
+
+
+TODAY = dt.date(2026, 12, 2)
+
+
+@pytest.fixture
+def today(monkeypatch: pytest.MonkeyPatch) -> dt.date:
+    """Asia/Jakarta's date is 2026-12-02 for the code under test (lapse, expiry, reactivation)."""
+    from django.utils import timezone
+
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: TODAY)
+    return TODAY

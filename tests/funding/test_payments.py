@@ -12,8 +12,6 @@ from tests.factories import EnrolmentFactory, WorkerFactory
 from tests.funding.conftest import make_allocation
 from villages.models import AuditEvent
 
-TODAY = dt.date(2026, 12, 2)
-
 
 def active(n, **kwargs):
     return EnrolmentFactory(
@@ -31,7 +29,7 @@ def pay(client, reference, *, period_from, period_to, **body):
     )  # fmt: skip
 
 
-def test_three_unpaid_months_lapse_and_a_payment_reactivates(api, operator):
+def test_three_unpaid_months_lapse_and_a_payment_reactivates(api, operator, today):
     active(1)
     active(2, paid_through=dt.date(2026, 9, 1))
     client = api(operator)
@@ -46,8 +44,8 @@ def test_three_unpaid_months_lapse_and_a_payment_reactivates(api, operator):
     assert Payment.objects.count() == 1
     assert PaymentItem.objects.count() == 1
 
-    assert enrolments_lapse(today=TODAY) == 1
-    assert enrolments_lapse(today=TODAY) == 0  # idempotent
+    assert enrolments_lapse(today=today) == 1
+    assert enrolments_lapse(today=today) == 0  # idempotent
 
     shown = client.get("/api/v1/enrolments/e1").json()
     assert (shown["registry_status"], shown["paid_through"], shown["status"]) == ("inactive", "2026-08", "active")
