@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import uuid
 from collections.abc import Iterable
@@ -211,9 +212,8 @@ def _plan(job: RenewalJob) -> None:
     allocation = FundingAllocation.objects.get(id=job.to_allocation_id)
     start = allocation.period_start
     candidates = _candidates(job)
-    dead = set(
-        DeathReport.objects.filter(worker_id__in={c.worker_id for c in candidates}).values_list("worker_id", flat=True)
-    )
+    # Every reported death (a short table next to the participants): cheaper than sending 80,000 ids.
+    dead = set(DeathReport.objects.values_list("worker_id", flat=True))
     rates = RateTable.load()
     self_paid = FundingSource.objects.get(code=allocation.funding_source_id).self_paid
     groups = dict(Occupation.objects.values_list("code", "group"))
@@ -272,7 +272,7 @@ def _plan(job: RenewalJob) -> None:
         cost += row.cost_idr
     with transaction.atomic():
         RenewalRow.objects.filter(job=job).delete()  # a plan interrupted before it committed left nothing; safe
-        RenewalRow.objects.bulk_create(rows, batch_size=5000)
+        _store_rows(rows)
         RenewalJob.objects.filter(id=job.id).update(
             total_rows=len(rows),
             processed_rows=0,
@@ -283,6 +283,27 @@ def _plan(job: RenewalJob) -> None:
             status=JobStatus.COMPLETED if job.dry_run else JobStatus.RUNNING,
             finished_at=timezone.now() if job.dry_run else None,
         )
+
+
+ROW_COLUMNS = ("job_id", "position", "enrolment_id", "worker_id", "village_id", "participant_number", "outcome",
+               "reason", "monthly_idr", "cost_idr", "detail", "new_enrolment_id", "already_renewed")  # fmt: skip
+
+
+def _store_rows(rows: list[RenewalRow]) -> None:
+    """The plan's rows: COPY on PostgreSQL (80,000 rows in a second or two, where INSERTs of
+    bound parameters take several times that), bulk_create elsewhere."""
+    if connection.vendor != "postgresql":
+        RenewalRow.objects.bulk_create(rows, batch_size=2000)
+        return
+    with connection.cursor() as cursor:
+        raw = cursor.connection
+        with raw.cursor() as c, c.copy(f"COPY enrolment_renewalrow ({', '.join(ROW_COLUMNS)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row((
+                    r.job_id, r.position, r.enrolment_id, r.worker_id, r.village_id, r.participant_number, r.outcome,
+                    r.reason, r.monthly_idr, r.cost_idr, json.dumps(r.detail, separators=(",", ":")),
+                    r.new_enrolment_id, r.already_renewed,
+                ))  # fmt: skip
 
 
 # --- running -------------------------------------------------------------------------------------
