@@ -11,6 +11,7 @@ from enrolment.models import Enrolment, FundingAllocation, Status
 from tests.conftest import KAUR, OTHER_REGENCY_VILLAGE
 from tests.factories import EnrolmentFactory, WorkerFactory
 from tests.funding.conftest import copy_participants, make_allocation
+from villages.audit import Actor
 from villages.models import AuditEvent
 
 YEAR = 16_800 * 12
@@ -125,3 +126,28 @@ def test_renewing_into_an_earlier_year_or_outside_ones_area_is_refused(api, supe
     assert earlier.status_code == 400
     assert outside.status_code == 404
     assert not RenewalJob.objects.exists()
+
+
+def test_a_real_run_that_died_after_a_chunk_resumes_where_it_stopped(supervisor):
+    from enrolment.funding import renewals
+
+    copy_participants(25)
+    make_allocation(quota_workers=20, amount_idr=100 * YEAR)
+    job = RenewalJob.objects.create(
+        area_id=KAUR, from_budget_year=2025, to_allocation_id="sk-kaur-2026", dry_run=False, created_by=supervisor
+    )
+    claimed = renewals._claim(job.id)
+    assert claimed is not None
+    RenewalJob.objects.filter(id=job.id).update(status="running")
+    renewals._plan(claimed)
+    claimed.refresh_from_db()
+    renewals._run_chunk(claimed, Actor(user=supervisor), 10)  # then the worker dies
+    RenewalJob.objects.filter(id=job.id).update(lease_until=None)  # its lease runs out
+
+    assert renewals.renewals_resume() == 1
+
+    job.refresh_from_db()
+    assert (job.status, job.processed_rows, job.created_count, job.carried_count) == ("completed", 25, 20, 20)
+    assert job.left_out_by_reason == {"over_quota": 5}
+    assert Enrolment.objects.filter(budget_year=2026).count() == 20
+    assert AuditEvent.objects.filter(object_type="enrolment", action="create").count() == 20
