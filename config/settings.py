@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "enrolment.imports",
     "enrolment.sync",
     "enrolment.reports",
+    "enrolment.funding",
 ]
 
 MIDDLEWARE = [
@@ -453,3 +454,24 @@ CELERY_BEAT_SCHEDULE["villages-maintain-partitions"] = {
     "task": "villages.maintain_partitions",
     "schedule": crontab(hour=1, minute=5),
 }
+
+# --- budget year (enrolment/funding) ---
+# Rows per transaction of a renewal's real run (each chunk: its inserts, audit and progress).
+RENEWAL_CHUNK_SIZE = env.int("RENEWAL_CHUNK_SIZE", default=2000)
+CELERY_BEAT_SCHEDULE["funding-resume-renewals"] = {
+    "task": "enrolment.funding.resume_renewals",
+    "schedule": 300.0,
+}
+CELERY_BEAT_SCHEDULE["funding-registry-messages"] = {
+    "task": "enrolment.funding.send_registry_messages",
+    "schedule": 60.0,
+}
+# JKM's benefit to the heirs (DOMAIN.md: Rp 42 million, verified); a setting, like the age limits.
+CLAIM_JKM_IDR = env.int("CLAIM_JKM_IDR", default=42_000_000)
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "ClaimStatusEnum": "enrolment.funding.models.ClaimStatus",
+    }
+)
+# The nightly three-month lapse (enrolment.funding.payments), after the registry's reconciliation.
+CELERY_BEAT_SCHEDULE["funding-lapse"] = {"task": "enrolment.funding.lapse", "schedule": crontab(hour=4, minute=0)}

@@ -149,6 +149,11 @@ class RegistryClient(Protocol):
         """One page of status changes after cursor `since` ('' = from the start)."""
         ...
 
+    def post_message(self, *, path: str, key: str, body: bytes) -> str:
+        """POST one message (a participant event, a payment: REGISTRY.md, "Additions") under
+        `Idempotency-Key: key`; returns the answer's `status` (`ended`, `recorded`)."""
+        ...
+
 
 # --- the HTTP adapter ------------------------------------------------------------------------------
 
@@ -217,6 +222,15 @@ class HttpRegistryClient:
         if status != 200:
             raise RegistryAnswerInvalid("unexpected_status", f"HTTP {status} to the changes feed", http_status=status)
         return parse_changes_page(_json(data, status), since=since)
+
+    def post_message(self, *, path: str, key: str, body: bytes) -> str:
+        status, _headers, data = self._call(
+            "POST", path, content=body, headers={"Idempotency-Key": key, "Content-Type": "application/json"}
+        )
+        answer = _json(data, status)
+        if status != 200 or not isinstance(answer, dict) or not isinstance(answer.get("status"), str):
+            raise RegistryAnswerInvalid("unexpected_answer", f"HTTP {status} without a status", http_status=status)
+        return clean_text(answer["status"], 40)
 
     def _call(
         self,
