@@ -475,3 +475,21 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 )
 # The nightly three-month lapse (enrolment.funding.payments), after the registry's reconciliation.
 CELERY_BEAT_SCHEDULE["funding-lapse"] = {"task": "enrolment.funding.lapse", "schedule": crontab(hour=4, minute=0)}
+
+# --- data quality (likely duplicates: workers/duplicates/) ---
+# Weights of the pair score's evidence and its gates (workers/duplicates/scoring.py), chosen on
+# the labelled corpus of bench/duplicates.py (figures and reasoning: docs/dq.md).
+DQ_WEIGHTS = {"name": 0.45, "birth_date": 0.25, "nik": 0.35, "kk": 0.1, "phone": 0.1, "mother": 0.1, "village": 0.05}
+DQ_THRESHOLD = env.float("DQ_THRESHOLD", default=0.7)  # a pair at or above this is stored
+DQ_NAME_MIN = 0.8  # below this name similarity the score is halved (relatives share the rest)
+DQ_PATRONYM_DIFFERS = 0.7  # both have a "bin/binti" part and they differ
+DQ_SEX_DIFFERS = 0.6
+DQ_NIK_DIFFERS = 0.8  # both NIKs valid and more than one digit apart
+DQ_DATE_SWAPPED = 0.9
+DQ_DATE_TYPO = 0.7
+DQ_NIK_TYPO = 0.8
+DQ_SAME_NIK_SCORE = 0.99
+# The database's own trigram pre-filter (pg_trgm similarity of the normalised names) for
+# candidates born on the same or the swapped date; kept below DQ_NAME_MIN so the scorer decides.
+DQ_TRGM_MIN = 0.35
+DQ_MAX_CANDIDATES = 50  # per record and per key: a key shared by more is no evidence of one person
