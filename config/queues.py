@@ -30,6 +30,13 @@ ROUTES_BY_PREFIX = {
     "enrolment.imports.": IMPORTS,
     "enrolment.reports.": REPORTS,
     "enrolment.sync.": MAINTENANCE,
+    # The budget year: registry messages (deaths, payments) with the registry's calls; a renewal
+    # is an import-sized job; the nightly lapse is housekeeping.
+    "enrolment.funding.send_registry_messages": REGISTRY,
+    "enrolment.funding.renew": IMPORTS,
+    "enrolment.funding.resume_renewals": IMPORTS,
+    "enrolment.funding.": MAINTENANCE,
+    "openrosa.": MAINTENANCE,
     "villages.": MAINTENANCE,
 }
 

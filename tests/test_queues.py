@@ -9,12 +9,18 @@ def test_every_task_is_routed_to_its_workload_queue():
     names = sorted(name for name in celery_app.tasks if not name.startswith("celery."))
     routed = {name: celery_app.amqp.router.route({}, name)["queue"].name for name in names}
     assert routed == {
+        "enrolment.funding.lapse": "maintenance",
+        "enrolment.funding.renew": "imports",
+        "enrolment.funding.resume_renewals": "imports",
+        "enrolment.funding.send_registry_messages": "registry",
         "enrolment.imports.run": "imports",
+        "enrolment.imports.sweep": "imports",
         "enrolment.registry.reconcile": "registry",
         "enrolment.registry.send_batch": "registry",
         "enrolment.registry.sync": "registry",
         "enrolment.reports.compact": "reports",
         "enrolment.sync.prune_snapshots": "maintenance",
+        "openrosa.prune_pending_attachments": "maintenance",
         **{name: "maintenance" for name in names if name.startswith("villages.")},
     }
     assert {queue.name for queue in celery_app.conf.task_queues} == set(QUEUE_NAMES)

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.http import if_match_version
-from config.pagination import paginated_response
+from config.pagination import CursorPagination, paginated_response
 from enrolment.funding import allocations, deaths, payments, renewals
 from enrolment.funding.serializers import (
     AllocationFilterSerializer,
@@ -42,6 +42,7 @@ IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=F
 
 
 class AllocationListView(APIView):
+    pagination_class = CursorPagination  # read by the schema (config/pagination.py)
     permission_classes = [AdminOrSupervisor]
 
     @extend_schema(
@@ -126,6 +127,7 @@ class RenewalDetailView(APIView):
 
 
 class RenewalRowsView(APIView):
+    pagination_class = CursorPagination  # read by the schema (config/pagination.py)
     permission_classes = [AdminOrSupervisor]
 
     @extend_schema(
@@ -169,6 +171,7 @@ CLAIM_ROLES = (Role.FIELD_OFFICER, Role.VILLAGE_OPERATOR, Role.SUPERVISOR)
 
 
 class ClaimListView(APIView):
+    pagination_class = CursorPagination  # read by the schema (config/pagination.py)
     permission_classes = [role_in(*CLAIM_ROLES)]
 
     @extend_schema(parameters=[ClaimFilterSerializer], responses={200: ClaimSerializer(many=True)}, tags=["claims"])
