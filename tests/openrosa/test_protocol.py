@@ -336,3 +336,26 @@ def test_files_of_a_split_submission_never_completed_are_pruned(officer):
     )
     assert openrosa_prune_pending_attachments() == 1
     assert sorted(Attachment.objects.values_list("filename", flat=True)) == ["b.png", "c.png"]
+
+
+def test_messages_in_english_on_accept_language_en(officer):
+    with collect_client(officer.username, PASSWORD) as client:
+        response = client.post(
+            "/openrosa/submission",
+            files=submission_files(instance_xml(instance_id=new_instance_id())),
+            headers={"Accept-Language": "en"},
+        )
+    assert response.status_code == 201
+    assert message(response) == "Form received. Thank you."
+
+
+def test_an_edit_of_a_verified_enrolment_is_409_and_changes_nothing(officer):
+    first_id = new_instance_id()
+    with collect_client(officer.username, PASSWORD) as client:
+        assert post(client, instance_xml(instance_id=first_id)).status_code == 201
+        Enrolment.objects.update(status="verified")
+        edit = instance_xml(instance_id=new_instance_id(), deprecated_id=first_id, programs="JKK JKM JHT")
+        response = post(client, edit)
+    assert response.status_code == 409
+    assert list(Enrolment.objects.values_list("programs", "version")) == [(["JKK", "JKM"], 1)]
+    assert Submission.objects.count() == 1
