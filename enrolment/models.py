@@ -281,6 +281,8 @@ class Enrolment(ClientRecord):
             ),
             models.Index(fields=["village", "status"], name="enrolment_village_status"),
             models.Index(fields=["status", "updated_at"], name="enrolment_status_updated"),
+            # Renewals by the participant number they renew (the registry's changes feed names it).
+            models.Index(fields=["renews"], condition=~Q(renews=""), name="enrolment_renews"),
         ]
 
     def __str__(self) -> str:

@@ -30,6 +30,7 @@ SYSTEM_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
         (Status.QUEUED, Status.ACTIVE),
         (Status.QUEUED, Status.REJECTED),
         (Status.ACTIVE, Status.ENDED),  # reconciliation: deceased, ended
+        (Status.VERIFIED, Status.ENDED),  # reconciliation: a renewal of a participant reported deceased or ended
     }
 )
 

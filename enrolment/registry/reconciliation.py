@@ -137,6 +137,7 @@ def _apply_page(page: ChangesPage, *, since: str, report: ReconcileReport) -> bo
                     note=note,
                 )
             )
+        _end_renewals(changes, touched, now, events)
         Enrolment.objects.bulk_update(
             list(touched.values()),
             ["status", "status_reason", "status_changed_at", "status_changed_by", "registry_status",
@@ -148,6 +149,35 @@ def _apply_page(page: ChangesPage, *, since: str, report: ReconcileReport) -> bo
         cursor.value = page.next_cursor
         cursor.save()
     return True
+
+
+def _end_renewals(
+    changes: list[StatusChange], touched: dict[str, Enrolment], now: dt.datetime, events: list[AuditEntry]
+) -> None:
+    """A participant reported deceased or ended also ends next year's enrolment made by a renewal
+    (`renews` = the number), which the feed does not name: its ref is last year's."""
+    ending = {c.participant_number: c for c in changes if c.status in ENDING}
+    if not ending:
+        return
+    successors = (
+        Enrolment.objects.filter(renews__in=set(ending), status__in=(Status.VERIFIED, Status.ACTIVE))
+        .exclude(id__in=list(touched))
+        .select_for_update()
+    )
+    for enrolment in successors:
+        change = ending[enrolment.renews]
+        before = enrolment.status
+        label = f"registry: {change.status}, effective {change.effective_date.isoformat()}"
+        enrolment.status_reason = f"{label}: {change.reason}" if change.reason else label
+        enrolment.status, enrolment.status_changed_at, enrolment.status_changed_by = Status.ENDED, now, None
+        enrolment.version += 1
+        enrolment.updated_at, enrolment.updated_by = now, None
+        touched[enrolment.id] = enrolment
+        events.append(
+            AuditEntry(AuditAction.STATUS, "enrolment", enrolment.id, enrolment.village_id,
+                       {"status": [before, Status.ENDED]},
+                       {"participant_number": change.participant_number, "renews": change.participant_number})
+        )  # fmt: skip
 
 
 def _apply_change(
