@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('enrolment', '0013_funding_allocation_counters'),
+        ('enrolment', '0014_merge_import_jobs_and_funding'),
         ('villages', '0003_sync_clock'),
         ('workers', '0006_drop_id_pattern_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
