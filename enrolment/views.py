@@ -60,6 +60,7 @@ class ReferenceView(APIView):
 
 
 class EnrolmentListView(APIView):
+    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
     permission_classes = [RecordAccess]
 
     @extend_schema(
@@ -204,6 +205,7 @@ class RegistrationView(APIView):
 
 
 class VerificationQueueView(APIView):
+    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
     permission_classes = [role_in(*QUEUE_ROLES)]
 
     @extend_schema(

@@ -21,6 +21,7 @@ EXPORT_ROLES = (Role.VILLAGE_OPERATOR, Role.SUPERVISOR)
 
 
 class ExportView(APIView):
+    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
     permission_classes = [role_in(*EXPORT_ROLES)]
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:

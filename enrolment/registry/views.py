@@ -53,6 +53,7 @@ def _detail(user: User, batch: RegistryBatch) -> dict:
 
 
 class RegistryBatchListView(APIView):
+    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
     permission_classes = [RegistryAccess]
 
     @extend_schema(
