@@ -406,3 +406,12 @@ if DATABASE_URL and DATABASE_REPLICA_URL:
 REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=30.0)
 REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=5.0)
 REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=60)
+# Behind PgBouncer in transaction mode (DATABASE_POOLER=pgbouncer): a server connection belongs to
+# a client only for one transaction, so nothing may outlive one. Server-side cursors (iterator()
+# outside a transaction) and psycopg's prepared statements are switched off; the advisory locks
+# are transaction-scoped already (config/locks.py) and no session setting is relied on.
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_URL and DATABASE_POOLER == "pgbouncer":
+    for _alias in DATABASES:
+        DATABASES[_alias]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES[_alias].setdefault("OPTIONS", {})["prepare_threshold"] = None
