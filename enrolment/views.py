@@ -60,8 +60,8 @@ class ReferenceView(APIView):
 
 
 class EnrolmentListView(APIView):
-    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
     permission_classes = [RecordAccess]
+    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
 
     @extend_schema(
         parameters=[selectors.EnrolmentFilterSerializer],
@@ -205,8 +205,8 @@ class RegistrationView(APIView):
 
 
 class VerificationQueueView(APIView):
-    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
     permission_classes = [role_in(*QUEUE_ROLES)]
+    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
 
     @extend_schema(
         parameters=[QueueFilterSerializer],

@@ -38,8 +38,8 @@ def _detail_response(request: Request, worker: Any, status_code: int = 200) -> R
 
 
 class WorkerListView(APIView):
-    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
     permission_classes = [RecordAccess]
+    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
 
     @extend_schema(
         parameters=[selectors.WorkerFilterSerializer],

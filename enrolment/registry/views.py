@@ -53,8 +53,8 @@ def _detail(user: User, batch: RegistryBatch) -> dict:
 
 
 class RegistryBatchListView(APIView):
-    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
     permission_classes = [RegistryAccess]
+    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
 
     @extend_schema(
         parameters=[BatchFilterSerializer],

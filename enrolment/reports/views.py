@@ -17,8 +17,8 @@ REPORT_ROLES = (Role.VILLAGE_OPERATOR, Role.SUPERVISOR, Role.VIEWER)
 
 
 class CoverageReportView(APIView):
-    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
     permission_classes = [role_in(*REPORT_ROLES)]
+    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
 
     @extend_schema(
         parameters=[CoverageQuerySerializer],
