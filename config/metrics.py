@@ -20,9 +20,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
 
-from celery.signals import task_postrun
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
@@ -45,7 +43,6 @@ LATENCY = Histogram(
 SYNC_PULLS = Counter("enrolment_sync_pulls_total", "Device sync pulls served, full or incremental", ["kind"])
 SYNC_PUSHES = Counter("enrolment_sync_pushes_total", "Device sync pushes received")
 LOGIN_FAILURES = Counter("enrolment_login_failures_total", "Failed logins (wrong credentials or throttled)", ["reason"])
-TASKS = Counter("enrolment_celery_tasks_total", "Celery tasks finished, by task and outcome", ["task", "outcome"])
 
 ScrapeCollector = Callable[[], Iterable[Metric]]
 _scrape_collectors: list[ScrapeCollector] = []
@@ -146,9 +143,3 @@ class MetricsMiddleware:
             LATENCY.labels(view, request.method).observe(time.perf_counter() - started)
             REQUESTS.labels(view, request.method, str(response.status_code)).inc()
         return response
-
-
-@task_postrun.connect
-def _count_task(task: Any = None, state: str | None = None, **_kwargs: Any) -> None:
-    if task is not None:
-        TASKS.labels(task.name, (state or "unknown").lower()).inc()

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.requestid.RequestIdMiddleware",
     "config.metrics.MetricsMiddleware",
+    "config.replicas.ReplicaMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
@@ -454,6 +455,30 @@ CELERY_BEAT_SCHEDULE["villages-maintain-partitions"] = {
     "task": "villages.maintain_partitions",
     "schedule": crontab(hour=1, minute=5),
 }
+# A streaming replica for report, export and list reads (config/replicas.py). Reads fall back to
+# the primary when it is down or more than REPLICA_MAX_LAG_SECONDS behind, and for REPLICA_PIN_SECONDS
+# after a client's write (read-your-writes).
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_URL and DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **env.db_url_config(DATABASE_REPLICA_URL),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["config.replicas.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=30.0)
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=5.0)
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=60)
+# Behind PgBouncer in transaction mode (DATABASE_POOLER=pgbouncer): a server connection belongs to
+# a client only for one transaction, so nothing may outlive one. Server-side cursors (iterator()
+# outside a transaction) and psycopg's prepared statements are switched off; the advisory locks
+# are transaction-scoped already (config/locks.py) and no session setting is relied on.
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_URL and DATABASE_POOLER == "pgbouncer":
+    for _alias in DATABASES:
+        DATABASES[_alias]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES[_alias].setdefault("OPTIONS", {})["prepare_threshold"] = None
 
 # --- budget year (enrolment/funding) ---
 # Rows per transaction of a renewal's real run (each chunk: its inserts, audit and progress).

@@ -62,6 +62,7 @@ class ReferenceView(APIView):
 class EnrolmentListView(APIView):
     pagination_class = CursorPagination
     permission_classes = [RecordAccess]
+    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
 
     @extend_schema(
         parameters=[selectors.EnrolmentFilterSerializer],
@@ -207,6 +208,7 @@ class RegistrationView(APIView):
 class VerificationQueueView(APIView):
     pagination_class = CursorPagination
     permission_classes = [role_in(*QUEUE_ROLES)]
+    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
 
     @extend_schema(
         parameters=[QueueFilterSerializer],

@@ -40,6 +40,7 @@ def _detail_response(request: Request, worker: Any, status_code: int = 200) -> R
 class WorkerListView(APIView):
     pagination_class = CursorPagination
     permission_classes = [RecordAccess]
+    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
 
     @extend_schema(
         parameters=[selectors.WorkerFilterSerializer],

@@ -22,6 +22,7 @@ EXPORT_ROLES = (Role.VILLAGE_OPERATOR, Role.SUPERVISOR)
 
 class ExportView(APIView):
     permission_classes = [role_in(*EXPORT_ROLES)]
+    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         # A client asking only for text/csv must not get 406: errors still answer JSON.

@@ -55,6 +55,7 @@ def _detail(user: User, batch: RegistryBatch) -> dict:
 class RegistryBatchListView(APIView):
     pagination_class = CursorPagination
     permission_classes = [RegistryAccess]
+    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
 
     @extend_schema(
         parameters=[BatchFilterSerializer],

@@ -18,6 +18,7 @@ REPORT_ROLES = (Role.VILLAGE_OPERATOR, Role.SUPERVISOR, Role.VIEWER)
 
 class CoverageReportView(APIView):
     permission_classes = [role_in(*REPORT_ROLES)]
+    replica_reads = True  # GET reads may go to the replica (config/replicas.py)
 
     @extend_schema(
         parameters=[CoverageQuerySerializer],
