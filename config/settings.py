@@ -363,3 +363,10 @@ CELERY_BEAT_SCHEDULE = {
     "coverage-compact": {"task": "enrolment.reports.compact", "schedule": COVERAGE_COMPACT_SECONDS},
     "sync-prune-snapshots": {"task": "enrolment.sync.prune_snapshots", "schedule": crontab(hour=3, minute=15)},
 }
+
+# --- panel (issue 12) ------------------------------------------------------------------------------
+# The village admin panel (/panel/): a session of its own length (the admin keeps Django's), the
+# same login throttling as the API (LOGIN_FAILURES_*).
+INSTALLED_APPS.append("panel")
+PANEL_LOGIN_URL = "/panel/login/"
+PANEL_SESSION_SECONDS = env.int("PANEL_SESSION_SECONDS", default=8 * 60 * 60)

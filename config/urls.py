@@ -7,6 +7,7 @@ from config.health import HealthzView, ReadyzView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("panel/", include("panel.urls")),
     path("healthz", HealthzView.as_view(), name="healthz"),
     path("readyz", ReadyzView.as_view(), name="readyz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
