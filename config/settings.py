@@ -370,3 +370,10 @@ CELERY_BEAT_SCHEDULE = {
 INSTALLED_APPS.append("panel")
 PANEL_LOGIN_URL = "/panel/login/"
 PANEL_SESSION_SECONDS = env.int("PANEL_SESSION_SECONDS", default=8 * 60 * 60)
+# The invalid rows of an import, kept for the operator to fix and upload again (personal data:
+# only this long after the job ends; enrolment/imports/invalid_rows.py).
+IMPORT_INVALID_ROWS_HOURS = env.int("IMPORT_INVALID_ROWS_HOURS", default=72)
+CELERY_BEAT_SCHEDULE["imports-prune-invalid-rows"] = {
+    "task": "enrolment.imports.prune_invalid_rows",
+    "schedule": crontab(minute=45),
+}

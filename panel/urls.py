@@ -2,7 +2,7 @@ from django.urls import path, re_path
 from django.views.i18n import set_language
 
 from panel import access
-from panel.views import auth, home, operations, people, reports, verification
+from panel.views import auth, home, imports, operations, people, reports, verification
 
 app_name = "panel"
 
@@ -16,6 +16,12 @@ urlpatterns = [
     path("verifikasi/<client_id:enrolment_id>/", verification.enrolment_detail, name="enrolment"),
     path("peserta/", people.people, name="people"),
     path("peserta/<client_id:worker_id>/", people.person, name="person"),
+    path("impor/", imports.imports, name="import"),
+    path("impor/template.<str:file_format>", imports.import_template, name="import-template"),
+    path("impor/<uuid:job_id>/", imports.import_job, name="import-job"),
+    path("impor/<uuid:job_id>/progres/", imports.import_progress, name="import-progress"),
+    path("impor/<uuid:job_id>/tidak-valid.xlsx", imports.import_invalid_rows, name="import-invalid"),
+    path("ekspor/", imports.exports, name="export"),
     path("laporan/", reports.report, name="report"),
     path("laporan/unduh.xlsx", reports.report_xlsx, name="report-xlsx"),
     path("perangkat/", operations.devices, name="devices"),

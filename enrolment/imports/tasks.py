@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from enrolment.imports.invalid_rows import invalid_rows_prune
 from enrolment.imports.services import import_job_run
 
 
@@ -12,3 +13,8 @@ from enrolment.imports.services import import_job_run
 @shared_task(name="enrolment.imports.run", acks_late=True, reject_on_worker_lost=True)
 def import_run(job_id: str) -> None:
     import_job_run(job_id=job_id)
+
+
+@shared_task(name="enrolment.imports.prune_invalid_rows")
+def prune_invalid_rows() -> None:
+    invalid_rows_prune()

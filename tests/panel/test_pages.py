@@ -215,3 +215,65 @@ def test_home_shows_the_area_at_a_glance(browser, operator):
     assert page.status_code == 200
     assert "Menunggu verifikasi" in text
     assert "<svg" in text
+
+
+def test_import_reports_each_row_and_gives_the_invalid_rows_back_as_a_spreadsheet(browser, operator):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from openpyxl import load_workbook
+
+    from enrolment.imports.models import ImportJob
+    from enrolment.imports.services import import_job_run
+    from tests.panel.test_imports import BAD_NIK, GOOD_2, csv_file
+    from workers.models import Worker
+
+    client = browser(operator)
+    upload = client.post("/panel/impor/", {"file": SimpleUploadedFile("warga.csv", csv_file([GOOD_2, BAD_NIK]))})
+    job = ImportJob.objects.get()
+    assert upload["Location"] == f"/panel/impor/{job.id}/"
+    running = client.get(f"/panel/impor/{job.id}/").content.decode()
+    assert 'hx-trigger="every 1s"' in running  # the live progress bar polls until done
+
+    import_job_run(job_id=job.id)  # as the Celery worker would
+    progress = client.get(f"/panel/impor/{job.id}/progres/")
+    assert progress["HX-Refresh"] == "true"
+    report = client.get(f"/panel/impor/{job.id}/").content.decode()
+    assert "Darmawan" in report
+    assert "Salah Tanggal" in report
+
+    download = client.get(f"/panel/impor/{job.id}/tidak-valid.xlsx")
+    sheet = load_workbook(io.BytesIO(download.content)).active
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert len(rows) == 2
+    assert rows[1][:2] == ["1704013202850003", "Salah Tanggal"]
+    assert rows[1][-1]  # the reason
+    assert sorted(Worker.objects.values_list("full_name", flat=True)) == ["Darmawan"]
+    template = client.get("/panel/impor/template.xlsx")
+    assert template.status_code == 200
+
+
+def test_invalid_rows_spreadsheets_are_deleted_after_the_retention(operator, settings, tmp_path):
+    import datetime as dt
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from enrolment.imports.invalid_rows import invalid_rows_prune
+    from enrolment.imports.models import ImportJob
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    old, recent = (
+        ImportJob.objects.create(created_by=operator, filename=f"{n}.csv", file_format="csv", file_sha256=n,
+                                 status="completed", finished_at=timezone.now() - dt.timedelta(hours=hours))
+        for n, hours in (("old", 80), ("recent", 1))
+    )  # fmt: skip
+    for job in (old, recent):
+        job.invalid_rows_file.save(f"{job.id}.xlsx", ContentFile(b"x"))
+
+    assert invalid_rows_prune() == 1
+    assert invalid_rows_prune() == 0
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert (bool(old.invalid_rows_file), bool(recent.invalid_rows_file)) == (False, True)
+    assert sorted(p.name for p in (tmp_path / "imports" / "invalid").iterdir()) == [f"{recent.id}.xlsx"]
