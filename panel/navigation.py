@@ -20,6 +20,7 @@ PAGES: list[tuple[str, Any, tuple[Role, ...]]] = [
     ("panel:report", _("Reports"), access.ALL_ROLES),
     ("panel:devices", _("Devices"), (Role.SUPERVISOR,)),
     ("panel:registry", _("BPJSTK"), access.QUEUE_READERS),
+    ("panel:targets", _("Targets"), (Role.SUPERVISOR,)),
 ]
 
 

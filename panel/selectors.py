@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from enrolment.models import Status
-from villages.models import Area, AuditAction, AuditEvent, User
+from villages.models import Area, AreaTarget, AuditAction, AuditEvent, User
 from villages.scope import scope_of
 from workers.models import Worker
 from workers.nik import check_nik
@@ -97,3 +97,18 @@ def history(*, user: User, worker: Worker, enrolment_ids: list[str], limit: int 
             sentence = _("Enrolment %(id)s: %(sentence)s") % {"id": event.object_id, "sentence": sentence}
         lines.append(HistoryLine(at=event.at, sentence=sentence, reason=str((event.context or {}).get("reason", ""))))
     return lines
+
+
+def targets_below(*, user: User, year: int) -> list[tuple[Area, AreaTarget | None]]:
+    """The caller's assigned areas and the areas one level below each, with their target for the
+    year (None when not set), in code order."""
+    scope = scope_of(user)
+    codes = (
+        list(scope.codes)
+        if not scope.everything
+        else list(Area.objects.filter(level="province").values_list("code", flat=True))
+    )
+    areas = list(Area.objects.filter(Q(code__in=codes) | Q(parent_id__in=codes), active=True).order_by("code"))
+    areas = [a for a in areas if scope.covers(a.code)]
+    targets = {t.area_id: t for t in AreaTarget.objects.filter(year=year, area__in=areas)}
+    return [(area, targets.get(area.code)) for area in areas]

@@ -2,7 +2,7 @@ from django.urls import path, re_path
 from django.views.i18n import set_language
 
 from panel import access
-from panel.views import auth, home, imports, operations, people, reports, verification
+from panel.views import auth, home, imports, operations, people, reports, targets, verification
 
 app_name = "panel"
 
@@ -28,6 +28,7 @@ urlpatterns = [
     path("perangkat/<int:pk>/cabut/", operations.device_revoke, name="device-revoke"),
     path("bpjstk/", operations.registry, name="registry"),
     path("bpjstk/<uuid:batch_id>/ulang/", operations.registry_retry, name="registry-retry"),
+    path("target/", targets.targets, name="targets"),
     # Anything else under /panel/ is the panel's own 404 page, not the API's JSON.
     re_path(r"^.*$", access.page(*access.ALL_ROLES)(access.not_found)),
 ]

@@ -277,3 +277,17 @@ def test_invalid_rows_spreadsheets_are_deleted_after_the_retention(operator, set
     recent.refresh_from_db()
     assert (bool(old.invalid_rows_file), bool(recent.invalid_rows_file)) == (False, True)
     assert sorted(p.name for p in (tmp_path / "imports" / "invalid").iterdir()) == [f"{recent.id}.xlsx"]
+
+
+def test_supervisor_sets_a_target_inside_its_regency_only(browser, supervisor):
+    from villages.models import AreaTarget
+
+    client = browser(supervisor)
+    page = client.get("/panel/target/", {"tahun": 2027}).content.decode()
+    assert "Kinal" in page
+    client.post("/panel/target/", {"area": "17.04.01", "year": 2027, "target_workers": 1200, "budget_idr": 241920000})
+    outside = client.post("/panel/target/", {"area": "17.01", "year": 2027, "target_workers": 1, "budget_idr": 1})
+    assert outside.status_code == 404
+    assert list(AreaTarget.objects.filter(year=2027).values_list("area_id", "target_workers", "budget_idr")) == [
+        ("17.04.01", 1200, 241_920_000)
+    ]

@@ -69,7 +69,7 @@ def pages(client, make_user):
     as_operator = ["/panel/", "/panel/verifikasi/", f"/panel/verifikasi/{enrolment.id}/", "/panel/peserta/",
                    f"/panel/peserta/{enrolment.worker_id}/", "/panel/impor/", "/panel/ekspor/", "/panel/laporan/",
                    "/panel/bpjstk/", "/panel/tidak-ada/"]  # fmt: skip
-    as_supervisor = ["/panel/", "/panel/perangkat/", "/panel/laporan/?area=17.04.01"]
+    as_supervisor = ["/panel/", "/panel/perangkat/", "/panel/target/", "/panel/laporan/?area=17.04.01"]
     return [(operator, as_operator), (supervisor, as_supervisor)]
 
 
