@@ -518,3 +518,17 @@ DQ_SAME_NIK_SCORE = 0.99
 # candidates born on the same or the swapped date; kept below DQ_NAME_MIN so the scorer decides.
 DQ_TRGM_MIN = 0.35
 DQ_MAX_CANDIDATES = 50  # per record and per key: a key shared by more is no evidence of one person
+
+# --- panel (issue 12) ------------------------------------------------------------------------------
+# The village admin panel (/panel/): a session of its own length (the admin keeps Django's), the
+# same login throttling as the API (LOGIN_FAILURES_*).
+INSTALLED_APPS.append("panel")
+PANEL_LOGIN_URL = "/panel/login/"
+PANEL_SESSION_SECONDS = env.int("PANEL_SESSION_SECONDS", default=8 * 60 * 60)
+# The invalid rows of an import, kept for the operator to fix and upload again (personal data:
+# only this long after the job ends; enrolment/imports/invalid_rows.py).
+IMPORT_INVALID_ROWS_HOURS = env.int("IMPORT_INVALID_ROWS_HOURS", default=72)
+CELERY_BEAT_SCHEDULE["imports-prune-invalid-rows"] = {
+    "task": "enrolment.imports.prune_invalid_rows",
+    "schedule": crontab(minute=45),
+}

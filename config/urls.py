@@ -8,6 +8,7 @@ from config.metrics import metrics_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("panel/", include("panel.urls")),
     path("healthz", HealthzView.as_view(), name="healthz"),
     path("readyz", ReadyzView.as_view(), name="readyz"),
     path("metrics", metrics_view, name="metrics"),

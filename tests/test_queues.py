@@ -13,6 +13,7 @@ def test_every_task_is_routed_to_its_workload_queue():
         "enrolment.funding.renew": "imports",
         "enrolment.funding.resume_renewals": "imports",
         "enrolment.funding.send_registry_messages": "registry",
+        "enrolment.imports.prune_invalid_rows": "imports",
         "enrolment.imports.run": "imports",
         "enrolment.imports.sweep": "imports",
         "enrolment.registry.reconcile": "registry",

@@ -52,6 +52,9 @@ class ImportJob(models.Model):
     file = models.FileField(upload_to="imports/", blank=True)
     file_size = models.PositiveBigIntegerField(default=0)
     file_sha256 = models.CharField(max_length=64)
+    # The invalid rows as uploaded, to fix and upload again (imports/invalid_rows.py: kept for
+    # IMPORT_INVALID_ROWS_HOURS after the job ends).
+    invalid_rows_file = models.FileField(upload_to="imports/invalid/", blank=True)
     # Headers of the file that are not import columns (e.g. an export's status columns): skipped.
     ignored_columns = models.JSONField(default=list, blank=True)
     dry_run = models.BooleanField(default=False)

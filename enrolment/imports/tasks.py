@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import OperationalError
 
 from config.dberrors import busy_reason
+from enrolment.imports.invalid_rows import invalid_rows_prune
 from enrolment.imports.services import import_job_run, import_jobs_sweep
 
 
@@ -29,3 +30,8 @@ def import_run(self: Any, job_id: str) -> None:
 @shared_task(name="enrolment.imports.sweep")
 def import_sweep() -> dict[str, int]:
     return import_jobs_sweep()
+
+
+@shared_task(name="enrolment.imports.prune_invalid_rows")
+def prune_invalid_rows() -> None:
+    invalid_rows_prune()

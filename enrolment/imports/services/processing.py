@@ -31,6 +31,7 @@ from rest_framework.exceptions import ErrorDetail
 from config.dberrors import busy_reason, safe_summary
 from config.errors import ServiceError, envelope, register_error_code
 from enrolment.imports import layout
+from enrolment.imports.invalid_rows import invalid_rows_keep
 from enrolment.imports.models import ImportJob, ImportRow, ImportStatus, RowResult
 from enrolment.imports.readers import UnreadableFile, open_sheet
 from enrolment.imports.services.jobs import IMPORT_ROLES
@@ -99,6 +100,7 @@ def import_job_run(*, job_id: uuid.UUID | str) -> ImportJob | None:
             return ImportJob.objects.select_related("created_by").get(pk=job.pk)
     job = ImportJob.objects.select_related("created_by").get(pk=job.pk)
     if job.status in (ImportStatus.COMPLETED, ImportStatus.FAILED) and job.file:
+        invalid_rows_keep(job)
         job.file.delete(save=True)  # personal data at rest only as long as needed
     return job
 

@@ -1,0 +1,77 @@
+"""The invalid rows of an import as a spreadsheet to fix and upload again: the uploaded file's own
+header and the cells of each invalid row, plus a reason column.
+
+Written from the upload when the job ends, just before the upload itself is deleted, and kept only
+IMPORT_INVALID_ROWS_HOURS (the `enrolment.imports.prune_invalid_rows` beat task deletes it): it
+holds personal data, at rest only as long as an operator needs it to correct the rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+
+from enrolment.imports.models import ImportJob, ImportRow, ImportStatus, RowResult
+from enrolment.imports.readers import open_sheet
+
+
+def row_reason(error: dict[str, Any] | None) -> str:
+    """An import row's error as one line: the message, then each column's problems."""
+    if not error:
+        return ""
+    parts = [str(error.get("message") or "")]
+    fields = (error.get("details") or {}).get("fields") or {}
+    for column, problems in fields.items():
+        parts.append(f"{column}: {'; '.join(str(p) for p in problems)}")
+    return " · ".join(p for p in parts if p)
+
+
+def _invalid_rows_xlsx(job: ImportJob) -> bytes:
+    """XLSX of the job's invalid rows as they were uploaded, the reason in the last column. The
+    reason column is not a template column, so the import ignores it on the way back in."""
+    reasons = {
+        number: row_reason(error)
+        for number, error in ImportRow.objects.filter(job=job, result=RowResult.INVALID)
+        .order_by("row_number")
+        .values_list("row_number", "error")
+    }
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(_("Invalid rows"))
+    with open_sheet(Path(job.file.path), job.file_format) as source:
+        sheet.append([*source.header, _("Reason (delete before upload)")])
+        for number, cells in enumerate(source.rows, start=2):  # the header is row 1
+            if number in reasons:
+                sheet.append([*cells, reasons[number]])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def invalid_rows_keep(job: ImportJob) -> None:
+    """Saves the invalid rows' spreadsheet of a completed job whose upload is still stored.
+    Idempotent: a job that has one keeps it."""
+    if job.status != ImportStatus.COMPLETED or not job.invalid_count or not job.file or job.invalid_rows_file:
+        return
+    with translation.override(job.language):
+        body = _invalid_rows_xlsx(job)
+    job.invalid_rows_file.save(f"{job.id}.xlsx", ContentFile(body), save=False)
+    ImportJob.objects.filter(pk=job.pk).update(invalid_rows_file=job.invalid_rows_file.name)
+
+
+def invalid_rows_prune(*, older_than: dt.timedelta | None = None) -> int:
+    """Deletes the invalid rows' spreadsheets of jobs finished longer ago than the retention.
+    Idempotent; answers how many were deleted."""
+    cutoff = timezone.now() - (older_than or dt.timedelta(hours=settings.IMPORT_INVALID_ROWS_HOURS))
+    deleted = 0
+    for job in ImportJob.objects.filter(finished_at__lt=cutoff).exclude(invalid_rows_file=""):
+        job.invalid_rows_file.delete(save=True)
+        deleted += 1
+    return deleted
