@@ -388,3 +388,19 @@ CELERY_BEAT_SCHEDULE["import-sweep"] = {
     "schedule": IMPORT_SWEEP_SECONDS,
     "options": {"expires": IMPORT_SWEEP_SECONDS},
 }
+# JSON bodies and JSON-encoded sync columns nested deeper than this are refused (400): the deepest
+# real record (a worker's heirs in a bulk) is 5 levels.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
+# A JSON-encoded sync column (heirs, programs) longer than this is refused (400): heirs of a whole
+# family are under 2 KB.
+SYNC_MAX_JSON_COLUMN_CHARS = env.int("SYNC_MAX_JSON_COLUMN_CHARS", default=64 * 1024)
+# Import caps (enrolment/imports/readers.py, layout.py): a file over the rows, columns or
+# unpacked-XLSX limit fails (its earlier chunks stay imported); a cell over the cell limit, or
+# holding a NUL, makes its row invalid.
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
+IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=200)
+IMPORT_MAX_CELL_CHARS = env.int("IMPORT_MAX_CELL_CHARS", default=2000)
+IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=512 * 1024 * 1024)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("config.middleware.BodySizeLimitMiddleware") + 1, "config.middleware.NoStoreMiddleware"
+)
