@@ -419,3 +419,18 @@ if not DATABASE_URL and not FIELD_ENCRYPTION_KEYS and not BLIND_INDEX_KEY:
     FIELD_ENCRYPTION_KEYS, BLIND_INDEX_KEY = embedded_keys(
         Path(env.str("PII_KEY_FILE", default=str(BASE_DIR / "var" / "pii-keys.json")))
     )
+
+# --- Deployment behind TLS (issue 11, docs/hard.md) ----------------------------------------------
+# DJANGO_HTTPS=true: the service is only reached over HTTPS (directly, or behind a TLS proxy named
+# by NUM_PROXIES). Then: HTTP is redirected (health probes excepted), HSTS is sent, cookies are
+# Secure, and the proxy's X-Forwarded-Proto says whether a request came over TLS.
+DJANGO_HTTPS = env.bool("DJANGO_HTTPS", default=False)
+if DJANGO_HTTPS:
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # load balancers probe over plain HTTP
+    SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    if NUM_PROXIES:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
