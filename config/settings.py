@@ -138,10 +138,13 @@ REST_KNOX = {
     "TOKEN_TTL": timedelta(hours=env.int("TOKEN_TTL_HOURS", default=24 * 14)),
     "AUTH_HEADER_PREFIX": "Token",
 }
-# Failed logins allowed per window before 429, per username and per client address.
+# Failed logins allowed per window before 429, per username from one client address and per
+# client address; per username from anywhere only a backoff (villages/auth.py LoginGuard).
 LOGIN_FAILURES_PER_USERNAME = env.int("LOGIN_FAILURES_PER_USERNAME", default=5)
 LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+LOGIN_USERNAME_BACKOFF_AFTER = env.int("LOGIN_USERNAME_BACKOFF_AFTER", default=10)
+LOGIN_USERNAME_BACKOFF_MAX_SECONDS = env.int("LOGIN_USERNAME_BACKOFF_MAX_SECONDS", default=60)
 # Reverse proxies in front of the app; the client address is taken that many hops back in
 # X-Forwarded-For (0: REMOTE_ADDR, the safe default when nothing sits in front).
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
