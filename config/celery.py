@@ -6,6 +6,8 @@ from typing import Any
 from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger, worker_init, worker_process_init
 
+import config.metrics
+import config.requestid  # noqa: F401  (carries the request id into and out of messages)
 from config.logmask import install as install_log_mask
 from config.memory import tune_garbage_collector
 

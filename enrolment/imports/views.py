@@ -43,6 +43,7 @@ class _JobSerializer(ImportJobSerializer):
 
 
 class ImportListView(APIView):
+    pagination_class = CursorPagination
     parser_classes = [MultiPartParser, FormParser]
 
     def get_permissions(self) -> list[BasePermission]:
@@ -120,6 +121,7 @@ class ImportRetryView(APIView):
 
 
 class ImportRowsView(APIView):
+    pagination_class = CursorPagination
     permission_classes = [role_in(*services.READ_ROLES)]
 
     @extend_schema(
