@@ -46,6 +46,7 @@ ERROR_CODES: dict[str, tuple[int, Promise | str]] = {
     "not_acceptable": (406, _("The requested response format is not available.")),
     "conflict": (409, _("The request conflicts with the current state.")),
     "precondition_failed": (412, _("The record was changed by someone else. Reload it and try again.")),
+    "length_required": (411, _("Send the body with a Content-Length (chunked bodies are not accepted).")),
     "payload_too_large": (413, _("The request body is too large.")),
     "unsupported_media_type": (415, _("This content type is not supported.")),
     "idempotency_key_reused": (422, _("This id was already used with different data.")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +24,14 @@ def if_match_version(request: Request) -> int | None:
     if not match:
         raise FieldsInvalid(fields={"If-Match": [_("Send the record's version, e.g. If-Match: 3.")]})
     return int(match.group(1))
+
+
+def object_body(request: Request) -> Mapping[str, Any]:
+    """The body as a JSON object. `[]`, `1`, `"x"` or `null` is a 400, never read as "no change"."""
+    body = request.data
+    if not isinstance(body, Mapping):
+        raise FieldsInvalid(fields={"non_field_errors": [_("Send a JSON object.")]})
+    return body
 
 
 def bulk_records(request: Request) -> list[Any]:

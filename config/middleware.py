@@ -20,6 +20,10 @@ class BodySizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.META.get("HTTP_TRANSFER_ENCODING") and request.method not in ("GET", "HEAD", "OPTIONS"):
+            # A chunked body has no Content-Length: Django would read it as empty (a PATCH
+            # silently dropped) and no size limit would see it. Clients send the length.
+            return _json("length_required")
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -29,3 +33,17 @@ class BodySizeLimitMiddleware:
         if length > limit:
             return _json("payload_too_large", details={"limit_bytes": limit})
         return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every API answer that sets none: they carry personal data
+    (NIKs, names, phones) or a token, and no browser or proxy cache may keep them."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith("/api/v1/") and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response

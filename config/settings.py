@@ -145,10 +145,13 @@ REST_KNOX = {
     "TOKEN_TTL": timedelta(hours=env.int("TOKEN_TTL_HOURS", default=24 * 14)),
     "AUTH_HEADER_PREFIX": "Token",
 }
-# Failed logins allowed per window before 429, per username and per client address.
+# Failed logins allowed per window before 429, per username from one client address and per
+# client address; per username from anywhere only a backoff (villages/auth.py LoginGuard).
 LOGIN_FAILURES_PER_USERNAME = env.int("LOGIN_FAILURES_PER_USERNAME", default=5)
 LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+LOGIN_USERNAME_BACKOFF_AFTER = env.int("LOGIN_USERNAME_BACKOFF_AFTER", default=10)
+LOGIN_USERNAME_BACKOFF_MAX_SECONDS = env.int("LOGIN_USERNAME_BACKOFF_MAX_SECONDS", default=60)
 # Reverse proxies in front of the app; the client address is taken that many hops back in
 # X-Forwarded-For (0: REMOTE_ADDR, the safe default when nothing sits in front).
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
@@ -410,6 +413,22 @@ CELERY_BEAT_SCHEDULE["import-sweep"] = {
     "schedule": IMPORT_SWEEP_SECONDS,
     "options": {"expires": IMPORT_SWEEP_SECONDS},
 }
+# JSON bodies and JSON-encoded sync columns nested deeper than this are refused (400): the deepest
+# real record (a worker's heirs in a bulk) is 5 levels.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
+# A JSON-encoded sync column (heirs, programs) longer than this is refused (400): heirs of a whole
+# family are under 2 KB.
+SYNC_MAX_JSON_COLUMN_CHARS = env.int("SYNC_MAX_JSON_COLUMN_CHARS", default=64 * 1024)
+# Import caps (enrolment/imports/readers.py, layout.py): a file over the rows, columns or
+# unpacked-XLSX limit fails (its earlier chunks stay imported); a cell over the cell limit, or
+# holding a NUL, makes its row invalid.
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
+IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=200)
+IMPORT_MAX_CELL_CHARS = env.int("IMPORT_MAX_CELL_CHARS", default=2000)
+IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=512 * 1024 * 1024)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("config.middleware.BodySizeLimitMiddleware") + 1, "config.middleware.NoStoreMiddleware"
+)
 
 # --- ODK Collect / OpenRosa 1.0 (issue 16) ------------------------------------------------------
 INSTALLED_APPS = [*INSTALLED_APPS, "openrosa"]
@@ -532,3 +551,18 @@ CELERY_BEAT_SCHEDULE["imports-prune-invalid-rows"] = {
     "task": "enrolment.imports.prune_invalid_rows",
     "schedule": crontab(minute=45),
 }
+
+# --- Deployment behind TLS (issue 11, docs/hard.md) ----------------------------------------------
+# DJANGO_HTTPS=true: the service is only reached over HTTPS (directly, or behind a TLS proxy named
+# by NUM_PROXIES). Then: HTTP is redirected (health probes excepted), HSTS is sent, cookies are
+# Secure, and the proxy's X-Forwarded-Proto says whether a request came over TLS.
+DJANGO_HTTPS = env.bool("DJANGO_HTTPS", default=False)
+if DJANGO_HTTPS:
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # load balancers probe over plain HTTP
+    SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    if NUM_PROXIES:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -34,8 +34,11 @@ EARLIEST_COVERAGE = dt.date(2015, 1, 1)
 VALUE_FIELDS = (
     "worker_id", "village_id", "segment", "programs", "funding_source_id", "budget_year", "funding_decree",
     "coverage_start", "payment_period_months", "monthly_contribution", "annual_contribution", "contribution_detail",
-    "allocation_id",
+    "allocation_id", "warnings",
 )  # fmt: skip
+# A warning, not an error: a budget may fund coverage that starts in another year (a December
+# decree for January), but usually the year is a typo.
+COVERAGE_OUTSIDE_BUDGET_YEAR = "coverage_outside_budget_year"
 
 
 @dataclass
@@ -210,6 +213,11 @@ def clean_enrolment(
         cleaned.add_error("budget_year", _("Use a year between 2000 and 2100."))
         budget_year = None
     values["budget_year"] = budget_year
+    values["warnings"] = (
+        [COVERAGE_OUTSIDE_BUDGET_YEAR]
+        if coverage_start is not None and budget_year is not None and coverage_start.year != budget_year
+        else []
+    )
 
     decree, error = clean_text(data.get("funding_decree"), 200)
     values["funding_decree"] = decree or (allocation.decree_number if allocation else "")

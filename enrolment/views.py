@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import FieldsInvalid
-from config.http import PayloadTooLarge, bulk_records, if_match_version
+from config.http import PayloadTooLarge, bulk_records, if_match_version, object_body
 from config.pagination import CursorPagination
 from enrolment import selectors, services
 from enrolment.models import Status
@@ -106,7 +106,7 @@ class EnrolmentDetailView(APIView):
         tags=["enrolments"],
     )
     def patch(self, request: Request, enrolment_id: str) -> Response:
-        patch = request.data if isinstance(request.data, dict) else {}
+        patch = object_body(request)
         outcome = services.enrolment_update(
             actor=Actor.from_request(request),
             enrolment_id=enrolment_id,
@@ -186,7 +186,7 @@ class RegistrationView(APIView):
         description="A worker and their enrolment in one transaction: both or neither. Errors name `worker.<field>` or `enrolment.<field>`.",
     )
     def post(self, request: Request) -> Response:
-        body = request.data if isinstance(request.data, dict) else {}
+        body = object_body(request)
         outcome = services.registration_create(
             actor=Actor.from_request(request), worker_data=body.get("worker"), enrolment_data=body.get("enrolment")
         )

@@ -85,20 +85,32 @@ class LoginThrottled(ServiceError):
 
 
 class LoginGuard:
-    """Counts failed logins per username and per client address in fixed windows.
+    """Counts failed logins, and refuses (429 with Retry-After, the password not even checked):
 
-    The window starts at the first failure and lasts LOGIN_FAILURE_WINDOW_SECONDS; once a
-    counter reaches its limit, logins for that username (or from that address) are refused with
-    429 and Retry-After until the window ends, without the password being checked at all. A
-    successful login clears the username's counter, not the address's: one office behind one
-    address should not unlock a password-guessing run by logging in once.
+    - per username and client address: LOGIN_FAILURES_PER_USERNAME failures in a window of
+      LOGIN_FAILURE_WINDOW_SECONDS lock that pair until the window ends (someone guessing one
+      officer's password from one place);
+    - per client address: LOGIN_FAILURES_PER_ADDRESS failures, whatever the usernames, lock the
+      address likewise (one place guessing many accounts);
+    - per username from anywhere: only a backoff. After LOGIN_USERNAME_BACKOFF_AFTER failures in
+      the window each further attempt waits 2, 4, 8 … seconds after the last failure, at most
+      LOGIN_USERNAME_BACKOFF_MAX_SECONDS. Anyone could otherwise lock an officer out for the whole
+      window by failing five times with their username; now a distributed guess is slowed to a
+      crawl and the officer waits a minute at worst.
+
+    A window starts at its first failure. A successful login clears its username's counters, not
+    the address's: one office behind one address should not unlock a password-guessing run by
+    logging in once.
     """
 
     def __init__(self, *, username: str, address: str) -> None:
         user_hash = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
+        self.pair_key = f"login-fail:pair:{user_hash}:{address}"
+        self.address_key = f"login-fail:addr:{address}"
+        self.user_key = f"login-fail:user:{user_hash}"
         self.counters = [
-            (f"login-fail:user:{user_hash}", settings.LOGIN_FAILURES_PER_USERNAME),
-            (f"login-fail:addr:{address}", settings.LOGIN_FAILURES_PER_ADDRESS),
+            (self.pair_key, settings.LOGIN_FAILURES_PER_USERNAME),
+            (self.address_key, settings.LOGIN_FAILURES_PER_ADDRESS),
         ]
 
     def check(self) -> None:
@@ -109,6 +121,13 @@ class LoginGuard:
             if count >= limit:
                 ends_at = cache.get(key + ":ends") or now + 1
                 waits.append(max(1, int(ends_at - now + 0.999)))
+        failures = cache.get(self.user_key) or 0
+        beyond = failures - settings.LOGIN_USERNAME_BACKOFF_AFTER
+        if beyond >= 0:
+            delay = min(settings.LOGIN_USERNAME_BACKOFF_MAX_SECONDS, 2 ** (beyond + 1))
+            last = cache.get(self.user_key + ":last") or 0
+            if now < last + delay:
+                waits.append(max(1, int(last + delay - now + 0.999)))
         if waits:
             wait = max(waits)
             LOGIN_FAILURES.labels("throttled").inc()
@@ -117,20 +136,21 @@ class LoginGuard:
     def record_failure(self) -> None:
         LOGIN_FAILURES.labels("invalid_credentials").inc()
         window = settings.LOGIN_FAILURE_WINDOW_SECONDS
-        ends_at = timezone.now().timestamp() + window
-        for key, _limit in self.counters:
+        now = timezone.now().timestamp()
+        for key in (self.pair_key, self.address_key, self.user_key):
             # add() only sets a missing key, so the first failure fixes the window's end;
             # incr() is atomic on Redis, so parallel guesses are all counted.
-            cache.add(key + ":ends", ends_at, timeout=window)
+            cache.add(key + ":ends", now + window, timeout=window)
             cache.add(key, 0, timeout=window)
             try:
                 cache.incr(key)
             except ValueError:  # expired between add() and incr()
                 cache.set(key, 1, timeout=window)
+        cache.set(self.user_key + ":last", now, timeout=window)
 
     def reset_username(self) -> None:
-        key = self.counters[0][0]
-        cache.delete_many([key, key + ":ends"])
+        keys = (self.pair_key, self.user_key)
+        cache.delete_many([*keys, *(key + ":ends" for key in keys), self.user_key + ":last"])
 
 
 def client_address(request: HttpRequest | Request) -> str:

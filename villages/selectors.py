@@ -15,9 +15,12 @@ MANAGED_BY_SUPERVISORS = (Role.FIELD_OFFICER, Role.VILLAGE_OPERATOR, Role.VIEWER
 def area_list(
     *, user: User, parent: str | None = None, level: str | None = None, q: str | None = None, active: bool | None = None
 ) -> QuerySet[Area]:
-    """Areas inside the caller's scope, filtered."""
+    """Areas inside the caller's scope, filtered. `parent` alone: its children; with `level`:
+    its descendants at that level (`?parent=17.04&level=village`: every village of Kaur)."""
     areas = scoped(Area.objects.all(), user, "code")
-    if parent:
+    if parent and level:
+        areas = areas.filter(code__startswith=f"{parent}.")
+    elif parent:
         areas = areas.filter(parent_id=parent)
     if level:
         areas = areas.filter(level=level)

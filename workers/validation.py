@@ -365,7 +365,9 @@ def clean_worker(data: Any, *, refs: WorkerRefs, record_id: str | None = None) -
     raw_nik = data.get("nik")
     if raw_nik in (None, ""):
         values["nik"] = ""
-        cleaned.add_error("nik", _("This field is required."), NIK_INVALID)
+        # "required", like every other missing field: the top-level code then says fields are
+        # missing (validation_failed), not that a NIK was given and is wrong.
+        cleaned.add_error("nik", _("This field is required."), "required")
     elif not isinstance(raw_nik, str):
         values["nik"] = str(raw_nik)[:40]
         cleaned.add_error("nik", _("Send the NIK as text (it can start with a zero)."), NIK_INVALID)

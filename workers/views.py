@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.http import bulk_records, if_match_version
+from config.http import bulk_records, if_match_version, object_body
 from config.pagination import CursorPagination
 from villages.audit import Actor
 from villages.auth import official
@@ -92,7 +92,7 @@ class WorkerDetailView(APIView):
         description="Changes some fields. A change that is already applied answers 200 without a new version.",
     )
     def patch(self, request: Request, worker_id: str) -> Response:
-        patch = request.data if isinstance(request.data, dict) else {}
+        patch = object_body(request)
         outcome = services.worker_update(
             actor=Actor.from_request(request), worker_id=worker_id, patch=patch, if_match=if_match_version(request)
         )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -167,6 +168,24 @@ def export_prepare(
     return Export(kind=kind, headers=headers, rows=rows, count=count)
 
 
+# OWASP's CSV injection advice: a text cell beginning with one of these is read as a formula by
+# spreadsheet programs (`=HYPERLINK(…)`, `@SUM(…)`, `+cmd|…`).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A phone number in international form is the one ordinary value that begins with one of them;
+# a row of digits cannot call anything.
+_PHONE = re.compile(r"\+\d{6,15}")
+
+
+def _formula_like(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(_FORMULA_START) and not _PHONE.fullmatch(value)
+
+
+def _csv_cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet would run as a formula, quoted: `'=…` (the import takes
+    the quote off again, enrolment/imports/readers.py)."""
+    return "'" + value if _formula_like(value) else value
+
+
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -176,7 +195,7 @@ def _csv_stream(export: Export) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow(export.headers)
     for row in export.rows:
-        yield writer.writerow(row)
+        yield writer.writerow([_csv_cell(value) for value in row])
 
 
 def export_response(export: Export, *, file_format: str, filename: str) -> StreamingHttpResponse | FileResponse:
@@ -186,16 +205,28 @@ def export_response(export: Export, *, file_format: str, filename: str) -> Strea
         )
     else:
         from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
 
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet("Peserta" if export.kind == "workers" else "Kepesertaan")
         sheet.append(list(export.headers))
+
+        def as_text(value: Any) -> Any:
+            # openpyxl writes a string beginning with "=" as a formula: these are text cells.
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            return cell
+
         for row in export.rows:
-            sheet.append(row)
+            sheet.append([as_text(value) if _formula_like(value) else value for value in row])
         handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - closed (and deleted) by the response
         workbook.save(handle)
         handle.seek(0)
         response = FileResponse(handle, content_type=XLSX_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}.{file_format}"'
+    # Only safe characters in the header: an area from the query (control characters, quotes)
+    # must not break it (gunicorn answered such a response with its own HTML 500).
+    safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", filename)[:150]
+    response["Content-Disposition"] = f'attachment; filename="{safe_name}.{file_format}"'
     response["X-Export-Count"] = str(export.count)
+    response["Cache-Control"] = "no-store"  # personal data: never kept by a browser or proxy cache
     return response

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -409,6 +410,19 @@ _ENROLMENT_STEPS = _steps(
 )
 
 
+def _checked(value: Any) -> Any:
+    """A cell no database can store (a NUL character) or longer than IMPORT_MAX_CELL_CHARS is
+    refused: that cell's error, its row invalid, the other rows go on."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise CellError(_("The cell holds a NUL character (a damaged file?): retype it."))
+        if len(value) > settings.IMPORT_MAX_CELL_CHARS:
+            raise CellError(
+                _("The cell is too long: at most %(limit)d characters.") % {"limit": settings.IMPORT_MAX_CELL_CHARS}
+            )
+    return value
+
+
 def parse_row(row_number: int, row: Sequence[Any], headers: HeaderMap, codes: CodeTables) -> ParsedRow | None:
     """One data row → records. None for an entirely blank row (not a data row)."""
     width = len(row)
@@ -422,7 +436,7 @@ def parse_row(row_number: int, row: Sequence[Any], headers: HeaderMap, codes: Co
     for target, parts, convert in _WORKER_STEPS:
         if target in cells:
             try:
-                value = convert(cells[target], codes)
+                value = convert(_checked(cells[target]), codes)
             except CellError as problem:
                 errors.setdefault(target, []).append(problem.message)
                 value = None
@@ -447,7 +461,7 @@ def parse_row(row_number: int, row: Sequence[Any], headers: HeaderMap, codes: Co
     for target, parts, convert in _ENROLMENT_STEPS:
         if target in cells:
             try:
-                value = convert(cells[target], codes)
+                value = convert(_checked(cells[target]), codes)
             except CellError as problem:
                 errors.setdefault(target, []).append(problem.message)
                 value = None

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from enrolment.imports.models import ImportFormat
@@ -34,6 +35,38 @@ class Sheet:
     header: list[Any]
     rows: Iterator[list[Any]]  # data rows after the header, blank ones included
     total_rows: int | None  # data rows, when the format says so up front
+
+
+# A cell an export neutralised against formula injection (enrolment/exports/services.py): `'=…`, `'+…`.
+_NEUTRALISED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
+
+
+def _capped(rows: Iterator[list[Any]], *, neutralised: bool) -> Iterator[list[Any]]:
+    """The data rows, within IMPORT_MAX_ROWS and IMPORT_MAX_COLUMNS (else UnreadableFile: the
+    rows before stay imported, as for a file damaged halfway); trailing empty cells dropped. For
+    CSV, the quote an export put before a formula-like cell is taken off again."""
+    max_rows, max_columns = settings.IMPORT_MAX_ROWS, settings.IMPORT_MAX_COLUMNS
+    for count, row in enumerate(rows, start=1):
+        if count > max_rows:
+            raise UnreadableFile(_("The file has more than %(limit)d rows: split it.") % {"limit": max_rows})
+        while row and row[-1] in (None, ""):
+            row.pop()
+        if len(row) > max_columns:
+            raise UnreadableFile(
+                _("Row %(row)d has more than %(limit)d columns.") % {"row": count + 1, "limit": max_columns}
+            )
+        if neutralised:
+            row = [v[1:] if isinstance(v, str) and v.startswith(_NEUTRALISED) else v for v in row]
+        yield row
+
+
+def _header(cells: list[Any]) -> list[Any]:
+    while cells and cells[-1] in (None, ""):
+        cells.pop()
+    if len(cells) > settings.IMPORT_MAX_COLUMNS:
+        raise UnreadableFile(_("The file has more than %(limit)d columns.") % {"limit": settings.IMPORT_MAX_COLUMNS})
+    # A header is only a name: a NUL in it (which no database column can hold) is dropped.
+    return [c.replace("\x00", "")[: settings.IMPORT_MAX_CELL_CHARS] if isinstance(c, str) else c for c in cells]
 
 
 def detect_format(name: str, head: bytes) -> str | None:
@@ -90,7 +123,7 @@ def _csv(path: Path) -> Iterator[Sheet]:
             raise UnreadableFile(_("The file is empty.")) from None
         except csv.Error as exc:
             raise UnreadableFile(_("The file could not be read as CSV.")) from exc
-        yield Sheet(header=header, rows=_csv_rows(reader), total_rows=None)
+        yield Sheet(header=_header(header), rows=_capped(_csv_rows(reader), neutralised=True), total_rows=None)
     finally:
         handle.close()
 
@@ -104,10 +137,15 @@ def _csv_rows(reader: Any) -> Iterator[list[Any]]:
 
 @contextmanager
 def _xlsx(path: Path) -> Iterator[Sheet]:
-    from enrolment.imports.xlsx import XlsxError, open_workbook
+    from enrolment.imports.xlsx import XlsxError, XlsxTooLarge, open_workbook
 
     try:
-        workbook = open_workbook(path)
+        workbook = open_workbook(path, max_unpacked_bytes=settings.IMPORT_MAX_UNPACKED_BYTES)
+    except XlsxTooLarge as exc:
+        raise UnreadableFile(
+            _("The workbook unpacks to more than %(limit)d MB: split it.")
+            % {"limit": settings.IMPORT_MAX_UNPACKED_BYTES // (1024 * 1024)}
+        ) from exc
     except XlsxError as exc:
         raise UnreadableFile(_("The file could not be read as XLSX.")) from exc
     try:
@@ -118,7 +156,11 @@ def _xlsx(path: Path) -> Iterator[Sheet]:
         # The dimension the file declares (read by now: it comes before the rows); only a
         # progress estimate (files may lie or omit it).
         declared = workbook.declared_rows
-        yield Sheet(header=header, rows=rows, total_rows=declared - 1 if declared and declared > 1 else None)
+        yield Sheet(
+            header=_header(header),
+            rows=_capped(rows, neutralised=False),
+            total_rows=declared - 1 if declared and declared > 1 else None,
+        )
     finally:
         workbook.close()
 

@@ -51,6 +51,10 @@ class XlsxError(Exception):
     """The file is not an XLSX workbook this reader can read (damaged, not a zip, no sheet)."""
 
 
+class XlsxTooLarge(XlsxError):
+    """The workbook's parts unpack to more than the reader accepts (a zip bomb, or just huge)."""
+
+
 @dataclass
 class Workbook:
     """The first worksheet of an open XLSX file."""
@@ -136,12 +140,20 @@ class Workbook:
         self.archive.close()
 
 
-def open_workbook(path: Any) -> Workbook:
-    """Opens an XLSX file and reads what its rows need. Raises XlsxError."""
+def open_workbook(path: Any, *, max_unpacked_bytes: int | None = None) -> Workbook:
+    """Opens an XLSX file and reads what its rows need. Raises XlsxError, XlsxTooLarge when its
+    parts unpack to more than `max_unpacked_bytes` together. The sizes a zip declares bound what
+    is read: zipfile stops at an entry's declared size (and fails its CRC if the data goes on),
+    so a part cannot expand past what was checked here."""
     try:
         reader = ExcelReader(path, read_only=True, data_only=True)
     except Exception as exc:  # not a zip, or not one openpyxl accepts (InvalidFileException)
         raise XlsxError(str(exc)) from exc
+    if max_unpacked_bytes is not None:
+        unpacked = sum(info.file_size for info in reader.archive.infolist())
+        if unpacked > max_unpacked_bytes:
+            reader.archive.close()
+            raise XlsxTooLarge(f"{unpacked} bytes unpacked")
     try:
         reader.read_manifest()
         reader.read_workbook()

@@ -85,6 +85,7 @@ class EnrolmentTable(RecordTable[Enrolment, CleanedEnrolment, EnrolmentOutcome])
     model = Enrolment
     object_type = "enrolment"
     lock_namespace = "enrolment"
+    derived_fields = frozenset({"warnings"})  # derived from the values: a difference alone is no change
     update_fields = (*VALUE_FIELDS, "needs_correction", "errors", "status", "status_reason", "status_changed_at",
                      "status_changed_by", "version", "updated_by", "updated_at")  # fmt: skip
 

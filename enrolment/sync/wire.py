@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from config.formats import iso_datetime, iso_month
+from config.parsers import unstorable_reason
 from villages.audit import mask_nik
 from workers.models import Worker
 
@@ -140,14 +141,20 @@ def enrolment_record(row: Mapping[str, Any]) -> dict[str, Any]:
 # --- pushed records → the input the REST endpoints take ------------------------------------------
 
 
+JSON_COLUMNS = ("heirs", "programs", "warnings", "errors")
+
+
 def _decoded(value: Any) -> Any:
     """A JSON-encoded column; a value that is not valid JSON is passed on as is, so cleaning
-    reports it as a field error (and the record is kept flagged) instead of the push failing."""
+    reports it as a field error (and the record is kept flagged) instead of the push failing.
+    So is JSON nested deeper than JSON_MAX_DEPTH or holding text no database can store (NUL, a
+    lone surrogate); the push refuses columns longer than SYNC_MAX_JSON_COLUMN_CHARS up front."""
     if isinstance(value, str):
         try:
-            return json.loads(value) if value.strip() else []
-        except ValueError:
+            decoded = json.loads(value) if value.strip() else []
+        except (ValueError, RecursionError):
             return value
+        return value if unstorable_reason(decoded, nul=True) is not None else decoded
     return value
 
 

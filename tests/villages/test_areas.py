@@ -184,3 +184,18 @@ def test_target_refusals_leave_nothing(api, make_user):
     assert list(negative.json()["error"]["details"]["fields"]) == ["target_workers"]
     assert api(supervisor).put(f"/api/v1/areas/{KAUR}/targets/1999", body, format="json").status_code == 400
     assert AreaTarget.objects.count() == 0
+
+
+def test_parent_with_a_level_finds_descendants_at_that_level(api, make_user):
+    """API.md's own example: the villages of Kaur (17.04) named like "wani"."""
+    client = api(make_user(role=Role.VIEWER, areas=("17",)))
+    found = client.get("/api/v1/areas?parent=17.04&level=village&q=wani").json()["results"]
+    assert GEDUNG_WANI in [a["code"] for a in found]
+    assert all(a["code"].startswith("17.04.") and a["level"] == "village" for a in found)
+    villages = client.get("/api/v1/areas?parent=17.04&level=village&page_size=500").json()["results"]
+    assert {a["code"] for a in villages} == set(
+        Area.objects.filter(code__startswith="17.04.", level="village").values_list("code", flat=True)
+    )
+    # Without a level, still the direct children only.
+    districts = client.get("/api/v1/areas?parent=17.04&page_size=500").json()["results"]
+    assert {a["level"] for a in districts} == {"district"}

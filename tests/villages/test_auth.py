@@ -151,7 +151,7 @@ def test_failed_logins_are_throttled_per_username(api, make_user):
     for _ in range(3):
         assert login(api(), "siti", password="salah", REMOTE_ADDR="10.0.0.1").status_code == 401
 
-    blocked = login(api(), "siti", REMOTE_ADDR="10.0.0.2")  # the right password, from elsewhere
+    blocked = login(api(), "siti", REMOTE_ADDR="10.0.0.1")  # the right password, from there
 
     assert blocked.status_code == 429
     assert blocked.json()["error"]["code"] == "login_throttled"
@@ -159,9 +159,24 @@ def test_failed_logins_are_throttled_per_username(api, make_user):
     assert 590 <= retry_after <= 600
     assert blocked.json()["error"]["details"]["retry_after"] == retry_after
     assert DeviceToken.objects.count() == 0
-    # Another username is not affected.
+    # Another username is not affected, nor the officer elsewhere: failing with someone's
+    # username does not lock them out.
     make_user(username="budi")
-    assert login(api(), "budi", REMOTE_ADDR="10.0.0.2").status_code == 200
+    assert login(api(), "budi", REMOTE_ADDR="10.0.0.1").status_code == 200
+    assert login(api(), "siti", REMOTE_ADDR="10.0.0.2").status_code == 200
+
+
+@override_settings(
+    LOGIN_FAILURES_PER_USERNAME=100, LOGIN_USERNAME_BACKOFF_AFTER=4, LOGIN_USERNAME_BACKOFF_MAX_SECONDS=60
+)
+def test_failures_from_many_addresses_only_slow_a_username_down(api, make_user):
+    make_user(username="siti")
+    for attempt in range(4):
+        assert login(api(), "siti", password="salah", REMOTE_ADDR=f"10.1.0.{attempt}").status_code == 401
+    slowed = login(api(), "siti", REMOTE_ADDR="10.2.0.1")
+    assert (slowed.status_code, slowed.json()["error"]["code"]) == (429, "login_throttled")
+    assert 1 <= int(slowed["Retry-After"]) <= 2  # a backoff of seconds, not the 15-minute window
+    assert DeviceToken.objects.count() == 0
 
 
 @override_settings(LOGIN_FAILURES_PER_ADDRESS=4, LOGIN_FAILURES_PER_USERNAME=100)

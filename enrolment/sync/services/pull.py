@@ -8,14 +8,16 @@ areas (villages.RecordMove) and everything in areas the official lost (villages.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
+from config.dberrors import safe_summary
 from config.errors import PermissionDenied
 from enrolment.models import Enrolment
 from enrolment.sync import wire
@@ -26,6 +28,8 @@ from villages.scope import Scope, scope_of
 from villages.sync_clock import Snapshot, take_snapshot
 from workers.models import Worker
 from workers.permissions import may_see_full_nik
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -187,6 +191,22 @@ def sync_pull(*, actor: Actor, device: Device | None, last_pulled_at: int | None
                 "full_nik": full_nik["value"],
             },
         )
-        if device is not None:
-            Device.objects.filter(pk=device.pk).update(last_pull_at=timezone.now())
+    if device is not None:
+        _note_pull(device)
     return {"changes": {"workers": workers.as_dict(), "enrolments": enrolments.as_dict()}, "timestamp": cursor_value}
+
+
+def _note_pull(device: Device) -> None:
+    """The device's last_pull_at, written after the pull's snapshot transaction and never failing
+    it. Inside that REPEATABLE READ transaction, parallel pulls from one device (a retrying app)
+    updated the same row and all but one failed with a serialization error (a 500). Here it is a
+    READ COMMITTED update of a row another pull may hold: that pull is writing the same fact, so
+    a locked row is skipped (SKIP LOCKED), and any database refusal is only logged."""
+    try:
+        with transaction.atomic():
+            free = list(
+                Device.objects.filter(pk=device.pk).select_for_update(skip_locked=True).values_list("pk", flat=True)
+            )
+            Device.objects.filter(pk__in=free).update(last_pull_at=timezone.now())
+    except DatabaseError as problem:
+        logger.warning("device %s: last_pull_at not written (%s)", device.pk, safe_summary(problem))

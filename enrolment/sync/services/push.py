@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -67,9 +68,20 @@ def parse_changes(changes: Any) -> dict[str, PushedTable]:
             records = body.get(kind) or []
             if not isinstance(records, list) or not all(isinstance(r, Mapping) for r in records):
                 raise FieldsInvalid(fields={f"changes.{table}.{kind}": [_("Send a list of records.")]})
-            for record in records:
+            for index, record in enumerate(records):
                 if not isinstance(record.get("id"), str) or not record["id"]:
                     raise FieldsInvalid(fields={f"changes.{table}.{kind}": [_("Every record needs its id.")]})
+                for column in wire.JSON_COLUMNS:
+                    value = record.get(column)
+                    if isinstance(value, str) and len(value) > settings.SYNC_MAX_JSON_COLUMN_CHARS:
+                        raise FieldsInvalid(
+                            fields={
+                                f"changes.{table}.{kind}.{index}.{column}": [
+                                    _("Too long: at most %(limit)d characters.")
+                                    % {"limit": settings.SYNC_MAX_JSON_COLUMN_CHARS}
+                                ]
+                            }
+                        )
             upserts.extend(dict(r) for r in records)
         deleted = body.get("deleted") or []
         if not isinstance(deleted, list) or not all(isinstance(i, str) for i in deleted):
