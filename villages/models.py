@@ -206,6 +206,7 @@ class AuditAction(models.TextChoices):
     SYNC_PUSH = "sync_push", _("synced from a device")
     ERASE = "erase", _("erased on request")
     RESTRICT = "restrict", _("restricted on request")
+    ALARM = "alarm", _("bulk access alarm")
 
 
 class AuditEvent(models.Model):

@@ -161,3 +161,23 @@ def test_restriction_stops_changes_and_is_audited(api, make_user):
         worker.id,
         {"reason": "keberatan"},
     )
+
+
+def test_bulk_access_alarm_counts_full_nik_views_and_exports_per_hour(api, make_user, settings, caplog):
+    settings.BULK_ACCESS_ALARM_PEOPLE_PER_HOUR = 3
+    operator = make_user(role=Role.VILLAGE_OPERATOR)
+    workers = [WorkerFactory() for _ in range(3)]
+    client = api(operator)
+    for worker in workers:
+        assert client.get(f"/api/v1/workers/{worker.id}").status_code == 200
+    assert not AuditEvent.objects.filter(action="alarm").exists()
+
+    with caplog.at_level("WARNING", logger="workers.permissions"):
+        b"".join(client.get("/api/v1/exports/workers.csv").streaming_content)
+        b"".join(client.get("/api/v1/exports/workers.csv").streaming_content)
+
+    assert AuditEvent.objects.filter(action="alarm").values_list("object_id", "context").get() == (
+        str(operator.pk),
+        {"people": 6, "limit": 3, "what": "export"},
+    )
+    assert [r.getMessage().split(" reached ")[1].split(" people")[0] for r in caplog.records] == ["6"]
