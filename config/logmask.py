@@ -1,58 +1,95 @@
-"""A logging filter that masks NIK-like digit runs and phone numbers: the last line of defence.
+"""Personal data kept out of every log record.
 
-No code should log a person's NIK, family-card number or phone (services log ids), but a
-message that quotes a request, an exception that repeats a value or a third-party library's
-warning can. Every handler of settings.LOGGING carries this filter, so such a line reaches the
-log with `1704********0001` and `+62*******7890` instead: 16-digit runs (with or without the
-spaces, dots and dashes cards print) keep their first and last four digits, Indonesian mobile
-numbers (0812…, 62812…, +62812…) their last four.
+`PersonalDataFilter` sits on every handler (settings.LOGGING for Django and gunicorn's workers;
+the Celery worker's own handlers through `install`, called from its logging signals). For each
+record it:
+
+- replaces a database error, wherever it appears (the logged message's arguments, the exception
+  being logged and its chain), by `config.dberrors.safe_summary`: class, SQLSTATE, constraint and
+  table. PostgreSQL's text is never kept: DETAIL names the values (`Key (nik)=(…) already
+  exists`), CONTEXT of a failed COPY is the whole row (NIK, name, birth date, phone), and even a
+  primary message can quote a value (`invalid input syntax for type date: "…"`);
+- masks what looks like a NIK or KK number (a run of 16 digits: the first 6, the region, are
+  kept) and a phone number (+62 8xx…, 628xx…, 08xx…: the operator prefix kept) in the final text,
+  traceback included.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import traceback
+from typing import Any
 
-SIXTEEN_DIGITS = re.compile(r"(?<![0-9])[0-9](?:[ .\-]?[0-9]){15}(?![0-9])")
-PHONE = re.compile(r"(?<![0-9])(?:\+62|62|0)[ .\-]?8(?:[ .\-]?[0-9]){6,11}(?![0-9])")
+from config.dberrors import is_database_error, safe_summary
 
-
-def _mask_digits(match: re.Match[str]) -> str:
-    digits = re.sub(r"[^0-9]", "", match.group(0))
-    return digits[:4] + "*" * (len(digits) - 8) + digits[-4:]
-
-
-def _mask_phone(match: re.Match[str]) -> str:
-    text = match.group(0)
-    digits = re.sub(r"[^0-9+]", "", text)
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+_SIXTEEN_DIGITS = re.compile(r"(?<!\d)(\d{6})\d{10}(?!\d)")
+# +62 812-3456-7890, 62812…, 0812 3456 7890: a prefix then 7 to 12 more digits, spaced or dashed.
+_PHONE = re.compile(r"(?<![\w+])(\+62|62|0)([\s\-]?8\d\d)((?:[\s\-]?\d){5,10})(?!\d)")
 
 
 def mask_text(text: str) -> str:
-    """The text with every NIK-like run and phone number masked."""
-    if not any(c.isdigit() for c in text):
-        return text
-    return PHONE.sub(_mask_phone, SIXTEEN_DIGITS.sub(_mask_digits, text))
+    text = _SIXTEEN_DIGITS.sub(lambda m: m.group(1) + "*" * 10, text)
+    return _PHONE.sub(lambda m: m.group(1) + m.group(2) + re.sub(r"\d", "*", m.group(3)), text)
 
 
-class MaskPersonalData(logging.Filter):
-    """Rewrites a record's message (and its formatted exception and stack) masked. Never drops
-    a record."""
+def _safe_exception_text(exc_info: Any) -> str:
+    """The traceback of `exc_info` with every database error's message replaced by its summary."""
+    _type, value, tb = exc_info
+    if value is None:
+        return "".join(traceback.format_exception(_type, value, tb))
+    lines: list[str] = []
+    seen: set[int] = set()
+    chain: list[BaseException] = []
+    current: BaseException | None = value
+    while current is not None and id(current) not in seen:  # oldest cause first, as Python prints
+        seen.add(id(current))
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    for index, error in enumerate(reversed(chain)):
+        if index:
+            lines.append("\nThe above exception led to the following exception:\n\n")
+        lines.extend(traceback.format_tb(error.__traceback__))
+        if is_database_error(error):
+            lines.append(f"{type(error).__module__}.{type(error).__qualname__}: {safe_summary(error)}\n")
+        else:
+            lines.extend(traceback.format_exception_only(type(error), error))
+    return "Traceback (most recent call last):\n" + "".join(lines).rstrip("\n")
 
-    _formatter = logging.Formatter()
 
+class PersonalDataFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(arg, BaseException) and is_database_error(arg) for arg in record.args
+        ):
+            record.args = tuple(
+                safe_summary(arg) if isinstance(arg, BaseException) and is_database_error(arg) else arg
+                for arg in record.args
+            )
         try:
             message = record.getMessage()
-        except (TypeError, ValueError):
+        except Exception:  # a broken format string: logged as it is, masked
             message = str(record.msg)
-        masked = mask_text(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self._formatter.formatException(record.exc_info)
-        if record.exc_text:
+        record.msg, record.args = mask_text(message), ()
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = mask_text(_safe_exception_text(record.exc_info))
+        elif record.exc_text:
             record.exc_text = mask_text(record.exc_text)
         if record.stack_info:
             record.stack_info = mask_text(record.stack_info)
         return True
+
+
+_FILTER = PersonalDataFilter()
+
+
+def install(logger: logging.Logger | None = None) -> None:
+    """Puts the filter on every handler of `logger` (the root logger by default) and of every
+    logger known so far (Celery configures its own handlers, outside settings.LOGGING)."""
+    loggers = [logger or logging.getLogger()]
+    if logger is None:
+        loggers += [item for item in logging.Logger.manager.loggerDict.values() if isinstance(item, logging.Logger)]
+    for each in loggers:
+        for handler in each.handlers:
+            if not any(isinstance(f, PersonalDataFilter) for f in handler.filters):
+                handler.addFilter(_FILTER)

@@ -9,7 +9,12 @@ from rest_framework.views import APIView
 
 
 class CursorPagination(pagination.CursorPagination):
-    """`{"results": [...], "next": <url|null>, "previous": <url|null>}`, stable under inserts."""
+    """`{"results": [...], "next": <url|null>, "previous": <url|null>}`, stable under inserts.
+
+    A list view names it as its `pagination_class` (the views are APIViews, which never read the
+    attribute themselves): drf-spectacular reads it to describe the envelope and the `cursor` and
+    `page_size` parameters in the schema, and `paginated_response` pages with it.
+    """
 
     page_size = 100
     page_size_query_param = "page_size"
@@ -19,6 +24,38 @@ class CursorPagination(pagination.CursorPagination):
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
         # DRF answers None when pagination is off; page_size is always set here.
         return super().paginate_queryset(queryset, request, view) or []
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        # All three keys are always there (DRF's own schema requires only `results`).
+        link = {
+            "type": "string",
+            "format": "uri",
+            "nullable": True,
+            "description": "The adjacent page's URL; null at either end.",
+        }
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {"next": link, "previous": link, "results": schema},
+        }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Opaque position from a previous page's `next` or `previous` link.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Items per page ({self.page_size} by default, at most {self.max_page_size}).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size, "default": self.page_size},
+            },
+        ]
 
 
 def paginated_response(

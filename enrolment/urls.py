@@ -34,4 +34,5 @@ urlpatterns = [
     path("", include("enrolment.exports.urls")),
     path("", include("enrolment.imports.urls")),
     path("", include("enrolment.privacy.urls")),
+    path("", include("enrolment.funding.urls")),
 ]

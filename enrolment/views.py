@@ -60,6 +60,7 @@ class ReferenceView(APIView):
 
 
 class EnrolmentListView(APIView):
+    pagination_class = CursorPagination
     permission_classes = [RecordAccess]
 
     @extend_schema(
@@ -204,6 +205,7 @@ class RegistrationView(APIView):
 
 
 class VerificationQueueView(APIView):
+    pagination_class = CursorPagination
     permission_classes = [role_in(*QUEUE_ROLES)]
 
     @extend_schema(

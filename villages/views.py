@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import FieldsInvalid
-from config.pagination import paginated_response
+from config.pagination import CursorPagination, paginated_response
 from villages import selectors, services
 from villages.auth import APP_VERSION_HEADER, client_address, official
 from villages.models import Area, AreaTarget, DeviceToken, User
@@ -82,6 +82,8 @@ class MeView(APIView):
 
 
 class AreaListView(APIView):
+    pagination_class = CursorPagination
+
     @extend_schema(parameters=[AreaListQuerySerializer], responses={200: AreaSerializer(many=True)}, tags=["areas"])
     def get(self, request: Request) -> Response:
         query = AreaListQuerySerializer(data=request.query_params)
@@ -100,11 +102,15 @@ class AreaDetailView(APIView):
 
 
 class AreaTargetListView(APIView):
+    pagination_class = CursorPagination
+
     @extend_schema(responses={200: AreaTargetSerializer(many=True)}, tags=["areas"])
     def get(self, request: Request, code: str) -> Response:
         area = get_scoped_or_404(Area.objects.all(), official(request), "code", code=code)
         targets = AreaTarget.objects.filter(area=area).select_related("updated_by")
-        return Response({"results": AreaTargetSerializer(targets, many=True).data, "next": None})
+        return paginated_response(
+            view=self, request=request, queryset=targets, serializer_class=AreaTargetSerializer, ordering="year"
+        )
 
 
 class AreaTargetDetailView(APIView):
@@ -138,6 +144,7 @@ class AreaTargetDetailView(APIView):
 
 
 class UserListView(APIView):
+    pagination_class = CursorPagination
     permission_classes = [AdminOrSupervisor]
 
     @extend_schema(responses={200: UserSerializer(many=True)}, tags=["users"])
@@ -176,6 +183,7 @@ class UserDetailView(APIView):
 
 
 class DeviceListView(APIView):
+    pagination_class = CursorPagination
     permission_classes = [AdminOrSupervisor]
 
     @extend_schema(

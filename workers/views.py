@@ -38,6 +38,7 @@ def _detail_response(request: Request, worker: Any, status_code: int = 200) -> R
 
 
 class WorkerListView(APIView):
+    pagination_class = CursorPagination
     permission_classes = [RecordAccess]
 
     @extend_schema(

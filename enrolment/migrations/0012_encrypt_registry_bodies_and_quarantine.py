@@ -73,7 +73,7 @@ def encrypt_rows(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("enrolment", "0011_drop_redundant_indexes"),
+        ("enrolment", "0014_merge_import_jobs_and_funding"),
     ]
 
     operations = [

@@ -53,6 +53,7 @@ def _detail(user: User, batch: RegistryBatch) -> dict:
 
 
 class RegistryBatchListView(APIView):
+    pagination_class = CursorPagination
     permission_classes = [RegistryAccess]
 
     @extend_schema(

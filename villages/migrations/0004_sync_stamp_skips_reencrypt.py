@@ -43,7 +43,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("villages", "0003_sync_clock"),
+        ("villages", "0004_partition_audit_and_snapshots"),
     ]
 
     operations = [migrations.RunPython(forwards, backwards)]

@@ -10,7 +10,7 @@ import config.pii
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("workers", "0006_drop_id_pattern_index"),
+        ("workers", "0007_duplicates"),
     ]
 
     operations = [
