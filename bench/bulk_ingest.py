@@ -138,7 +138,11 @@ def copy_rows(rows: list[dict]) -> float:
         "address_street", "address_dusun", "address_rt", "address_rw", "occupation_id", "kusuka_number",
         "monthly_income", "mother_maiden_name", "heirs", "consent_given_at", "consent_method", "consent_recorded_by",
         "warnings", "needs_correction", "errors", "version", "request_hash", "created_at", "updated_at",
+        "nik_bi", "kk_bi", "phone_bi",
     ]  # fmt: skip
+    # Personal data as the service stores it: tokens and blind indexes (config/pii.py).
+    from config import pii
+
     now = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
     with (
@@ -146,13 +150,16 @@ def copy_rows(rows: list[dict]) -> float:
         cursor.connection.cursor().copy(f"COPY workers_worker ({', '.join(columns)}) FROM STDIN") as copy,
     ):
         for r in rows:
+            phone = "+62" + r["phone"][1:]
             copy.write_row(
                 (
-                    r["id"], r["village"], r["nik"], r["kk_number"], r["full_name"], r["birth_date"], r["birth_place"],
-                    r["sex"], "+62" + r["phone"][1:], r["address"]["street"], r["address"]["dusun"], r["address"]["rt"],
-                    r["address"]["rw"], r["occupation"], "", r["monthly_income"], r["mother_maiden_name"],
-                    json.dumps(r["heirs"]), r["consent"]["given_at"], r["consent"]["method"], r["consent"]["recorded_by"],
-                    "[]", False, "{}", 1, "", now, now,
+                    r["id"], r["village"], pii.encrypt(r["nik"]), pii.encrypt(r["kk_number"]), r["full_name"],
+                    r["birth_date"], r["birth_place"], r["sex"], pii.encrypt(phone), r["address"]["street"],
+                    r["address"]["dusun"], r["address"]["rt"], r["address"]["rw"], r["occupation"], "",
+                    r["monthly_income"], pii.encrypt(r["mother_maiden_name"]), pii.encrypt(json.dumps(r["heirs"])),
+                    r["consent"]["given_at"], r["consent"]["method"], r["consent"]["recorded_by"],
+                    "[]", False, "{}", 1, "", now, now, pii.blind_index(r["nik"], purpose="nik"),
+                    pii.blind_index(r["kk_number"], purpose="kk"), pii.blind_index(phone, purpose="phone"),
                 )
             )  # fmt: skip
     return time.perf_counter() - started

@@ -35,6 +35,7 @@ WORKER_COLUMNS = [
     "address_street", "address_dusun", "address_rt", "address_rw", "occupation_id", "kusuka_number",
     "monthly_income", "mother_maiden_name", "heirs", "consent_given_at", "consent_method", "consent_recorded_by",
     "warnings", "needs_correction", "errors", "version", "request_hash", "created_at", "updated_at",
+    "nik_bi", "kk_bi", "phone_bi",
 ]  # fmt: skip
 ENROLMENT_COLUMNS = [
     "id", "worker_id", "village_id", "segment", "programs", "funding_source_id", "budget_year", "funding_decree",
@@ -72,7 +73,10 @@ def populate(
     """
     from django.db import connection
 
+    from config.pii import blind_index, encrypt
+
     codes = villages(village, exclude_village)
+    no_heirs = encrypt("[]")
     now = dt.datetime.now(dt.UTC)
     consent = dt.datetime(2026, 10, 1, 2, tzinfo=dt.UTC)
     enrol_every = max(1, round(1 / enrolment_share)) if enrolment_share > 0 else 0
@@ -87,12 +91,15 @@ def populate(
                 sex = "F" if n % 2 else "M"
                 day = born.day + (40 if sex == "F" else 0)
                 nik = f"{district}{day:02d}{born.month:02d}{born.year % 100:02d}{n // 15000 + 1:04d}"
+                phone = f"+62812{n:08d}"
+                # Personal data as the service stores it: tokens and blind indexes (config/pii.py).
                 copy.write_row(
                     (
-                        f"{id_prefix}{n}", code, nik, "", f"Warga {n}", born, "Bengkulu", sex, f"+62812{n:08d}",
+                        f"{id_prefix}{n}", code, encrypt(nik), "", f"Warga {n}", born, "Bengkulu", sex, encrypt(phone),
                         "Jl. Desa", "Dusun I", "001", "001", OCCUPATIONS[n % len(OCCUPATIONS)], "",
-                        900_000 + (n % 7) * 100_000, "", "[]", consent, "signature", "petugas",
+                        900_000 + (n % 7) * 100_000, "", no_heirs, consent, "signature", "petugas",
                         "[]", False, "{}", 1, "", now, now,
+                        blind_index(nik, purpose="nik"), "", blind_index(phone, purpose="phone"),
                     )
                 )  # fmt: skip
         if enrol_every:

@@ -17,6 +17,8 @@ from workers.models import Worker
 
 
 class PlainWorkerSerializer(serializers.ModelSerializer):
+    heirs = serializers.JSONField()  # an encrypted JSON column: DRF would take it for text
+
     class Meta:
         model = Worker
         fields = [

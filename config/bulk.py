@@ -22,6 +22,8 @@ from django.db import connection
 from django.db.models import Field, JSONField, Model
 from django.db.models.base import ModelState
 
+from config.pii import EncryptedField
+
 M = TypeVar("M", bound=Model)
 
 
@@ -35,6 +37,8 @@ class _Plan:
     constants: dict[str, Any]  # attname → the default of a field whose default never changes
     factories: list[tuple[str, Field]]  # fields whose default is made afresh (list, dict, now)
     stamped: list[Field]  # auto_now / auto_now_add: set on insert, as Model.save() does
+    computed: frozenset[str]  # attnames of fields recomputed on every save (blind indexes)
+    encrypted: frozenset[str]  # attnames of encrypted fields: written as their tokens
 
 
 _PLANS: dict[type[Model], _Plan] = {}
@@ -51,9 +55,17 @@ def _plan(model: type[Model]) -> _Plan:
             fields=fields,
             constants={f.attname: f.get_default() for f in fixed},
             factories=[(f.attname, f) for f in fields if f not in fixed],
-            stamped=[f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)],
+            stamped=[
+                f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) or _computed(f)
+            ],
+            computed=frozenset(f.attname for f in fields if _computed(f)),
+            encrypted=frozenset(f.attname for f in fields if isinstance(f, EncryptedField)),
         )
     return plan
+
+
+def _computed(field: Field) -> bool:
+    return bool(getattr(field, "computed_on_save", False))
 
 
 def new_instance(model: type[M], values: dict[str, Any]) -> M:
@@ -84,6 +96,8 @@ def concrete_field(model: type[Model], name: str) -> Field:
 
 def _value(field: Field, obj: Model) -> Any:
     value = getattr(obj, field.attname)
+    if isinstance(field, EncryptedField):
+        return field.get_prep_value(value)
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -116,6 +130,7 @@ def insert_models(objs: Sequence[Model]) -> None:
         return
     attnames = [f.attname for f in fields]
     json_positions = [i for i, f in enumerate(fields) if isinstance(f, JSONField)]
+    encrypted = [(i, f) for i, f in enumerate(fields) if f.attname in plan.encrypted]
     columns = ", ".join(f'"{f.column}"' for f in fields)
     # wrap_database_errors: COPY runs on the driver's cursor, and a constraint violation must still
     # surface as Django's IntegrityError.
@@ -130,6 +145,8 @@ def insert_models(objs: Sequence[Model]) -> None:
                 if value is not None:
                     # Most are empty (no warnings, no errors): their text is known.
                     row[i] = (_EMPTY_JSON.get(type(value)) if not value else None) or dumps(value)
+            for i, f in encrypted:  # personal data travels as its token (config/pii.py)
+                row[i] = f.get_prep_value(row[i])
             copy.write_row(row)
 
 
@@ -144,6 +161,7 @@ def insert_rows(model: type[Model], attnames: Sequence[str], rows: Iterable[Sequ
         model._default_manager.bulk_create([model(**dict(zip(attnames, row, strict=True))) for row in rows])
         return
     json_positions = [i for i, f in enumerate(fields) if isinstance(f, JSONField)]
+    encrypted = [(i, f) for i, f in enumerate(fields) if isinstance(f, EncryptedField)]
     columns = ", ".join(f'"{f.column}"' for f in fields)
     sql = f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN'
     dumps = json.dumps
@@ -154,6 +172,8 @@ def insert_rows(model: type[Model], attnames: Sequence[str], rows: Iterable[Sequ
                 value = row[i]
                 if value is not None:
                     row[i] = (_EMPTY_JSON.get(type(value)) if not value else None) or dumps(value)
+            for i, f in encrypted:
+                row[i] = f.get_prep_value(row[i])
             copy.write_row(row)
 
 
@@ -162,11 +182,15 @@ def update_models(objs: Sequence[Model], field_names: Sequence[str]) -> None:
     if not objs:
         return
     model = type(objs[0])
+    fields = [concrete_field(model, name) for name in field_names]
+    computed = [f for f in fields if f.attname in _plan(model).computed]
+    for obj in objs:
+        for f in computed:
+            f.pre_save(obj, add=False)
     if connection.vendor != "postgresql":
         model._default_manager.bulk_update(objs, list(field_names), batch_size=500)
         return
     meta = model._meta
-    fields = [concrete_field(model, name) for name in field_names]
     pk = meta.pk
     assignments = ", ".join(f'"{f.column}" = r."{f.column}"' for f in fields)
     with connection.cursor() as cursor:

@@ -241,7 +241,12 @@ class _EncryptedMixin:
         return None
 
 
-class EncryptedTextField(_EncryptedMixin, models.TextField):
+class EncryptedField:
+    """Marks the encrypted fields: writers that bypass the ORM's value conversion (config/bulk.py's
+    COPY) ask `get_prep_value` for the token of these."""
+
+
+class EncryptedTextField(EncryptedField, _EncryptedMixin, models.TextField):
     """Text encrypted at rest (a text column holding the token); '' stays ''."""
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
@@ -259,9 +264,13 @@ class EncryptedTextField(_EncryptedMixin, models.TextField):
         return encrypt(str(value))
 
 
-class EncryptedJSONField(_EncryptedMixin, models.TextField):
+class EncryptedJSONField(EncryptedField, _EncryptedMixin, models.TextField):
     """A JSON value (lists, objects) encrypted at rest as one token in a text column. The
     database cannot look inside it; nothing should."""
+
+    # What django-stubs reads for a custom field's Python types: any JSON value, as JSONField.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
 
     def __init__(self, *args: Any, encoder: type[json.JSONEncoder] | None = None, **kwargs: Any) -> None:
         self.encoder = encoder or DjangoJSONEncoder
@@ -296,6 +305,35 @@ class EncryptedJSONField(_EncryptedMixin, models.TextField):
         from django import forms
 
         return super().formfield(**{"form_class": forms.JSONField, "encoder": self.encoder, **kwargs})
+
+
+class BlindIndexField(models.CharField):
+    """The blind index of another field of the same row (`source`), under `purpose`: recomputed
+    whenever the row is saved (Model.save, bulk_create, and config/bulk.py's writers), never
+    edited. '' when the source is empty."""
+
+    computed_on_save = True
+
+    def __init__(self, *args: Any, source: str, purpose: str, **kwargs: Any) -> None:
+        self.source, self.purpose = source, purpose
+        kwargs.setdefault("max_length", BLIND_INDEX_LENGTH)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("default", "")
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        kwargs.update(source=self.source, purpose=self.purpose)
+        for key, default in (("max_length", BLIND_INDEX_LENGTH), ("blank", True), ("default", ""), ("editable", False)):
+            if kwargs.get(key, default) == default:
+                kwargs.pop(key, None)
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        value = blind_index(getattr(model_instance, self.source) or "", purpose=self.purpose)
+        setattr(model_instance, self.attname, value)
+        return value
 
 
 # --- Start-up check --------------------------------------------------------------------------------

@@ -390,6 +390,9 @@ if not DATABASE_URL and not FIELD_ENCRYPTION_KEYS and not BLIND_INDEX_KEY:
     FIELD_ENCRYPTION_KEYS, BLIND_INDEX_KEY = embedded_keys(
         Path(env.str("PII_KEY_FILE", default=str(BASE_DIR / "var" / "pii-keys.json")))
     )
+# Bulk-access alarm: a user who sees full NIKs of, or exports, more people than this in one clock
+# hour is logged at WARNING and an `alarm` audit event is written (0: off).
+BULK_ACCESS_ALARM_PEOPLE_PER_HOUR = env.int("BULK_ACCESS_ALARM_PEOPLE_PER_HOUR", default=1000)
 
 # --- Robustness: locks, database refusals, jobs, logs, hostile input (issue 11, docs/hard.md) ---
 # Advisory lock buckets per namespace (config/locks.py): a transaction holds at most this many

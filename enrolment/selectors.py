@@ -10,6 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 from rest_framework import serializers
 
+from config.pii import blind_index
 from enrolment.models import Enrolment, Status
 from villages.models import User
 from villages.scope import scope_of
@@ -117,7 +118,9 @@ def enrolment_list(
         digits = normalise_nik(q)
         whole_nik = digits.isdigit() and len(digits) == 16
         enrolments = (
-            enrolments.filter(worker__nik=digits) if whole_nik else enrolments.filter(worker__full_name__icontains=q)
+            enrolments.filter(worker__nik_bi=blind_index(digits, purpose="nik"))
+            if whole_nik
+            else enrolments.filter(worker__full_name__icontains=q)
         )
     return enrolments
 

@@ -33,5 +33,6 @@ urlpatterns = [
     path("", include("enrolment.reports.urls")),
     path("", include("enrolment.exports.urls")),
     path("", include("enrolment.imports.urls")),
+    path("", include("enrolment.privacy.urls")),
     path("", include("enrolment.funding.urls")),
 ]

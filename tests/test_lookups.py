@@ -25,7 +25,7 @@ def test_any_matches_in_for_keys_names_and_foreign_keys(db):
     wanted = {first.id, "not-there", *AWKWARD}
 
     assert set(Worker.objects.filter(id__any=wanted)) == set(Worker.objects.filter(id__in=wanted)) == {first}
-    assert list(Worker.objects.filter(nik__any={second.nik})) == [second]
+    assert list(Worker.objects.filter(nik_bi__any={second.nik_bi})) == [second]
     assert list(Enrolment.objects.filter(worker_id__any={first.id, second.id})) == [enrolment]
     assert list(Enrolment.objects.filter(worker__any={first.id})) == [enrolment]
 

@@ -59,6 +59,21 @@ def mask_nik(value: str | None) -> str:
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
 
 
+def mask_phone(value: str | None) -> str:
+    """`+6281234567890` → `+62*******7890`: the country code and the last four digits."""
+    if not value:
+        return ""
+    if len(value) < 9:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def redact(value: Any) -> str:
+    """What the audit log keeps of a personal value that changed: that there is one, never
+    what it is ('' stays '', so setting and clearing remain visible)."""
+    return "***" if value not in (None, "", [], {}) else ""
+
+
 def audit_event(
     actor: Actor,
     action: str,

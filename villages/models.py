@@ -204,6 +204,9 @@ class AuditAction(models.TextChoices):
     IMPORT = "import", _("imported")
     SYNC_PULL = "sync_pull", _("synced to a device")
     SYNC_PUSH = "sync_push", _("synced from a device")
+    ERASE = "erase", _("erased on request")
+    RESTRICT = "restrict", _("restricted on request")
+    ALARM = "alarm", _("bulk access alarm")
 
 
 class AuditEvent(models.Model):

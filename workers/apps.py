@@ -11,6 +11,11 @@ class WorkersConfig(AppConfig):
 
     def ready(self) -> None:
         checks.register(_enrolment_rules_provided)
+        # Workers' personal data is encrypted (config/pii.py): without its keys no process may
+        # start (gunicorn, Celery, manage.py), with a message naming the missing or bad one.
+        from config.pii import validate_keys
+
+        validate_keys()
 
 
 def _enrolment_rules_provided(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:

@@ -21,3 +21,9 @@ class WorkerEnrolled(ServiceError):
     code = "worker_enrolled"
     status_code = 409
     default_message = _("This person has a verified or active enrolment; end it before deleting them.")
+
+
+class ProcessingRestricted(ServiceError):
+    code = "processing_restricted"
+    status_code = 409
+    default_message = _("The processing of this person's data is restricted or they were erased; it cannot be changed.")

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from config.pii import BlindIndexField, EncryptedJSONField, EncryptedTextField
 from villages.models import Area
 from villages.records import CLIENT_ID_MAX_LENGTH as CLIENT_ID_MAX_LENGTH
 from villages.records import ClientRecord
@@ -87,14 +88,20 @@ class HeirRelationship(models.TextChoices):
 class Worker(ClientRecord):
     # Indexed by the prefix index and (village, birth_date) below, not by Django's default pair.
     village = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="workers", db_index=False)
+    # Personal data is encrypted at rest (config/pii.py): NIK, No. KK, phone, mother's maiden name
+    # and heirs. Exact matches (NIK uniqueness, "already registered", search by NIK, import
+    # matching) go through the blind indexes beside them, kept by every save.
     # The normalised 16 digits; as typed only on a record that needs correction.
-    nik = models.CharField(max_length=40, blank=True)
-    kk_number = models.CharField(max_length=40, blank=True)  # No. KK, the family card
+    nik = EncryptedTextField(blank=True)
+    nik_bi = BlindIndexField(source="nik", purpose="nik")
+    kk_number = EncryptedTextField(blank=True)  # No. KK, the family card
+    kk_bi = BlindIndexField(source="kk_number", purpose="kk")
     full_name = models.CharField(max_length=150, blank=True)
     birth_date = models.DateField(null=True, blank=True)
     birth_place = models.CharField(max_length=100, blank=True)
     sex = models.CharField(max_length=1, choices=Sex.choices, blank=True)
-    phone = models.CharField(max_length=20, blank=True)  # E.164
+    phone = EncryptedTextField(blank=True)  # E.164
+    phone_bi = BlindIndexField(source="phone", purpose="phone")
     address_street = models.CharField(max_length=200, blank=True)
     address_dusun = models.CharField(max_length=100, blank=True)
     address_rt = models.CharField(max_length=3, blank=True)
@@ -104,12 +111,15 @@ class Worker(ClientRecord):
     )
     kusuka_number = models.CharField(max_length=32, blank=True)  # fishers' KUSUKA card
     monthly_income = models.PositiveBigIntegerField(null=True, blank=True)  # IDR
-    mother_maiden_name = models.CharField(max_length=150, blank=True)
+    mother_maiden_name = EncryptedTextField(blank=True)
     # [{name, relationship, nik, phone}]: ahli waris, needed at claim time.
-    heirs = models.JSONField(default=list, blank=True)
+    heirs = EncryptedJSONField(default=list, blank=True)
     consent_given_at = models.DateTimeField(null=True, blank=True)
     consent_method = models.CharField(max_length=10, choices=ConsentMethod.choices, blank=True)
     consent_recorded_by = models.CharField(max_length=150, blank=True)
+    # Data-subject rights (enrolment/privacy): anonymised on request, or processing restricted.
+    erased_at = models.DateTimeField(null=True, blank=True)
+    restricted_at = models.DateTimeField(null=True, blank=True)
     # A tombstone left by a merge names the record that survived it (workers/duplicates).
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
@@ -118,16 +128,17 @@ class Worker(ClientRecord):
     class Meta(ClientRecord.Meta):
         constraints = [
             *ClientRecord.Meta.constraints,
-            # One live person per NIK, nationally. Tombstones and quarantined records don't count.
+            # One live person per NIK, nationally (by its blind index). Tombstones and quarantined
+            # records don't count.
             models.UniqueConstraint(
-                fields=["nik"],
+                fields=["nik_bi"],
                 condition=Q(deleted_at__isnull=True, needs_correction=False),
-                name="worker_nik_unique_live",
+                name="worker_nik_bi_unique_live",
             ),
             models.CheckConstraint(
                 condition=Q(needs_correction=True)
                 | (
-                    Q(nik__regex=r"^[0-9]{16}$")
+                    Q(nik_bi__regex=r"^[0-9a-f]{32}$")
                     & ~Q(full_name="")
                     & Q(birth_date__isnull=False)
                     & Q(sex__in=["M", "F"])

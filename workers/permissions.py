@@ -9,14 +9,21 @@ sees is villages/scope.py.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
 
 from villages.audit import Actor, audit_event, mask_nik
 from villages.models import AuditAction, Role, User
 from villages.scope import scope_of
 from workers.models import Worker
 from workers.nik import normalise_nik
+
+logger = logging.getLogger(__name__)
 
 # Roles that work with people face to face, and so see their full NIK (in their own villages).
 FULL_NIK_ROLES = (Role.FIELD_OFFICER, Role.VILLAGE_OPERATOR)
@@ -75,8 +82,30 @@ def audit_list(
     )
 
 
+def count_bulk_access(actor: Actor, people: int, *, what: str) -> bool:
+    """Counts people whose full NIK a user saw or whom they exported, per clock hour; the first
+    time the count passes BULK_ACCESS_ALARM_PEOPLE_PER_HOUR in an hour, a WARNING is logged and
+    an `alarm` event audited (the admin lists them: audit events, action "bulk access alarm").
+    True when this call raised the alarm."""
+    user = actor.user
+    limit = settings.BULK_ACCESS_ALARM_PEOPLE_PER_HOUR
+    if user is None or people <= 0 or limit <= 0:
+        return False
+    hour = timezone.now().strftime("%Y%m%d%H")
+    key = f"pii-access:{user.pk}:{hour}"
+    cache.add(key, 0, timeout=2 * 3600)
+    total = cache.incr(key, people)
+    if total - people > limit or total <= limit:
+        return False
+    logger.warning("bulk access alarm: user %s reached %s people in hour %s (%s)", user.pk, total, hour, what)
+    audit_event(actor, AuditAction.ALARM, "user", str(user.pk), context={"people": total, "limit": limit, "what": what})
+    return True
+
+
 def audit_view(actor: Actor, worker: Worker, *, full_nik: bool, **context: Any) -> None:
     """One person's record was read, with or without the full NIK."""
+    if full_nik:
+        count_bulk_access(actor, 1, what="full_nik")
     audit_event(
         actor,
         AuditAction.VIEW,

@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from rest_framework import serializers
 
+from config.pii import blind_index
 from villages.models import User
 from villages.scope import scope_of
 from workers.models import Worker
@@ -47,7 +48,7 @@ def worker_list(
     if q:
         digits = normalise_nik(q)
         workers = (
-            workers.filter(nik=digits)
+            workers.filter(nik_bi=blind_index(digits, purpose="nik"))
             if digits.isdigit() and len(digits) == 16
             else workers.filter(Q(full_name__icontains=q))
         )

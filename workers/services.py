@@ -7,7 +7,6 @@ own rules (workers/decisions.py). `SaveMode` and `Result` are the skeleton's, re
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,13 +20,14 @@ from config.errors import NotFound, PreconditionFailed, ServiceError
 from config.formats import iso_datetime
 from config.locks import lock_keys
 from config.lookups import text_array
-from villages.audit import Actor, AuditEntry, audit_events, mask_nik
+from config.pii import blind_index
+from villages.audit import Actor, AuditEntry, audit_events, mask_nik, mask_phone, redact
 from villages.models import AuditAction, User
 from villages.scope import Scope, scope_of
-from villages.upsert import Decision, RecordTable, Result, Saved, SaveMode, records_save
+from villages.upsert import Decision, RecordTable, Refuse, Result, Saved, SaveMode, records_save
 from workers.decisions import NikHolder, WorkerFacts, decide_worker
 from workers.duplicates.finder import Matches, find_matches, person_of, store_matches
-from workers.errors import WorkerEnrolled
+from workers.errors import ProcessingRestricted, WorkerEnrolled
 from workers.models import Occupation, Worker
 from workers.rules import enrolment_rules
 from workers.validation import (
@@ -41,6 +41,23 @@ from workers.validation import (
 )
 
 NIK_LIKE_FIELDS = {"nik", "kk_number"}
+# Personal values the audit log marks as changed without keeping them.
+REDACTED_FIELDS = frozenset(
+    {
+        "full_name",
+        "birth_date",
+        "birth_place",
+        "address_street",
+        "address_dusun",
+        "address_rt",
+        "address_rw",
+        "kusuka_number",
+        "monthly_income",
+        "mother_maiden_name",
+    }
+)
+# Kept by every save (config.pii.BlindIndexField), so written with their sources.
+BLIND_INDEXES = ("nik_bi", "kk_bi", "phone_bi")
 
 
 @dataclass
@@ -102,35 +119,41 @@ def worker_as_input(worker: Worker) -> dict[str, Any]:
     }
 
 
-def _audit_value(name: str, value: Any) -> Any:
-    if name in NIK_LIKE_FIELDS:
-        return mask_nik(value)
-    if name == "heirs":
-        return [{**heir, "nik": mask_nik(heir.get("nik"))} for heir in value or []]
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return value
-
-
 class WorkerTable(RecordTable[Worker, CleanedWorker, SaveOutcome]):
     """The workers table in the save skeleton (villages/upsert.py); its rules: workers.decisions."""
 
     model = Worker
     object_type = "worker"
     lock_namespace = "worker"
-    update_fields = (*VALUE_FIELDS, "warnings", "needs_correction", "errors", "version", "updated_by", "updated_at")
+    update_fields = (
+        *VALUE_FIELDS,
+        *BLIND_INDEXES,
+        "warnings",
+        "needs_correction",
+        "errors",
+        "version",
+        "updated_by",
+        "updated_at",
+    )
     derived_fields = frozenset({"warnings"})  # possible_duplicate depends on other people's records
 
     def lock(self, records: Sequence[CleanedWorker]) -> None:
-        lock_keys("nik", [r.values["nik"] for r in records if r.valid and r.values.get("nik")])
+        # By blind index: the lock keys travel to the database, the NIKs never do.
+        self.nik_indexes = {
+            blind_index(r.values["nik"], purpose="nik"): r.values["nik"]
+            for r in records
+            if r.valid and r.values.get("nik")
+        }
+        lock_keys("nik", list(self.nik_indexes))
 
     def prepare(self, records: Sequence[CleanedWorker], existing: Mapping[str, Worker]) -> None:
-        niks = {r.values["nik"] for r in records if r.valid and r.values.get("nik")}
-        holders = Worker.objects.filter(nik__any=niks, deleted_at__isnull=True, needs_correction=False)
+        niks = self.nik_indexes
+        holders = Worker.objects.filter(nik_bi__any=set(niks), deleted_at__isnull=True, needs_correction=False)
         self.facts = WorkerFacts(
             scope=self.scope,
             holders={
-                nik: NikHolder(id_, village) for id_, nik, village in holders.values_list("id", "nik", "village_id")
+                niks[index]: NikHolder(id_, village)
+                for id_, index, village in holders.values_list("id", "nik_bi", "village_id")
             },
             nik_locked=enrolment_rules().nik_locked([r.id for r in records if r.id in existing]),
         )
@@ -149,13 +172,29 @@ class WorkerTable(RecordTable[Worker, CleanedWorker, SaveOutcome]):
                 record.warnings.append(WARN_POSSIBLE_DUPLICATE)
 
     def decide(self, record: CleanedWorker, current: Worker | None) -> Decision:
+        if current is not None and (current.restricted_at is not None or current.erased_at is not None):
+            return Refuse(ProcessingRestricted())
         return decide_worker(record, current, facts=self.facts, keep_invalid=self.keep_invalid)
 
     def audit_value(self, name: str, value: Any) -> Any:
+        """The audit log is append-only and outlives an erasure, so it never holds a person's
+        values: NIK, KK and phone masked, the other personal fields only marked as set."""
         if name in NIK_LIKE_FIELDS:
             return mask_nik(value)
+        if name == "phone":
+            return mask_phone(value)
         if name == "heirs":
-            return [{**heir, "nik": mask_nik(heir.get("nik"))} for heir in value or []]
+            return [
+                {
+                    "name": redact(heir.get("name")),
+                    "relationship": heir.get("relationship", ""),
+                    "nik": mask_nik(heir.get("nik")),
+                    "phone": mask_phone(heir.get("phone")),
+                }
+                for heir in value or []
+            ]
+        if name in REDACTED_FIELDS:
+            return redact(value)
         return super().audit_value(name, value)
 
     def after_write(self, saved: list[Saved[Worker]]) -> None:

@@ -35,7 +35,7 @@ from villages.audit import Actor, audit_event, mask_nik
 from villages.models import AuditAction
 from villages.scope import scope_of
 from workers.models import Worker
-from workers.permissions import may_export_full_nik
+from workers.permissions import count_bulk_access, may_export_full_nik
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHUNK = 2000
@@ -165,6 +165,7 @@ def export_prepare(
         area_code=area or "",
         context={"format": file_format, "count": count, "full_nik": full_nik, "filters": filters},
     )
+    count_bulk_access(actor, count, what="export")
     return Export(kind=kind, headers=headers, rows=rows, count=count)
 
 

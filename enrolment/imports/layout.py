@@ -10,7 +10,7 @@ spreadsheet: `L`/`P`, dates as `31-12-1990`, `31/12/1990`, `1990-12-31` or a dat
 Stable ids (re-importing a file creates nothing new): a row's person is
   1. the `ID` column when it is filled (an exported file carries it), else
   2. the live worker in the importer's areas who already holds the row's NIK, else
-  3. `imp-` + the first 24 hex digits of sha256("<village code>:<NIK>").
+  3. `imp-` + the first 24 hex digits of the keyed blind index of "<village code>:<NIK>".
 Its enrolment is the person's live enrolment when they have one, else
 `impe-` + 24 hex digits of sha256("<worker id>:<budget year>").
 """
@@ -29,6 +29,7 @@ from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from config.pii import blind_index
 from workers.nik import normalise_nik
 
 
@@ -480,7 +481,9 @@ def _submit_flag(value: Any) -> str:
 
 
 def derived_worker_id(village: str, nik: str) -> str:
-    return "imp-" + hashlib.sha256(f"{village}:{nik}".encode()).hexdigest()[:24]
+    """Keyed (the blind index key), so the id of an imported person never reveals their NIK: an
+    unkeyed hash of a village and a NIK is undone by trying every birth date and serial."""
+    return "imp-" + blind_index(f"{village}:{nik}", purpose="import-worker-id")[:24]
 
 
 def derived_enrolment_id(worker_id: str, budget_year: Any) -> str:

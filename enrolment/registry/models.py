@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from config.pii import EncryptedTextField
 from enrolment.models import Enrolment
 from villages.models import Area, User
 
@@ -36,8 +37,9 @@ class RegistryBatch(models.Model):
     status = models.CharField(max_length=10, choices=BatchStatus.choices, default=BatchStatus.PENDING)
     # The request body, byte for byte (UTF-8 JSON). Rebuilt only by an operator's retry of a batch
     # the registry refused as malformed (a 400 stores nothing at the registry); emptied once the
-    # batch completed (it holds personal data and is never sent again).
-    payload = models.TextField(blank=True)
+    # batch completed (it holds personal data and is never sent again). Encrypted at rest
+    # (config/pii.py): it holds every record's NIK and phone.
+    payload = EncryptedTextField(blank=True)
     record_count = models.PositiveIntegerField()
     # The registry answered 202: the batch is stored there, poll for its results.
     acknowledged = models.BooleanField(default=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from config.pii import EncryptedJSONField
 from villages.models import Device, User
 
 
@@ -22,7 +23,8 @@ class SyncQuarantine(models.Model):
     record_id = models.CharField(max_length=200)  # as sent, possibly not a valid id
     # The village the record names, or the official's first area: how admin scoping finds it.
     area_code = models.CharField(max_length=13, blank=True)
-    record = models.JSONField()  # as pushed (personal data: shown masked in the admin)
+    # As pushed: personal data, encrypted at rest (config/pii.py) and shown masked in the admin.
+    record = EncryptedJSONField()
     code = models.CharField(max_length=64)
     errors = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from config.pii import blind_index, encrypt
 from tests.conftest import GEDUNG_WANI, KAUR
 from villages.models import Role, User
 
@@ -18,6 +19,7 @@ WORKER_COLUMNS = (
     "address_street", "address_dusun", "address_rt", "address_rw", "kusuka_number", "occupation_id",
     "monthly_income", "mother_maiden_name", "heirs", "consent_given_at", "consent_method", "consent_recorded_by",
     "warnings", "needs_correction", "errors", "version", "request_hash", "created_at", "updated_at",
+    "nik_bi", "kk_bi", "phone_bi",
 )  # fmt: skip
 ENROLMENT_COLUMNS = (
     "id", "worker_id", "village_id", "segment", "programs", "funding_source_id", "budget_year", "funding_decree",
@@ -33,16 +35,19 @@ def copy_people(people: Iterable[dict[str, Any]]) -> int:
     now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
     consent = dt.datetime(2026, 10, 1, 2, tzinfo=dt.UTC)
     people = list(people)
+    phone, phone_bi = encrypt("+6281200000000"), blind_index("+6281200000000", purpose="phone")
+    heirs = encrypt("[]")
     with connection.cursor() as cursor:
         raw = cursor.connection
         with raw.cursor() as c, c.copy(f"COPY workers_worker ({', '.join(WORKER_COLUMNS)}) FROM STDIN") as copy:
             for n, p in enumerate(people):
                 born = dt.date(1960, 1, 1) + dt.timedelta(days=n % 15000)
                 nik = f"{p['village'][:8].replace('.', '')}{born.day:02d}{born.month:02d}{born.year % 100:02d}{n // 15000 + 1:04d}"
+                # Personal data as the service stores it: tokens and blind indexes (config/pii.py).
                 copy.write_row((
-                    p["id"], p["village"], nik, "", f"Warga {n}", born, "Bengkulu", "M", "+6281200000000", "", "",
-                    "", "", "", p.get("occupation", "nelayan"), 1_000_000, "", "[]", consent, "signature", "petugas",
-                    "[]", False, "{}", 1, "", now, now,
+                    p["id"], p["village"], encrypt(nik), "", f"Warga {n}", born, "Bengkulu", "M", phone, "", "",
+                    "", "", "", p.get("occupation", "nelayan"), 1_000_000, "", heirs, consent, "signature", "petugas",
+                    "[]", False, "{}", 1, "", now, now, blind_index(nik, purpose="nik"), "", phone_bi,
                 ))  # fmt: skip
         with (
             raw.cursor() as c,

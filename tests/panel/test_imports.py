@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook, load_workbook
 
+from config.pii import blind_index
 from enrolment.imports.layout import HEADERS, derived_worker_id
 from enrolment.imports.models import ImportJob, ImportRow
 from enrolment.imports.services import import_job_run, processing
@@ -120,7 +121,7 @@ def test_import_accounts_for_every_row_and_again_changes_nothing(api, operator):
         "1704********0001",
     )
 
-    siti = Worker.objects.get(nik="1704014101900001")
+    siti = Worker.objects.get(nik_bi=blind_index("1704014101900001", purpose="nik"))
     assert siti.id == derived_worker_id(GEDUNG_WANI, "1704014101900001") == rows[2]["worker"]
     assert (siti.full_name, siti.sex, siti.birth_date, siti.phone, siti.occupation_id) == (
         "Siti Aminah",

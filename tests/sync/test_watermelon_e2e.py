@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from config.pii import blind_index
 from enrolment.models import Enrolment, Status
 from tests.conftest import GEDUNG_WANI, VILLAGE_B, committed
 from tests.factories import PASSWORD, EnrolmentFactory, UserFactory, WorkerFactory
@@ -156,7 +157,7 @@ def test_watermelondb_devices_sync_with_the_server(live_server):
     assert sorted(
         Worker.objects.filter(village_id=GEDUNG_WANI, deleted_at__isnull=False).values_list("id", flat=True)
     ) == sorted(["seed-gw-2", created["nurhayati"], e["worker"]])
-    assert Worker.objects.filter(nik=c["nik"]).count() == 1
+    assert Worker.objects.filter(nik_bi=blind_index(c["nik"], purpose="nik")).count() == 1
     siti = Worker.objects.get(id="seed-gw-1")
     assert (siti.phone, siti.birth_place, siti.address_street, siti.version) == (
         "+6281200000002",

@@ -4,6 +4,7 @@ import json
 import pytest
 from django.db import DatabaseError, transaction
 
+from config.pii import blind_index
 from tests.conftest import GEDUNG_WANI, KAUR, OTHER_REGENCY_VILLAGE, VILLAGE_B
 from tests.factories import WorkerFactory, make_nik, worker_payload
 from villages.models import AuditEvent, Role
@@ -136,7 +137,7 @@ def test_duplicate_nik_across_scopes_says_nothing_about_the_other_record(api, ma
     }
     assert "Rahasia" not in response.content.decode()
     assert OTHER_REGENCY_VILLAGE not in response.content.decode()
-    assert Worker.objects.filter(nik=elsewhere.nik).count() == 1
+    assert Worker.objects.filter(nik_bi=blind_index(elsewhere.nik, purpose="nik")).count() == 1
 
 
 def test_a_deleted_workers_nik_can_be_registered_again(api, officer):
@@ -192,7 +193,7 @@ def test_patch_bumps_version_and_audits_the_change(api, officer):
     worker = Worker.objects.get(id=body["id"])
     assert (worker.version, worker.phone) == (2, "+6281311112222")
     event = AuditEvent.objects.get(object_id=body["id"], action="update")
-    assert event.changes == {"phone": ["+6281234567890", "+6281311112222"]}
+    assert event.changes == {"phone": ["+62*******7890", "+62*******2222"]}  # masked: the log outlives erasure
     assert (event.actor_username, event.area_code, event.context) == ("petugas", GEDUNG_WANI, {"version": 2})
 
 

@@ -30,6 +30,7 @@ from rest_framework.exceptions import ErrorDetail
 
 from config.dberrors import busy_reason, safe_summary
 from config.errors import ServiceError, envelope, register_error_code
+from config.pii import blind_index
 from enrolment.imports import layout
 from enrolment.imports.invalid_rows import invalid_rows_keep
 from enrolment.imports.models import ImportJob, ImportRow, ImportStatus, RowResult
@@ -292,12 +293,16 @@ def _run_chunk(context: _Context, rows: list[layout.ParsedRow | None], offset: i
     candidates = [item for item in work if item.error is None]
 
     # Stable ids: the ID column, else the worker already holding the NIK in scope, else derived.
-    niks = {item.parsed.nik for item in candidates if not item.parsed.explicit_id}
+    niks = {
+        blind_index(item.parsed.nik, purpose="nik"): item.parsed.nik
+        for item in candidates
+        if not item.parsed.explicit_id and item.parsed.nik
+    }
     holders = {
-        nik: worker_id
-        for nik, worker_id, village in Worker.objects.filter(
-            nik__any=niks, deleted_at__isnull=True, needs_correction=False
-        ).values_list("nik", "id", "village_id")
+        niks[index]: worker_id
+        for index, worker_id, village in Worker.objects.filter(
+            nik_bi__any=set(niks), deleted_at__isnull=True, needs_correction=False
+        ).values_list("nik_bi", "id", "village_id")
         if scope.covers(village)
     }
     for item in candidates:

@@ -1,0 +1,150 @@
+"""No plaintext NIK, KK or phone at rest: a pg_dump of the whole database, the service's log
+lines and every Redis key and value, after workers, enrolments, a registry batch, an import, a
+sync pull and a quarantined push, hold none of the known values."""
+
+from __future__ import annotations
+
+import io
+import logging
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings as django_settings
+from django.db import connection
+
+from enrolment.imports.services import import_job_run
+from enrolment.registry.models import RegistryBatch
+from enrolment.registry.services import registry_batch_claim
+from tests.conftest import GEDUNG_WANI, VILLAGE_B, committed
+from tests.factories import worker_payload
+from tests.panel.test_imports import COLUMNS, csv_file, upload
+from tests.registry.conftest import make_verified
+from tests.sync.helpers import changes, flat_worker
+from tests.sync.test_sync_api import pull, push
+from villages.models import Role
+
+NIK_A, KK_A, PHONE_A = "1704014101900123", "1704010101001234", "081234509876"
+NIK_HEIR, PHONE_HEIR = "1704010505100456", "081398765432"
+NIK_IMPORT, PHONE_IMPORT = "1704010602850789", "081377712345"
+NIK_REGISTRY, KK_REGISTRY = "1704010703800912", "1704010101009999"
+NIK_QUARANTINE = "1704010808800345"
+PHONE_PATCHED = "081311223344"
+KNOWN = [NIK_A, KK_A, NIK_HEIR, NIK_IMPORT, NIK_REGISTRY, KK_REGISTRY, NIK_QUARANTINE]
+PHONES = [PHONE_A, PHONE_HEIR, PHONE_IMPORT, PHONE_PATCHED]
+
+
+def forms(phone: str) -> list[str]:
+    """How a phone can appear: as typed, E.164, and its national significant number."""
+    return [phone, "+62" + phone[1:], phone[1:]]
+
+
+def needles() -> list[str]:
+    return [*KNOWN, *(form for phone in PHONES for form in forms(phone))]
+
+
+def found_in(text: str) -> list[str]:
+    return [needle for needle in needles() if needle in text]
+
+
+def dump_database() -> str:
+    db = connection.settings_dict
+    pg_dump = shutil.which("pg_dump") or "/usr/lib/postgresql/15/bin/pg_dump"
+    return subprocess.run(  # noqa: S603 (a fixed program and the test database's own address)
+        [pg_dump, "-h", db["HOST"], "-p", str(db["PORT"]), "-U", db["USER"], db["NAME"]],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+
+
+def redis_contents() -> str:
+    client = redis.Redis.from_url(django_settings.REDIS_URL)
+    parts: list[bytes] = []
+    for key in client.scan_iter(count=1000):
+        parts.append(key)
+        kind = client.type(key)
+        if kind == b"string":
+            parts.append(client.get(key) or b"")
+        elif kind == b"list":
+            parts.extend(client.lrange(key, 0, -1))
+        elif kind == b"hash":
+            for field, value in client.hgetall(key).items():
+                parts.extend([field, value])
+        elif kind == b"set":
+            parts.extend(client.smembers(key))
+        elif kind == b"zset":
+            parts.extend(client.zrange(key, 0, -1))
+    return b"\n".join(parts).decode("utf-8", "replace")
+
+
+@pytest.fixture
+def service_log():
+    """What the configured console handler writes, captured."""
+    handlers = [
+        h for h in logging.getLogger().handlers if any(type(f).__module__ == "config.logmask" for f in h.filters)
+    ]
+    assert handlers, "the console handler carries the masking filter"
+    stream = io.StringIO()
+    previous = [h.setStream(stream) for h in handlers]  # type: ignore[attr-defined]
+    yield stream
+    for handler, old in zip(handlers, previous, strict=True):
+        handler.setStream(old)  # type: ignore[attr-defined]
+
+
+@committed
+def test_no_known_nik_kk_or_phone_in_the_dump_the_logs_or_redis(api, make_user, settings, service_log, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.REGISTRY_URL = "http://127.0.0.1:9"
+    officer = make_user(role=Role.FIELD_OFFICER, areas=(GEDUNG_WANI,))
+    operator = make_user(role=Role.VILLAGE_OPERATOR, areas=(GEDUNG_WANI,))
+    client = api(officer)
+
+    # A worker through the API, with heirs, then changed and searched for.
+    body = worker_payload(
+        nik=NIK_A,
+        kk_number=KK_A,
+        phone=PHONE_A,
+        heirs=[{"name": "Rahmat", "relationship": "child", "nik": NIK_HEIR, "phone": PHONE_HEIR}],
+    )
+    assert client.post("/api/v1/workers", body, format="json").status_code == 201
+    assert client.patch(f"/api/v1/workers/{body['id']}", {"phone": PHONE_PATCHED}, format="json").status_code == 200
+    assert client.get(f"/api/v1/workers?q={NIK_A}").json()["results"][0]["id"] == body["id"]
+    duplicate = client.post("/api/v1/workers", worker_payload(nik=NIK_A), format="json")
+    assert duplicate.json()["error"]["code"] == "nik_already_registered"
+
+    # An import (its file is removed after the job).
+    row = [NIK_IMPORT, "Darmawan", "L", "1985-02-06", GEDUNG_WANI, "petani", PHONE_IMPORT, "", "", "", "", ""]
+    uploaded = upload(api(operator), csv_file([row], COLUMNS))
+    assert uploaded.status_code == 202, uploaded.json()
+    import_job_run(job_id=uploaded.json()["id"])
+
+    # A registry batch: the body frozen at the claim holds NIKs and phones.
+    make_verified(1, nik=NIK_REGISTRY, kk_number=KK_REGISTRY)
+    batch = registry_batch_claim()
+    assert batch is not None
+    assert NIK_REGISTRY in RegistryBatch.objects.get(pk=batch.pk).payload  # readable by the service
+
+    # A sync pull (full NIKs go to the officer's device) and a push kept in quarantine.
+    pulled = pull(client)
+    assert NIK_A in [w["nik"] for w in pulled["changes"]["workers"]["created"]]
+    response = push(
+        client, pulled["timestamp"], changes({"created": [flat_worker(village=VILLAGE_B, nik=NIK_QUARANTINE)]})
+    )
+    assert response.json()["quarantined"][0]["code"] == "village_not_allowed"
+
+    # A careless log line is masked by the handler's filter.
+    logging.getLogger("enrolment").warning("looked up %s and %s", NIK_A, PHONE_A)
+
+    dump = dump_database()
+    assert body["id"] in dump  # the dump is of this test's database
+    assert found_in(dump) == []
+    log_text = service_log.getvalue()
+    assert "looked up 1704" in log_text  # the line is there, masked
+    assert found_in(log_text) == []
+    assert found_in(redis_contents()) == []
+    files = [p.read_bytes().decode("utf-8", "replace") for p in Path(tmp_path).rglob("*") if p.is_file()]
+    assert [found_in(text) for text in files if found_in(text)] == []

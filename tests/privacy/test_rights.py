@@ -1,0 +1,183 @@
+"""Data-subject rights: personal-data, access-log, audit/access, erase, restrict."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from enrolment.models import Enrolment
+from tests.conftest import GEDUNG_WANI, committed
+from tests.factories import EnrolmentFactory, WorkerFactory, worker_payload
+from tests.privacy.test_no_plaintext import dump_database
+from villages.models import AuditEvent, Role
+from workers.models import Worker
+
+NIK, KK, PHONE = "1704014101900777", "1704010101007777", "+6281277770000"
+HEIR_NIK = "1704010505100778"
+
+
+def person(**fields):
+    return WorkerFactory(
+        nik=NIK,
+        kk_number=KK,
+        phone=PHONE,
+        full_name="Siti Rahayu",
+        mother_maiden_name="Fatimah",
+        heirs=[{"name": "Rahmat", "relationship": "child", "nik": HEIR_NIK, "phone": ""}],
+        **fields,
+    )
+
+
+def test_personal_data_holds_everything_and_is_audited(api, make_user):
+    operator = make_user(role=Role.VILLAGE_OPERATOR)
+    officer = make_user(role=Role.FIELD_OFFICER)
+    worker = person()
+    enrolment = EnrolmentFactory(worker=worker)
+    api(officer).get(f"/api/v1/workers/{worker.id}")
+
+    response = api(operator).get(f"/api/v1/workers/{worker.id}/personal-data")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["worker"]["nik"], body["worker"]["kk_number"], body["worker"]["heirs"][0]["nik"]) == (
+        NIK,
+        KK,
+        HEIR_NIK,
+    )
+    assert [e["id"] for e in body["enrolments"]] == [enrolment.id]
+    assert body["consent"]["method"] == "signature"
+    assert [(e["user"], e["action"], e["object_id"]) for e in body["access_log"]] == [
+        (officer.username, "view", worker.id)
+    ]
+    assert AuditEvent.objects.filter(actor=operator).values_list("action", "object_id", "context").get() == (
+        "view",
+        worker.id,
+        {"personal_data": True, "full_nik": True},
+    )
+    assert api(officer).get(f"/api/v1/workers/{worker.id}/personal-data").status_code == 403
+    elsewhere = make_user(role=Role.VILLAGE_OPERATOR, areas=("17.04.01.2002",))
+    assert api(elsewhere).get(f"/api/v1/workers/{worker.id}/personal-data").status_code == 404
+
+
+def test_access_log_and_audit_access_name_who_touched_whom(api, make_user, admin_user):
+    officer = make_user(role=Role.FIELD_OFFICER, username="petugas-a")
+    supervisor = make_user(role=Role.SUPERVISOR, areas=("17.04",))
+    worker = person()
+    other = WorkerFactory()
+    client = api(officer)
+    client.get(f"/api/v1/workers/{worker.id}")
+    client.patch(f"/api/v1/workers/{other.id}", {"birth_place": "Kaur"}, format="json")
+    client.get("/api/v1/workers")
+
+    log = api(supervisor).get(f"/api/v1/workers/{worker.id}/access-log").json()["events"]
+    assert [(e["user"], e["action"], e["object_id"]) for e in log] == [("petugas-a", "view", worker.id)]
+    assert api(officer).get(f"/api/v1/workers/{worker.id}/access-log").status_code == 403
+
+    since = (timezone.now() - dt.timedelta(hours=1)).isoformat()
+    until = (timezone.now() + dt.timedelta(hours=1)).isoformat()
+    response = api(admin_user).get("/api/v1/audit/access", {"user": officer.pk, "since": since, "until": until})
+    assert response.status_code == 200
+    touched = response.json()
+    assert sorted((p["worker"], p["actions"]) for p in touched["people"]) == sorted(
+        [(worker.id, ["view"]), (other.id, ["update"])]
+    )
+    assert [r["action"] for r in touched["bulk_reads"]] == ["list"]
+    assert (
+        api(supervisor).get("/api/v1/audit/access", {"user": officer.pk, "since": since, "until": until}).status_code
+        == 403
+    )
+
+
+@committed
+def test_erasure_is_refused_while_live_then_removes_every_value_and_keeps_the_counts(api, make_user):
+    operator = make_user(role=Role.VILLAGE_OPERATOR)
+    worker = person()
+    enrolment = EnrolmentFactory(worker=worker, status="draft")
+    client = api(operator)
+    request = {"reason": "permintaan subjek data", "request_reference": "SR-2026-001"}
+
+    refused = client.post(f"/api/v1/workers/{worker.id}/erase", request, format="json")
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "erasure_restricted"
+    assert refused.json()["error"]["details"] == {"enrolments": [{"id": enrolment.id, "status": "draft"}]}
+    assert Worker.objects.get(pk=worker.pk).nik == NIK
+
+    Enrolment.objects.filter(pk=enrolment.pk).update(status="rejected", status_reason="data tidak lengkap")
+    report = client.get("/api/v1/reports/coverage", {"area": GEDUNG_WANI}).json()
+    report.pop("generated_at")
+    erased = client.post(f"/api/v1/workers/{worker.id}/erase", request, format="json")
+    again = client.post(f"/api/v1/workers/{worker.id}/erase", request, format="json")
+
+    assert erased.status_code == again.status_code == 200
+    stored = Worker.objects.get(pk=worker.pk)
+    assert (stored.nik, stored.kk_number, stored.phone, stored.mother_maiden_name, stored.heirs, stored.full_name) == (
+        "",
+        "",
+        "",
+        "",
+        [],
+        "-",
+    )
+    assert (stored.village_id, stored.birth_date, stored.sex, stored.occupation_id) == (
+        worker.village_id,
+        worker.birth_date,
+        worker.sex,
+        worker.occupation_id,
+    )
+    assert stored.erased_at is not None
+    after = client.get("/api/v1/reports/coverage", {"area": GEDUNG_WANI}).json()
+    after.pop("generated_at")
+    assert after == report
+    shown = client.get(f"/api/v1/workers/{worker.id}").json()
+    exported = b"".join(client.get("/api/v1/exports/workers.csv").streaming_content).decode()
+    dump = dump_database()
+    for value in (NIK, KK, PHONE, HEIR_NIK, "Siti Rahayu", "Fatimah"):
+        assert value not in str(shown)
+        assert value not in exported
+        assert value not in dump
+    assert AuditEvent.objects.filter(action="erase").values_list("object_id", "context").get() == (
+        worker.id,
+        {"reason": "permintaan subjek data", "request_reference": "SR-2026-001", "version": 2},
+    )
+    changed = client.patch(f"/api/v1/workers/{worker.id}", {"full_name": "Siti Rahayu"}, format="json")
+    assert changed.json()["error"]["code"] == "processing_restricted"
+
+
+def test_restriction_stops_changes_and_is_audited(api, make_user):
+    operator = make_user(role=Role.VILLAGE_OPERATOR)
+    worker = WorkerFactory()
+    client = api(operator)
+
+    response = client.post(f"/api/v1/workers/{worker.id}/restrict", {"reason": "keberatan"}, format="json")
+
+    assert response.status_code == 200
+    assert Worker.objects.get(pk=worker.pk).restricted_at is not None
+    changed = client.patch(f"/api/v1/workers/{worker.id}", {"birth_place": "Kaur"}, format="json")
+    assert (changed.status_code, changed.json()["error"]["code"]) == (409, "processing_restricted")
+    bulk = client.post("/api/v1/workers/bulk", {"records": [worker_payload(id=worker.id)]}, format="json")
+    assert bulk.json()["results"][0]["error"]["code"] == "processing_restricted"
+    assert AuditEvent.objects.filter(action="restrict").values_list("object_id", "context").get() == (
+        worker.id,
+        {"reason": "keberatan"},
+    )
+
+
+def test_bulk_access_alarm_counts_full_nik_views_and_exports_per_hour(api, make_user, settings, caplog):
+    settings.BULK_ACCESS_ALARM_PEOPLE_PER_HOUR = 3
+    operator = make_user(role=Role.VILLAGE_OPERATOR)
+    workers = [WorkerFactory() for _ in range(3)]
+    client = api(operator)
+    for worker in workers:
+        assert client.get(f"/api/v1/workers/{worker.id}").status_code == 200
+    assert not AuditEvent.objects.filter(action="alarm").exists()
+
+    with caplog.at_level("WARNING", logger="workers.permissions"):
+        b"".join(client.get("/api/v1/exports/workers.csv").streaming_content)
+        b"".join(client.get("/api/v1/exports/workers.csv").streaming_content)
+
+    assert AuditEvent.objects.filter(action="alarm").values_list("object_id", "context").get() == (
+        str(operator.pk),
+        {"people": 6, "limit": 3, "what": "export"},
+    )
+    assert [r.getMessage().split(" reached ")[1].split(" people")[0] for r in caplog.records] == ["6"]
