@@ -39,11 +39,11 @@ def test_plaintext_rows_are_encrypted_and_indexed_once(db):
     raw("UPDATE enrolment_registrybatch SET payload = %s WHERE id = %s", [f'{{"nik": "{NIK}"}}', batch.id])
 
     run("workers.migrations.0008_encrypt_personal_data")
-    run("enrolment.migrations.0012_encrypt_registry_bodies_and_quarantine")
+    run("enrolment.migrations.0017_encrypt_registry_bodies_and_quarantine")
     stored = raw("SELECT nik, kk_number, phone, mother_maiden_name, heirs FROM workers_worker WHERE id = 'old-1'", [])
     payload = raw("SELECT payload FROM enrolment_registrybatch WHERE id = %s", [batch.id])
     run("workers.migrations.0008_encrypt_personal_data")
-    run("enrolment.migrations.0012_encrypt_registry_bodies_and_quarantine")
+    run("enrolment.migrations.0017_encrypt_registry_bodies_and_quarantine")
 
     assert (
         raw("SELECT nik, kk_number, phone, mother_maiden_name, heirs FROM workers_worker WHERE id = 'old-1'", [])

@@ -73,7 +73,7 @@ def encrypt_rows(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("enrolment", "0014_merge_import_jobs_and_funding"),
+        ("enrolment", "0016_import_invalid_rows_file"),
     ]
 
     operations = [
