@@ -46,8 +46,8 @@ def possible_duplicates(*, user: User, worker: Worker, limit: int = 5) -> list[W
     """People the caller sees with the same name and birth date, or the same NIK (the same rule
     as the `possible_duplicate` warning, widened to the caller's areas)."""
     same = Q(full_name__iexact=worker.full_name, birth_date=worker.birth_date)
-    if worker.nik:
-        same |= Q(nik=worker.nik)
+    if worker.nik_bi:  # NIKs are encrypted at rest: equal NIKs have equal blind indexes
+        same |= Q(nik_bi=worker.nik_bi)
     return list(worker_list(user=user).filter(same).exclude(id=worker.id).select_related("village")[:limit])
 
 

@@ -63,7 +63,9 @@ def test_a_constraint_error_logged_with_its_traceback_carries_no_row_data(db, ca
     duplicate.id, duplicate.phone = "second", PHONE
     with pytest.raises(IntegrityError) as refused, transaction.atomic():
         insert_models([duplicate])  # the unique live NIK refuses it
-    assert NIK in str(refused.value)  # PostgreSQL's DETAIL names it
+    # PostgreSQL's DETAIL names the key (the NIK's blind index, the NIK being encrypted at rest)
+    # and its CONTEXT quotes the failing row.
+    assert f"Key (nik_bi)=({duplicate.nik_bi})" in str(refused.value)
     try:
         raise RuntimeError("saving the chunk") from refused.value
     except RuntimeError:
@@ -74,6 +76,7 @@ def test_a_constraint_error_logged_with_its_traceback_carries_no_row_data(db, ca
     assert "Traceback (most recent call last)" in output
     assert NIK not in output
     assert NIK[6:] not in output
+    assert duplicate.nik_bi not in output
     assert "DETAIL" not in output
     assert "Key (" not in output
 

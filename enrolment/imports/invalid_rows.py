@@ -18,6 +18,8 @@ from django.core.files.base import ContentFile
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from enrolment.imports.models import ImportJob, ImportRow, ImportStatus, RowResult
 from enrolment.imports.readers import open_sheet
@@ -34,6 +36,14 @@ def row_reason(error: dict[str, Any] | None) -> str:
     return " · ".join(p for p in parts if p)
 
 
+def _text_cell(sheet: Any, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+    cell.data_type = "s"  # a value beginning with "=" stays text, never a formula
+    return cell
+
+
 def _invalid_rows_xlsx(job: ImportJob) -> bytes:
     """XLSX of the job's invalid rows as they were uploaded, the reason in the last column. The
     reason column is not a template column, so the import ignores it on the way back in."""
@@ -46,10 +56,15 @@ def _invalid_rows_xlsx(job: ImportJob) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Invalid rows"))
     with open_sheet(Path(job.file.path), job.file_format) as source:
+        width = len(source.header)
         sheet.append([*source.header, _("Reason (delete before upload)")])
         for number, cells in enumerate(source.rows, start=2):  # the header is row 1
             if number in reasons:
-                sheet.append([*cells, reasons[number]])
+                # A short row is padded, so the reason stays in its own column; characters a
+                # worksheet cannot hold (NUL and other controls, often why the row is invalid)
+                # are dropped; cells stay text, never formulas (_text_cell).
+                padded = [*cells, *[None] * (width - len(cells))]
+                sheet.append([*(_text_cell(sheet, c) for c in padded), reasons[number]])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

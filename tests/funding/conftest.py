@@ -50,6 +50,7 @@ WORKER_COLUMNS = (
     "address_street", "address_dusun", "address_rt", "address_rw", "kusuka_number", "occupation_id",
     "monthly_income", "mother_maiden_name", "heirs", "consent_given_at", "consent_method", "consent_recorded_by",
     "warnings", "needs_correction", "errors", "version", "request_hash", "created_at", "updated_at",
+    "nik_bi", "kk_bi", "phone_bi",
 )  # fmt: skip
 ENROLMENT_COLUMNS = (
     "id", "worker_id", "village_id", "segment", "programs", "funding_source_id", "budget_year", "funding_decree",
@@ -66,7 +67,12 @@ def copy_participants(count: int, *, village: str = GEDUNG_WANI, year: int = 202
     the ids' order. Born 1980-1999: nobody is near the age limit."""
     from django.db import connection
 
+    from config.pii import blind_index, encrypt
+
     now = dt.datetime(2025, 1, 5, tzinfo=dt.UTC)
+    # Personal data as the service stores it: tokens and blind indexes (config/pii.py).
+    phone, phone_bi = encrypt("+6281200000000"), blind_index("+6281200000000", purpose="phone")
+    heirs = encrypt("[]")
     consent = dt.datetime(2025, 1, 2, tzinfo=dt.UTC)
     with connection.cursor() as cursor:
         raw = cursor.connection
@@ -75,9 +81,9 @@ def copy_participants(count: int, *, village: str = GEDUNG_WANI, year: int = 202
                 born = dt.date(1980, 1, 1) + dt.timedelta(days=n % 7000)
                 nik = f"170401{born.day:02d}{born.month:02d}{born.year % 100:02d}{n // 7000 + 1:04d}"
                 copy.write_row((
-                    f"{prefix}w{n:05d}", village, nik, "", f"Warga {n}", born, "Kaur", "M", "+6281200000000", "", "",
-                    "", "", "", "nelayan", 1_000_000, "", "[]", consent, "signature", "petugas", "[]", False, "{}", 1,
-                    "", now, now,
+                    f"{prefix}w{n:05d}", village, encrypt(nik), "", f"Warga {n}", born, "Kaur", "M", phone, "", "",
+                    "", "", "", "nelayan", 1_000_000, "", heirs, consent, "signature", "petugas", "[]", False, "{}", 1,
+                    "", now, now, blind_index(nik, purpose="nik"), "", phone_bi,
                 ))  # fmt: skip
         with raw.cursor() as c, c.copy(f"COPY enrolment_enrolment ({', '.join(ENROLMENT_COLUMNS)}) FROM STDIN") as copy:
             for n in range(count):
