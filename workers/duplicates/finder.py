@@ -7,7 +7,7 @@ through villages/upsert.py's `records_save`), in two steps of the workers table
 1. `prepare` (before the records are decided): `find_matches` searches the stored workers for
    every record of the request with a constant number of queries, whatever their number, and
    compares the request's records with each other. Candidates share an exact key
-   (keys.py: NIK, a NIK part, KK, phone; `workers_matchkey`, a btree on the key) or were born on
+   (keys.py: NIK, its region + date part, KK, phone; `workers_matchkey`, a btree on the key) or were born on
    the same date or its day/month swap with a similar normalised name (`workers_matchname`: the
    date's btree, pg_trgm's similarity() as the filter in SQL). Every key reads at most
    DQ_MAX_CANDIDATES rows: a key shared by more people (a village office's phone) says nothing.
@@ -59,18 +59,13 @@ def person_of(worker: Worker | Mapping[str, object]) -> Person:
 
 
 def _nik_parts(nik: str) -> list[str]:
-    """Digests of the NIK and of the three pairs of its parts (region PPKKCC, date DDMMYY,
-    serial SSSS): two NIKs one digit apart share at least one pair."""
-    whole, *_ = nik_keys(nik)
-    if not whole:
+    """Digests of the NIK and of its first 12 digits (region and birth date): a NIK whose serial
+    was mistyped still meets its twin record here. A typo in the region or date digits leaves
+    the declared birth date as it was, so the name + birth date search finds that one; keys on
+    the serial would not help (serials are mostly 0001, so a key with one says nothing)."""
+    if not nik_keys(nik):
         return []
-    region, date, serial = nik[:6], nik[6:12], nik[12:]
-    return [
-        whole,
-        digest(region + date, purpose="nik-region-date"),
-        digest(region + serial, purpose="nik-region-serial"),
-        digest(date + serial, purpose="nik-date-serial"),
-    ]
+    return [*nik_keys(nik), digest(nik[:12], purpose="nik-region-date")]
 
 
 @dataclass(frozen=True)
@@ -164,7 +159,7 @@ def find_matches(people: Sequence[Person], *, stored_ids: Iterable[str] = ()) ->
     """Likely duplicates of `people` (the records of one save, not yet written; `stored_ids`:
     those of them already stored) among the stored live workers and among themselves. Four
     queries whatever the number of people."""
-    people = [p for p in people if p.id]
+    people = [p for p in people if p.id] if settings.DQ_FINDER else []
     matches = Matches(unsaved={p.id for p in people} - set(stored_ids))
     if not people:
         return matches
@@ -224,7 +219,7 @@ def store_matches(workers: Iterable[Worker], matches: Matches) -> None:
     the save). A dismissed or merged pair keeps its status; an open pair of these workers that
     was not found again is removed."""
     rows = list(workers)
-    if not rows:
+    if not rows or not settings.DQ_FINDER:
         return
     ids = {w.id for w in rows}
     refused = matches.unsaved - ids  # records of the request that were not written: no row to pair
