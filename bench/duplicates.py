@@ -106,6 +106,7 @@ def populate(count: int) -> list[dict]:
     from tests.dq_corpus import FEMALE, MALE, SECOND, nik_for
     from villages.models import Area, AreaLevel
     from workers.duplicates.finder import person_of, probe_of
+    from workers.duplicates.names import name_key
 
     rng = random.Random(1)
     villages = list(Area.objects.filter(level=AreaLevel.VILLAGE, active=True).values_list("code", flat=True))
@@ -151,17 +152,14 @@ def populate(count: int) -> list[dict]:
                 )  # fmt: skip
         print(f"population: {count:,} workers copied in {time.perf_counter() - started:.0f} s")
         started = time.perf_counter()
-        names: dict[str, str] = {}
+        # One COPY at a time on a connection: the names, then the keys (probes made again, cheaply).
         with raw.cursor().copy("COPY workers_matchname (worker_id, name_key, birth_date) FROM STDIN") as copy:
-            with raw.cursor().copy("COPY workers_matchkey (key, worker_id) FROM STDIN") as keys:
-                for person in people:
-                    probe = probe_of(person_of(person))
-                    key = names.get(person["full_name"])
-                    if key is None:
-                        key = names[person["full_name"]] = probe.name
-                    copy.write_row((person["id"], key, person["birth_date"]))
-                    for k in set(probe.keys):
-                        keys.write_row((k, person["id"]))
+            for person in people:
+                copy.write_row((person["id"], name_key(person["full_name"]), person["birth_date"]))
+        with raw.cursor().copy("COPY workers_matchkey (key, worker_id) FROM STDIN") as copy:
+            for person in people:
+                for key in set(probe_of(person_of(person)).keys):
+                    copy.write_row((key, person["id"]))
         cursor.execute("ANALYZE workers_worker")
         cursor.execute("ANALYZE workers_matchname")
         cursor.execute("ANALYZE workers_matchkey")
