@@ -21,3 +21,15 @@ class WorkerEnrolled(ServiceError):
     code = "worker_enrolled"
     status_code = 409
     default_message = _("This person has a verified or active enrolment; end it before deleting them.")
+
+
+class MergeBothEnrolled(ServiceError):
+    code = "merge_both_enrolled"
+    status_code = 409
+    default_message = _("Both records have a live enrolment; end or reject one before merging.")
+
+
+class DuplicateResolved(ServiceError):
+    code = "duplicate_resolved"
+    status_code = 409
+    default_message = _("This pair was already dismissed or merged.")

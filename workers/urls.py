@@ -1,9 +1,13 @@
 from django.urls import path
 
 from workers import views
+from workers.duplicates import views as duplicates
 
 urlpatterns = [
     path("workers", views.WorkerListView.as_view(), name="worker-list"),
     path("workers/bulk", views.WorkerBulkView.as_view(), name="worker-bulk"),
     path("workers/<client_id:worker_id>", views.WorkerDetailView.as_view(), name="worker-detail"),
+    path("duplicates", duplicates.DuplicateListView.as_view(), name="duplicate-list"),
+    path("duplicates/<int:pair_id>/merge", duplicates.DuplicateMergeView.as_view(), name="duplicate-merge"),
+    path("duplicates/<int:pair_id>/dismiss", duplicates.DuplicateDismissView.as_view(), name="duplicate-dismiss"),
 ]
