@@ -1,7 +1,7 @@
 from django.urls import path
 
+from workers import duplicate_views as duplicates
 from workers import views
-from workers.duplicates import views as duplicates
 
 urlpatterns = [
     path("workers", views.WorkerListView.as_view(), name="worker-list"),
