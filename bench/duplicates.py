@@ -130,7 +130,8 @@ def populate(count: int) -> list[dict]:
                 born = dt.date(1961, 1, 1) + dt.timedelta(days=rng.randrange(17_000))
                 village = rng.choice(villages)
                 region = village[:8].replace(".", "")
-                serial = serials[(region, born)] = serials.get((region, born), 0) + 1
+                # Serials from 5000: the corpus above used the low ones.
+                serial = serials[(region, born)] = serials.get((region, born), 5000) + 1
                 person = {
                     "id": f"pop-{i:07d}",
                     "village_id": village,

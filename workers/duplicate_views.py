@@ -148,3 +148,70 @@ class DuplicateDismissView(APIView):
             actor=Actor.from_request(request), pair_id=pair_id, reason=body.validated_data["reason"]
         )
         return Response(selectors.pair_representation(pair))
+
+
+class LookupSerializer(serializers.Serializer):
+    nik = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    full_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    village = serializers.CharField(required=False, allow_blank=True, max_length=13)
+    mother_maiden_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("nik") and not (attrs.get("full_name") and attrs.get("birth_date")):
+            raise serializers.ValidationError(_("Send a NIK, or a full name with a birth date."))
+        return attrs
+
+
+LOOKUP_RESPONSE = inline_serializer(
+    "WorkerLookup",
+    {
+        "matches": inline_serializer(
+            "WorkerLookupMatch",
+            {
+                "scope": serializers.ChoiceField(choices=["here", "elsewhere"]),
+                "worker": serializers.DictField(required=False, help_text="Only for a record in your areas."),
+                "score": serializers.FloatField(required=False),
+                "reasons": serializers.ListField(child=serializers.CharField(), required=False),
+            },
+            many=True,
+        )
+    },
+)
+
+
+class WorkerLookupView(APIView):
+    permission_classes = [role_in(Role.FIELD_OFFICER, Role.VILLAGE_OPERATOR, Role.SUPERVISOR)]
+
+    @extend_schema(
+        request=LookupSerializer,
+        responses={200: LOOKUP_RESPONSE},
+        tags=["workers"],
+        description=(
+            "Is this person already registered? Likely matches in your areas with score and reasons; a match "
+            'outside them is one `{"scope": "elsewhere"}` and nothing more.'
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        body = LookupSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = official(request)
+        matches = selectors.worker_lookup(user=user, **body.validated_data)
+        answer: list[dict[str, Any]] = []
+        for match in matches:
+            if match.worker is None:
+                answer.append({"scope": "elsewhere"})
+                continue
+            full = permissions.may_see_full_nik(user, match.worker.village_id)
+            answer.append(
+                {
+                    "scope": "here",
+                    "worker": worker_representation(match.worker, full_nik=full),
+                    "score": match.score,
+                    "reasons": list(match.reasons),
+                }
+            )
+        permissions.audit_list(
+            Actor.from_request(request), "worker", count=sum(1 for m in matches if m.worker), filters={}, lookup=True
+        )
+        return Response({"matches": answer})

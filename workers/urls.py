@@ -6,6 +6,7 @@ from workers import views
 urlpatterns = [
     path("workers", views.WorkerListView.as_view(), name="worker-list"),
     path("workers/bulk", views.WorkerBulkView.as_view(), name="worker-bulk"),
+    path("workers/lookup", duplicates.WorkerLookupView.as_view(), name="worker-lookup"),
     path("workers/<client_id:worker_id>", views.WorkerDetailView.as_view(), name="worker-detail"),
     path("duplicates", duplicates.DuplicateListView.as_view(), name="duplicate-list"),
     path("duplicates/<int:pair_id>/merge", duplicates.DuplicateMergeView.as_view(), name="duplicate-merge"),

@@ -51,7 +51,7 @@ def test_the_pair_is_listed_to_callers_who_see_both(api, operator, supervisor):
     assert response.status_code == 200
     (pair,) = response.json()["results"]
     assert (pair["a"]["id"], pair["b"]["id"], pair["status"]) == ("w-first", "w-second", "open")
-    assert pair["a"]["nik"].startswith("1704") and "*" in pair["a"]["nik"]
+    assert pair["a"]["nik"] == "1704********" + Worker.objects.get(id="w-first").nik[-4:]
     assert {"similar_name", "same_birth_date", "same_kk", "same_village"} <= set(pair["reasons"])
     assert [p["id"] for p in api(supervisor).get("/api/v1/duplicates").json()["results"]] == [pair["id"]]
 
@@ -94,7 +94,7 @@ def pull(client, since=None):
 
 
 def test_merge_moves_enrolments_leaves_a_tombstone_and_reaches_devices(api, officer, operator):
-    first, second = register_twice(api, officer)
+    register_twice(api, officer)
     enrolment = EnrolmentFactory(worker=Worker.objects.get(id="w-second"))
     device = api(officer)
     since = pull(device)["timestamp"]
@@ -162,7 +162,7 @@ def test_merge_names_bad_choices(api, officer, operator, body, field):
 
 
 def test_dismissed_pairs_are_never_flagged_again(api, officer, operator):
-    first, second = register_twice(api, officer)
+    _, second = register_twice(api, officer)
     pair = DuplicatePair.objects.get()
 
     response = api(operator).post(f"/api/v1/duplicates/{pair.pk}/dismiss", {"reason": "kembar"}, format="json")
@@ -177,3 +177,51 @@ def test_dismissed_pairs_are_never_flagged_again(api, officer, operator):
     assert api(operator).get("/api/v1/duplicates?status=open").json()["results"] == []
     assert api(operator).get("/api/v1/duplicates?status=dismissed").json()["results"][0]["id"] == pair.pk
     assert AuditEvent.objects.filter(actor=operator, action="update", object_type="worker").count() == 2
+
+
+# --- POST /workers/lookup: "is this person already registered?" ----------------------------------
+
+
+def test_lookup_shows_a_match_here_with_score_and_reasons(api, officer):
+    first = person(id="w-here")
+    api(officer).post("/api/v1/workers", first, format="json")
+
+    response = api(officer).post(
+        "/api/v1/workers/lookup",
+        {"full_name": "Joesoef Hidajat", "birth_date": "1985-03-07", "village": GEDUNG_WANI},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    (match,) = response.json()["matches"]
+    assert (match["scope"], match["worker"]["id"], match["worker"]["nik"]) == ("here", "w-here", first["nik"])
+    assert {"similar_name", "same_birth_date", "same_village"} <= set(match["reasons"])
+    assert match["score"] >= 0.7
+    by_nik = api(officer).post("/api/v1/workers/lookup", {"nik": first["nik"]}, format="json").json()["matches"]
+    assert [(m["scope"], m["worker"]["id"], m["reasons"]) for m in by_nik] == [("here", "w-here", ["same_nik"])]
+    assert AuditEvent.objects.filter(actor=officer, action="list", context__lookup=True).count() == 2
+
+
+def test_lookup_says_nothing_about_a_match_elsewhere(api, make_user, officer):
+    other_village = make_user(Role.FIELD_OFFICER, (VILLAGE_B,))
+    elsewhere = person(id="w-elsewhere", village=VILLAGE_B)
+    api(other_village).post("/api/v1/workers", elsewhere, format="json")
+
+    by_name = api(officer).post(
+        "/api/v1/workers/lookup", {"full_name": "Yusuf Hidayat", "birth_date": "1985-03-07"}, format="json"
+    )
+    by_nik = api(officer).post("/api/v1/workers/lookup", {"nik": elsewhere["nik"]}, format="json")
+
+    assert by_name.json() == {"matches": [{"scope": "elsewhere"}]}
+    assert by_nik.json() == {"matches": [{"scope": "elsewhere"}]}
+    assert b"w-elsewhere" not in by_name.content + by_nik.content
+    nobody = api(officer).post(
+        "/api/v1/workers/lookup", {"full_name": "Rahmat", "birth_date": "1970-01-01"}, format="json"
+    )
+    assert nobody.json() == {"matches": []}
+
+
+def test_lookup_needs_a_nik_or_a_name_and_birth_date(api, officer):
+    response = api(officer).post("/api/v1/workers/lookup", {"full_name": "Yusuf"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_failed"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
@@ -9,7 +11,12 @@ from django.db.models import QuerySet
 from villages.audit import mask_nik
 from villages.models import User
 from villages.scope import scope_of
+from workers.duplicates.finder import find_matches
+from workers.duplicates.scoring import Person
 from workers.models import DuplicatePair, Worker
+from workers.nik import normalise_nik
+
+LOOKUP_ID = "?lookup"  # the question among the finder's records: "?" is in no client id
 
 
 def duplicate_list(*, user: User, status: str | None = None, area: str | None = None) -> QuerySet[DuplicatePair]:
@@ -52,3 +59,50 @@ def pair_representation(pair: DuplicatePair) -> dict[str, Any]:
         "resolution_reason": pair.resolution_reason,
         "survivor": pair.survivor_id,
     }
+
+
+@dataclass(frozen=True)
+class LookupMatch:
+    """One answer of "is this person already registered?": a visible worker with its score and
+    reasons, or (worker None) the bare fact that someone likely matching lives elsewhere."""
+
+    worker: Worker | None
+    score: float = 0.0
+    reasons: tuple[str, ...] = ()
+
+
+def worker_lookup(
+    *,
+    user: User,
+    nik: str = "",
+    full_name: str = "",
+    birth_date: dt.date | None = None,
+    village: str = "",
+    mother_maiden_name: str = "",
+) -> list[LookupMatch]:
+    """Likely matches of a person about to be registered, best first, by the finder's own search
+    and scores. Records in the caller's areas come with their score and reasons; all those
+    elsewhere collapse into one `LookupMatch(worker=None)` with nothing about them."""
+    probe = Person(
+        id=LOOKUP_ID,
+        village_id=village,
+        nik=normalise_nik(nik) if nik else "",
+        full_name=full_name,
+        birth_date=birth_date,
+        mother_maiden_name=mother_maiden_name,
+    )
+    found = {w: s for w, s in find_matches([probe]).of(LOOKUP_ID).items() if w != LOOKUP_ID}
+    if not found:
+        return []
+    scope = scope_of(user)
+    workers = {w.id: w for w in Worker.objects.filter(id__any=set(found), deleted_at__isnull=True)}
+    here = sorted(
+        (
+            LookupMatch(w, found[w.id].score, found[w.id].reasons)
+            for w in workers.values()
+            if scope.covers(w.village_id)
+        ),
+        key=lambda m: (-m.score, m.worker.id if m.worker else ""),
+    )
+    elsewhere = any(not scope.covers(w.village_id) for w in workers.values())
+    return [*here, LookupMatch(None)] if elsewhere else here
