@@ -89,7 +89,11 @@ def duplicate_merge(*, actor: Actor, pair_id: int, keep: str, fields: Mapping[st
             raise _invalid(f"fields.{name}", _("Name one of the pair's two records."))
     lock_keys("worker", ids)
     workers = {w.id: w for w in Worker.objects.select_for_update().filter(id__in=ids).order_by("id")}
-    pair = DuplicatePair.objects.select_for_update().get(pk=pair.pk)
+    # Read again under the locks: an edit that committed meanwhile may have changed the pair.
+    locked = DuplicatePair.objects.select_for_update().filter(pk=pair.pk).first()
+    if locked is None:
+        raise NotFound()
+    pair = locked
     survivor = workers[keep]
     loser = workers[ids[0] if keep == ids[1] else ids[1]]
     if pair.status != DuplicateStatus.OPEN or survivor.deleted_at or loser.deleted_at:
@@ -154,7 +158,10 @@ def duplicate_dismiss(*, actor: Actor, pair_id: int, reason: str) -> DuplicatePa
     assert actor.user is not None
     pair = _pair_in_scope(scope_of(actor.user), pair_id)
     lock_keys("worker", sorted([pair.a_id, pair.b_id]))
-    pair = DuplicatePair.objects.select_for_update().select_related("a", "b").get(pk=pair.pk)
+    locked = DuplicatePair.objects.select_for_update().select_related("a", "b").filter(pk=pair.pk).first()
+    if locked is None:  # an edit meanwhile made the records unalike: nothing left to dismiss
+        raise NotFound()
+    pair = locked
     if pair.status == DuplicateStatus.DISMISSED:
         return pair
     if pair.status != DuplicateStatus.OPEN:
