@@ -214,9 +214,11 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--store-from", type=float, default=0.4)
+    parser.add_argument("--reuse", action="store_true", help="Time the search on the database a previous run filled.")
     args = parser.parse_args()
 
-    recreate_database(BENCH_URL)
+    if not args.reuse:
+        recreate_database(BENCH_URL)
     os.environ["DATABASE_URL"] = BENCH_URL
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789abcdefghij")
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
@@ -226,6 +228,13 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
+    if args.reuse:
+        from workers.duplicates.finder import PERSON_FIELDS
+        from workers.models import Worker
+
+        stored = Worker.objects.filter(id__startswith="pop-").order_by("id").values(*PERSON_FIELDS)
+        speed(list(stored[: args.population]), args.samples)
+        return
     call_command("migrate", verbosity=0)
     call_command("load_areas", province="17", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
     quality(args.store_from)

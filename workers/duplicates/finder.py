@@ -107,21 +107,28 @@ def _ordered(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a < b else (b, a)
 
 
-def _stored_candidates(probes: Sequence[Probe]) -> dict[str, set[str]]:
-    """Record id → ids of stored workers sharing a key or a birth date (+ similar name)."""
+def _stored_candidates(probes: Sequence[Probe], exclude: set[str]) -> tuple[dict[str, set[str]], dict[str, Person]]:
+    """(record id → ids of live stored workers sharing a key or a birth date with a similar
+    name, those workers as Persons), leaving out the ids in `exclude`. On PostgreSQL one query
+    finds them and reads their columns."""
     found: dict[str, set[str]] = defaultdict(set)
+    people: dict[str, Person] = {}
     key_pairs = [(p.person.id, k) for p in probes for k in p.keys]
     date_triples = [(p.person.id, p.name, d) for p in probes if p.name for d in p.dates]
     limit = settings.DQ_MAX_CANDIDATES
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
+            columns = ", ".join(f"w.{name}" for name in PERSON_FIELDS)
             cursor.execute(
-                "SELECT q.rid, k.worker_id FROM unnest(%s::text[], %s::text[]) AS q(rid, key)"
+                f"SELECT c.rid, {columns} FROM ("  # noqa: S608 (column names from PERSON_FIELDS)
+                " SELECT q.rid, k.worker_id FROM unnest(%s::text[], %s::text[]) AS q(rid, key)"
                 " CROSS JOIN LATERAL (SELECT worker_id FROM workers_matchkey k WHERE k.key = q.key LIMIT %s) k"
                 " UNION"
                 " SELECT n.rid, m.worker_id FROM unnest(%s::text[], %s::text[], %s::date[]) AS n(rid, name, born)"
                 " CROSS JOIN LATERAL (SELECT worker_id FROM workers_matchname m"
-                "   WHERE m.birth_date = n.born AND similarity(m.name_key, n.name) >= %s LIMIT %s) m",
+                "   WHERE m.birth_date = n.born AND similarity(m.name_key, n.name) >= %s LIMIT %s) m"
+                ") AS c JOIN workers_worker w ON w.id = c.worker_id"
+                " WHERE w.deleted_at IS NULL AND NOT (w.id = ANY(%s::varchar[]))",
                 [
                     text_array(r for r, _ in key_pairs),
                     text_array(k for _, k in key_pairs),
@@ -131,11 +138,14 @@ def _stored_candidates(probes: Sequence[Probe]) -> dict[str, set[str]]:
                     text_array(d.isoformat() for _, _, d in date_triples),
                     settings.DQ_TRGM_MIN,
                     limit,
+                    text_array(exclude),
                 ],
             )
-            for rid, worker_id in cursor.fetchall():
-                found[rid].add(worker_id)
-        return found
+            for rid, *values in cursor.fetchall():
+                person = person_of(dict(zip(PERSON_FIELDS, values, strict=True)))
+                found[rid].add(person.id)
+                people[person.id] = person
+        return found, people
     # SQLite: the same keys through the ORM; names compared here instead of by pg_trgm.
     by_key: dict[str, list[str]] = defaultdict(list)
     for key, worker_id in MatchKey.objects.filter(key__in={k for _, k in key_pairs}).values_list("key", "worker_id"):
@@ -152,13 +162,18 @@ def _stored_candidates(probes: Sequence[Probe]) -> dict[str, set[str]]:
         probe = Person(id=rid, full_name=name)
         similar = [w for w, n in by_date[born] if name_similarity(probe, Person(id=w, full_name=n)) >= 0.5]
         found[rid].update(similar[:limit])
-    return found
+    wanted = {w for ids in found.values() for w in ids} - exclude
+    people = {
+        row["id"]: person_of(row)
+        for row in Worker.objects.filter(id__in=wanted, deleted_at__isnull=True).values(*PERSON_FIELDS)
+    }
+    return found, people
 
 
 def find_matches(people: Sequence[Person], *, stored_ids: Iterable[str] = ()) -> Matches:
     """Likely duplicates of `people` (the records of one save, not yet written; `stored_ids`:
-    those of them already stored) among the stored live workers and among themselves. Four
-    queries whatever the number of people."""
+    those of them already stored) among the stored live workers and among themselves. Two
+    queries on PostgreSQL whatever the number of people (the second only when a pair is found)."""
     people = [p for p in people if p.id] if settings.DQ_FINDER else []
     matches = Matches(unsaved={p.id for p in people} - set(stored_ids))
     if not people:
@@ -166,12 +181,7 @@ def find_matches(people: Sequence[Person], *, stored_ids: Iterable[str] = ()) ->
     threshold = settings.DQ_THRESHOLD
     probes = [probe_of(p) for p in people]
     in_request = {p.id for p in people}
-    stored = _stored_candidates(probes)
-    wanted = {w for ids in stored.values() for w in ids} - in_request
-    candidates = {
-        row["id"]: person_of(row)
-        for row in Worker.objects.filter(id__any=wanted, deleted_at__isnull=True).values(*PERSON_FIELDS)
-    }
+    stored, candidates = _stored_candidates(probes, exclude=in_request)
 
     def consider(a: Person, b: Person) -> None:
         result = score_pair(a, b)
