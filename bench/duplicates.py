@@ -221,6 +221,9 @@ def main() -> None:
         recreate_database(BENCH_URL)
     os.environ["DATABASE_URL"] = BENCH_URL
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789abcdefghij")
+    # Bench-only keys (the test keys of scripts/test): the match keys are blind indexes.
+    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5LTA=")
+    os.environ.setdefault("BLIND_INDEX_KEY", "dGVzdC1vbmx5LWJsaW5kLWluZGV4LWtleS0wMTIzNDU=")
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     os.environ.pop("REDIS_URL", None)
     import django

@@ -141,8 +141,14 @@ def _stored_candidates(probes: Sequence[Probe], exclude: set[str]) -> tuple[dict
                     text_array(exclude),
                 ],
             )
+            # Raw rows: each column through its field's own decoding (encrypted fields decrypt).
+            decoders = [getattr(Worker._meta.get_field(name), "from_db_value", None) for name in PERSON_FIELDS]
             for rid, *values in cursor.fetchall():
-                person = person_of(dict(zip(PERSON_FIELDS, values, strict=True)))
+                decoded = [
+                    decode(value, None, connection) if decode is not None and value is not None else value
+                    for decode, value in zip(decoders, values, strict=True)
+                ]
+                person = person_of(dict(zip(PERSON_FIELDS, decoded, strict=True)))
                 found[rid].add(person.id)
                 people[person.id] = person
         return found, people
