@@ -229,6 +229,9 @@ def main() -> None:
                 "1",
                 "--log-level",
                 "warning",
+                # A loaded machine (shared cores) can take longer than gunicorn's 30 s per request.
+                "--timeout",
+                "300",
             ],
             cwd=ROOT,
             env={**env, **extra},
