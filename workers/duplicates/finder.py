@@ -63,9 +63,10 @@ def _nik_parts(nik: str) -> list[str]:
     was mistyped still meets its twin record here. A typo in the region or date digits leaves
     the declared birth date as it was, so the name + birth date search finds that one; keys on
     the serial would not help (serials are mostly 0001, so a key with one says nothing)."""
-    if not nik_keys(nik):
+    whole = nik_keys(nik)
+    if not whole:
         return []
-    return [*nik_keys(nik), digest(nik[:12], purpose="nik-region-date")]
+    return [*whole, digest(nik[:12], purpose="nik-region-date")]
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class Matches:
     pairs: dict[str, dict[str, PairScore]] = field(default_factory=dict)
     dismissed: set[tuple[str, str]] = field(default_factory=set)
     unsaved: set[str] = field(default_factory=set)  # the request's ids with no stored row yet
+    probes: dict[str, Probe] = field(default_factory=dict)  # made once: store_matches reuses them
 
     def of(self, record_id: str) -> dict[str, PairScore]:
         return self.pairs.get(record_id, {})
@@ -186,6 +188,7 @@ def find_matches(people: Sequence[Person], *, stored_ids: Iterable[str] = ()) ->
         return matches
     threshold = settings.DQ_THRESHOLD
     probes = [probe_of(p) for p in people]
+    matches.probes = {p.person.id: p for p in probes}
     in_request = {p.id for p in people}
     stored, candidates = _stored_candidates(probes, exclude=in_request)
 
@@ -241,7 +244,13 @@ def store_matches(workers: Iterable[Worker], matches: Matches) -> None:
     refused = matches.unsaved - ids  # records of the request that were not written: no row to pair
     MatchKey.objects.filter(worker_id__any=ids).delete()
     MatchName.objects.filter(worker_id__any=ids).delete()
-    probes = [probe_of(person_of(w)) for w in rows if w.deleted_at is None]
+    probes = []
+    for worker in rows:
+        if worker.deleted_at is None:
+            person = person_of(worker)
+            known = matches.probes.get(worker.id)
+            # The probe made while finding, unless the row differs from what was searched for.
+            probes.append(known if known is not None and known.person == person else probe_of(person))
     insert_rows(
         MatchName, ("worker_id", "name_key", "birth_date"), [(p.person.id, p.name, p.person.birth_date) for p in probes]
     )
