@@ -233,7 +233,7 @@ def find_matches(people: Sequence[Person], *, stored_ids: Iterable[str] = ()) ->
     return matches
 
 
-def store_matches(workers: Iterable[Worker], matches: Matches) -> None:
+def store_matches(workers: Iterable[Worker], matches: Matches, *, created: Iterable[str] = ()) -> None:
     """Rewrites the match keys of saved `workers` and upserts their pairs (same transaction as
     the save). A dismissed or merged pair keeps its status; an open pair of these workers that
     was not found again is removed."""
@@ -242,8 +242,10 @@ def store_matches(workers: Iterable[Worker], matches: Matches) -> None:
         return
     ids = {w.id for w in rows}
     refused = matches.unsaved - ids  # records of the request that were not written: no row to pair
-    MatchKey.objects.filter(worker_id__any=ids).delete()
-    MatchName.objects.filter(worker_id__any=ids).delete()
+    rewritten = ids - set(created)  # rows created by this save have no keys or pairs yet
+    if rewritten:
+        MatchKey.objects.filter(worker_id__any=rewritten).delete()
+        MatchName.objects.filter(worker_id__any=rewritten).delete()
     probes = []
     for worker in rows:
         if worker.deleted_at is None:
@@ -262,8 +264,12 @@ def store_matches(workers: Iterable[Worker], matches: Matches) -> None:
         for other_id, result in matches.of(record_id).items():
             if other_id not in refused:
                 pairs[_ordered(record_id, other_id)] = result
-    open_pairs = DuplicatePair.objects.filter(Q(a_id__any=ids) | Q(b_id__any=ids), status=DuplicateStatus.OPEN)
-    stale = [pk for pk, a, b in open_pairs.values_list("pk", "a_id", "b_id") if (a, b) not in pairs]
+    open_pairs = DuplicatePair.objects.filter(
+        Q(a_id__any=rewritten) | Q(b_id__any=rewritten), status=DuplicateStatus.OPEN
+    )
+    stale = (
+        [pk for pk, a, b in open_pairs.values_list("pk", "a_id", "b_id") if (a, b) not in pairs] if rewritten else []
+    )
     if stale:
         DuplicatePair.objects.filter(pk__any=set(stale)).delete()
     if pairs:
