@@ -524,6 +524,8 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 CELERY_BEAT_SCHEDULE["funding-lapse"] = {"task": "enrolment.funding.lapse", "schedule": crontab(hour=4, minute=0)}
 
 # --- data quality (likely duplicates: workers/duplicates/) ---
+# Off only to measure what the finder costs (bench/bulk_ingest.py's `no-finder` path).
+DQ_FINDER = env.bool("DQ_FINDER", default=True)
 # Weights of the pair score's evidence and its gates (workers/duplicates/scoring.py), chosen on
 # the labelled corpus of bench/duplicates.py (figures and reasoning: docs/dq.md).
 DQ_WEIGHTS = {"name": 0.45, "birth_date": 0.25, "nik": 0.35, "kk": 0.1, "phone": 0.1, "mother": 0.1, "village": 0.05}
@@ -569,3 +571,4 @@ if DJANGO_HTTPS:
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     if NUM_PROXIES:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+

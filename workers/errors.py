@@ -27,3 +27,15 @@ class ProcessingRestricted(ServiceError):
     code = "processing_restricted"
     status_code = 409
     default_message = _("The processing of this person's data is restricted or they were erased; it cannot be changed.")
+
+
+class MergeBothEnrolled(ServiceError):
+    code = "merge_both_enrolled"
+    status_code = 409
+    default_message = _("Both records have a live enrolment; end or reject one before merging.")
+
+
+class DuplicateResolved(ServiceError):
+    code = "duplicate_resolved"
+    status_code = 409
+    default_message = _("This pair was already dismissed or merged.")

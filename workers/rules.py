@@ -41,6 +41,11 @@ class EnrolmentRules(Protocol):
         """Called inside the save's transaction, under the workers' locks: {worker id: new village}."""
         ...
 
+    def worker_merged(self, actor: Actor, *, loser: str, survivor: str, village_id: str) -> None:
+        """Called inside a merge's transaction, under both workers' locks: the loser's enrolments
+        move to the survivor (and its village). Raises MergeBothEnrolled when both hold a live one."""
+        ...
+
 
 @functools.cache
 def enrolment_rules() -> EnrolmentRules:

@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from rest_framework import serializers
 
+from config.errors import NotFound
 from config.pii import blind_index
 from villages.models import User
 from villages.scope import scope_of
@@ -60,7 +61,8 @@ def worker_list(
 
 
 def worker_get(*, user: User, worker_id: str) -> Worker:
-    """A live worker in the caller's areas; Http404 otherwise."""
+    """A live worker in the caller's areas; Http404 otherwise (NotFound with
+    `details.merged_into` for a merged record whose survivor the caller sees)."""
     worker = (
         scope_of(user)
         .filter(Worker.objects.filter(id=worker_id, deleted_at__isnull=True), "village__code")
@@ -68,5 +70,17 @@ def worker_get(*, user: User, worker_id: str) -> Worker:
         .first()
     )
     if worker is None:
+        _raise_if_merged(user, worker_id)
         raise Http404
     return worker
+
+
+def _raise_if_merged(user: User, worker_id: str) -> None:
+    """A record merged into another answers 404 naming the survivor, when the caller sees it."""
+    merged = (
+        Worker.objects.filter(id=worker_id, merged_into__isnull=False)
+        .values_list("merged_into_id", "merged_into__village_id")
+        .first()
+    )
+    if merged is not None and scope_of(user).covers(merged[1]):
+        raise NotFound(details={"merged_into": merged[0]})

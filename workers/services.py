@@ -198,7 +198,7 @@ class WorkerTable(RecordTable[Worker, CleanedWorker, SaveOutcome]):
         return super().audit_value(name, value)
 
     def after_write(self, saved: list[Saved[Worker]]) -> None:
-        store_matches([s.row for s in saved], self.matches)
+        store_matches([s.row for s in saved], self.matches, created=[s.row.id for s in saved if s.created])
         moves = {s.row.id: s.row.village_id for s in saved if "village_id" in s.changes}
         if moves:
             enrolment_rules().village_changed(self.actor, moves)

@@ -15,6 +15,7 @@ from enrolment.services.enrolments import _tombstone
 from enrolment.workflow import EDITABLE_STATUSES
 from villages.audit import Actor, AuditEntry, audit_events
 from villages.models import AuditAction
+from workers.errors import MergeBothEnrolled
 
 
 def workers_with_registry_nik(worker_ids: Collection[str]) -> set[str]:
@@ -89,6 +90,41 @@ def follow_worker_moves(actor: Actor, moves: Mapping[str, str]) -> None:
     audit_events(actor, events)
 
 
+def move_enrolments_of(actor: Actor, *, loser: str, survivor: str, village_id: str) -> None:
+    """A merge: every enrolment of `loser` (tombstones aside) now belongs to `survivor`, in its
+    village; one audit event each. Under both workers' locks (the merge takes them). Raises
+    MergeBothEnrolled when each holds a live enrolment (one live enrolment per worker)."""
+    rows = list(Enrolment.objects.filter(worker_id__in=[loser, survivor], deleted_at__isnull=True).order_by("id"))
+    live_owners = {e.worker_id for e in rows if e.status in LIVE_STATUSES}
+    if live_owners == {loser, survivor}:
+        raise MergeBothEnrolled()
+    moving = [e for e in rows if e.worker_id == loser]
+    if not moving:
+        return
+    lock_keys("enrolment", [e.id for e in moving])
+    now = timezone.now()
+    events: list[AuditEntry] = []
+    for enrolment in moving:
+        change = {"worker_id": [loser, survivor]}
+        if enrolment.village_id != village_id:
+            change["village_id"] = [enrolment.village_id, village_id]
+        enrolment.worker_id, enrolment.village_id = survivor, village_id
+        enrolment.version += 1
+        enrolment.updated_by, enrolment.updated_at = actor.user, now
+        events.append(
+            AuditEntry(
+                AuditAction.UPDATE,
+                "enrolment",
+                enrolment.id,
+                village_id,
+                change,
+                {"version": enrolment.version, "merged_from": loser},
+            )
+        )
+    update_models(moving, ["worker", "village", "version", "updated_by", "updated_at"])
+    audit_events(actor, events)
+
+
 class EnrolmentWorkerRules:
     """workers.rules.EnrolmentRules, answered from enrolments."""
 
@@ -103,3 +139,6 @@ class EnrolmentWorkerRules:
 
     def village_changed(self, actor: Actor, moves: Mapping[str, str]) -> None:
         follow_worker_moves(actor, moves)
+
+    def worker_merged(self, actor: Actor, *, loser: str, survivor: str, village_id: str) -> None:
+        move_enrolments_of(actor, loser=loser, survivor=survivor, village_id=village_id)

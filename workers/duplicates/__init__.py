@@ -5,5 +5,7 @@
   made, so moving to the privacy blind index is one edit;
 - scoring.py: a pair's score and reasons (rapidfuzz), weights and threshold from settings;
 - finder.py: candidates found in the database set-wise for a whole save, pairs stored;
-- services.py / selectors.py: review (list, merge, dismiss) and the "already registered?" lookup.
+- services.py / selectors.py: review (list, merge, dismiss); their HTTP views are
+  workers/duplicate_views.py (outside this package: views need workers.serializers, which needs
+  workers.services, which runs the finder).
 """

@@ -7,7 +7,7 @@ through villages/upsert.py's `records_save`), in two steps of the workers table
 1. `prepare` (before the records are decided): `find_matches` searches the stored workers for
    every record of the request with a constant number of queries, whatever their number, and
    compares the request's records with each other. Candidates share an exact key
-   (keys.py: NIK, a NIK part, KK, phone; `workers_matchkey`, a btree on the key) or were born on
+   (keys.py: NIK, its region + date part, KK, phone; `workers_matchkey`, a btree on the key) or were born on
    the same date or its day/month swap with a similar normalised name (`workers_matchname`: the
    date's btree, pg_trgm's similarity() as the filter in SQL). Every key reads at most
    DQ_MAX_CANDIDATES rows: a key shared by more people (a village office's phone) says nothing.
@@ -59,18 +59,14 @@ def person_of(worker: Worker | Mapping[str, object]) -> Person:
 
 
 def _nik_parts(nik: str) -> list[str]:
-    """Digests of the NIK and of the three pairs of its parts (region PPKKCC, date DDMMYY,
-    serial SSSS): two NIKs one digit apart share at least one pair."""
-    whole, *_ = nik_keys(nik)
+    """Digests of the NIK and of its first 12 digits (region and birth date): a NIK whose serial
+    was mistyped still meets its twin record here. A typo in the region or date digits leaves
+    the declared birth date as it was, so the name + birth date search finds that one; keys on
+    the serial would not help (serials are mostly 0001, so a key with one says nothing)."""
+    whole = nik_keys(nik)
     if not whole:
         return []
-    region, date, serial = nik[:6], nik[6:12], nik[12:]
-    return [
-        whole,
-        digest(region + date, purpose="nik-region-date"),
-        digest(region + serial, purpose="nik-region-serial"),
-        digest(date + serial, purpose="nik-date-serial"),
-    ]
+    return [*whole, digest(nik[:12], purpose="nik-region-date")]
 
 
 @dataclass(frozen=True)
@@ -99,6 +95,7 @@ class Matches:
     pairs: dict[str, dict[str, PairScore]] = field(default_factory=dict)
     dismissed: set[tuple[str, str]] = field(default_factory=set)
     unsaved: set[str] = field(default_factory=set)  # the request's ids with no stored row yet
+    probes: dict[str, Probe] = field(default_factory=dict)  # made once: store_matches reuses them
 
     def of(self, record_id: str) -> dict[str, PairScore]:
         return self.pairs.get(record_id, {})
@@ -112,21 +109,28 @@ def _ordered(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a < b else (b, a)
 
 
-def _stored_candidates(probes: Sequence[Probe]) -> dict[str, set[str]]:
-    """Record id → ids of stored workers sharing a key or a birth date (+ similar name)."""
+def _stored_candidates(probes: Sequence[Probe], exclude: set[str]) -> tuple[dict[str, set[str]], dict[str, Person]]:
+    """(record id → ids of live stored workers sharing a key or a birth date with a similar
+    name, those workers as Persons), leaving out the ids in `exclude`. On PostgreSQL one query
+    finds them and reads their columns."""
     found: dict[str, set[str]] = defaultdict(set)
+    people: dict[str, Person] = {}
     key_pairs = [(p.person.id, k) for p in probes for k in p.keys]
     date_triples = [(p.person.id, p.name, d) for p in probes if p.name for d in p.dates]
     limit = settings.DQ_MAX_CANDIDATES
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
+            columns = ", ".join(f"w.{name}" for name in PERSON_FIELDS)
             cursor.execute(
-                "SELECT q.rid, k.worker_id FROM unnest(%s::text[], %s::text[]) AS q(rid, key)"
+                f"SELECT c.rid, {columns} FROM ("  # noqa: S608 (column names from PERSON_FIELDS)
+                " SELECT q.rid, k.worker_id FROM unnest(%s::text[], %s::text[]) AS q(rid, key)"
                 " CROSS JOIN LATERAL (SELECT worker_id FROM workers_matchkey k WHERE k.key = q.key LIMIT %s) k"
                 " UNION"
                 " SELECT n.rid, m.worker_id FROM unnest(%s::text[], %s::text[], %s::date[]) AS n(rid, name, born)"
                 " CROSS JOIN LATERAL (SELECT worker_id FROM workers_matchname m"
-                "   WHERE m.birth_date = n.born AND similarity(m.name_key, n.name) >= %s LIMIT %s) m",
+                "   WHERE m.birth_date = n.born AND similarity(m.name_key, n.name) >= %s LIMIT %s) m"
+                ") AS c JOIN workers_worker w ON w.id = c.worker_id"
+                " WHERE w.deleted_at IS NULL AND NOT (w.id = ANY(%s::varchar[]))",
                 [
                     text_array(r for r, _ in key_pairs),
                     text_array(k for _, k in key_pairs),
@@ -136,11 +140,20 @@ def _stored_candidates(probes: Sequence[Probe]) -> dict[str, set[str]]:
                     text_array(d.isoformat() for _, _, d in date_triples),
                     settings.DQ_TRGM_MIN,
                     limit,
+                    text_array(exclude),
                 ],
             )
-            for rid, worker_id in cursor.fetchall():
-                found[rid].add(worker_id)
-        return found
+            # Raw rows: each column through its field's own decoding (encrypted fields decrypt).
+            decoders = [getattr(Worker._meta.get_field(name), "from_db_value", None) for name in PERSON_FIELDS]
+            for rid, *values in cursor.fetchall():
+                decoded = [
+                    decode(value, None, connection) if decode is not None and value is not None else value
+                    for decode, value in zip(decoders, values, strict=True)
+                ]
+                person = person_of(dict(zip(PERSON_FIELDS, decoded, strict=True)))
+                found[rid].add(person.id)
+                people[person.id] = person
+        return found, people
     # SQLite: the same keys through the ORM; names compared here instead of by pg_trgm.
     by_key: dict[str, list[str]] = defaultdict(list)
     for key, worker_id in MatchKey.objects.filter(key__in={k for _, k in key_pairs}).values_list("key", "worker_id"):
@@ -157,26 +170,27 @@ def _stored_candidates(probes: Sequence[Probe]) -> dict[str, set[str]]:
         probe = Person(id=rid, full_name=name)
         similar = [w for w, n in by_date[born] if name_similarity(probe, Person(id=w, full_name=n)) >= 0.5]
         found[rid].update(similar[:limit])
-    return found
+    wanted = {w for ids in found.values() for w in ids} - exclude
+    people = {
+        row["id"]: person_of(row)
+        for row in Worker.objects.filter(id__in=wanted, deleted_at__isnull=True).values(*PERSON_FIELDS)
+    }
+    return found, people
 
 
 def find_matches(people: Sequence[Person], *, stored_ids: Iterable[str] = ()) -> Matches:
     """Likely duplicates of `people` (the records of one save, not yet written; `stored_ids`:
-    those of them already stored) among the stored live workers and among themselves. Four
-    queries whatever the number of people."""
-    people = [p for p in people if p.id]
+    those of them already stored) among the stored live workers and among themselves. Two
+    queries on PostgreSQL whatever the number of people (the second only when a pair is found)."""
+    people = [p for p in people if p.id] if settings.DQ_FINDER else []
     matches = Matches(unsaved={p.id for p in people} - set(stored_ids))
     if not people:
         return matches
     threshold = settings.DQ_THRESHOLD
     probes = [probe_of(p) for p in people]
+    matches.probes = {p.person.id: p for p in probes}
     in_request = {p.id for p in people}
-    stored = _stored_candidates(probes)
-    wanted = {w for ids in stored.values() for w in ids} - in_request
-    candidates = {
-        row["id"]: person_of(row)
-        for row in Worker.objects.filter(id__any=wanted, deleted_at__isnull=True).values(*PERSON_FIELDS)
-    }
+    stored, candidates = _stored_candidates(probes, exclude=in_request)
 
     def consider(a: Person, b: Person) -> None:
         result = score_pair(a, b)
@@ -219,18 +233,26 @@ def find_matches(people: Sequence[Person], *, stored_ids: Iterable[str] = ()) ->
     return matches
 
 
-def store_matches(workers: Iterable[Worker], matches: Matches) -> None:
+def store_matches(workers: Iterable[Worker], matches: Matches, *, created: Iterable[str] = ()) -> None:
     """Rewrites the match keys of saved `workers` and upserts their pairs (same transaction as
     the save). A dismissed or merged pair keeps its status; an open pair of these workers that
     was not found again is removed."""
     rows = list(workers)
-    if not rows:
+    if not rows or not settings.DQ_FINDER:
         return
     ids = {w.id for w in rows}
     refused = matches.unsaved - ids  # records of the request that were not written: no row to pair
-    MatchKey.objects.filter(worker_id__any=ids).delete()
-    MatchName.objects.filter(worker_id__any=ids).delete()
-    probes = [probe_of(person_of(w)) for w in rows if w.deleted_at is None]
+    rewritten = ids - set(created)  # rows created by this save have no keys or pairs yet
+    if rewritten:
+        MatchKey.objects.filter(worker_id__any=rewritten).delete()
+        MatchName.objects.filter(worker_id__any=rewritten).delete()
+    probes = []
+    for worker in rows:
+        if worker.deleted_at is None:
+            person = person_of(worker)
+            known = matches.probes.get(worker.id)
+            # The probe made while finding, unless the row differs from what was searched for.
+            probes.append(known if known is not None and known.person == person else probe_of(person))
     insert_rows(
         MatchName, ("worker_id", "name_key", "birth_date"), [(p.person.id, p.name, p.person.birth_date) for p in probes]
     )
@@ -242,8 +264,12 @@ def store_matches(workers: Iterable[Worker], matches: Matches) -> None:
         for other_id, result in matches.of(record_id).items():
             if other_id not in refused:
                 pairs[_ordered(record_id, other_id)] = result
-    open_pairs = DuplicatePair.objects.filter(Q(a_id__any=ids) | Q(b_id__any=ids), status=DuplicateStatus.OPEN)
-    stale = [pk for pk, a, b in open_pairs.values_list("pk", "a_id", "b_id") if (a, b) not in pairs]
+    open_pairs = DuplicatePair.objects.filter(
+        Q(a_id__any=rewritten) | Q(b_id__any=rewritten), status=DuplicateStatus.OPEN
+    )
+    stale = (
+        [pk for pk, a, b in open_pairs.values_list("pk", "a_id", "b_id") if (a, b) not in pairs] if rewritten else []
+    )
     if stale:
         DuplicatePair.objects.filter(pk__any=set(stale)).delete()
     if pairs:

@@ -17,6 +17,7 @@ Pure functions, no settings: the same key on every row, so a change here needs a
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -82,7 +83,8 @@ def _spell(token: str) -> str:
     return FINAL_H.sub(r"\1", token)
 
 
-def split_name(full_name: str) -> tuple[list[str], list[str]]:
+@functools.lru_cache(maxsize=65_536)  # the same names recur (a bulk, a village, the commonest names)
+def split_name(full_name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(given-name tokens, patronymic tokens), both normalised."""
     tokens = _tokens(full_name)
     given: list[str] = []
@@ -105,7 +107,7 @@ def split_name(full_name: str) -> tuple[list[str], list[str]]:
             target.append(_spell(token))
     if not given:  # a name made of titles only ("H."): keep what was typed
         given = [_spell(t) for t in tokens if t not in PATRONYMIC]
-    return given, father
+    return tuple(given), tuple(father)
 
 
 def name_key(full_name: str) -> str:

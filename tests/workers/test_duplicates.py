@@ -1,0 +1,183 @@
+"""Likely duplicates: normalisation, every perturbation kind of the corpus, hard non-duplicates,
+pairs kept in step with edits (workers/duplicates)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any
+
+import pytest
+
+from tests.conftest import GEDUNG_WANI, KAUR, VILLAGE_B
+from tests.dq_corpus import DATE_PERTURBATIONS, NAME_PERTURBATIONS, NIK_PERTURBATIONS, p_moved
+from tests.factories import make_nik, worker_payload
+from villages.audit import Actor
+from villages.models import Role
+from workers.duplicates.names import name_key, patronym_key
+from workers.models import DuplicatePair, DuplicateStatus, MatchKey, MatchName, Worker
+from workers.services import SaveMode, worker_refs, workers_save
+from workers.validation import clean_worker
+
+OTHER_DISTRICT_VILLAGE = "17.04.02.2001"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Hj. Siti Aminah", "Siti Aminah"),
+        ("Drs. H. Achmad Fattah, S.Pd.", "Ahmad Fatah"),
+        ("Siti Aminah binti Yusuf", "Siti Aminah"),
+        ("Muhammad Yusuf", "M. Jusuf"),
+        ("Mochammad Joesoef", "Muhamad Yusuf"),
+        ("Djoko Tjahjono", "Joko Cahyono"),
+        ("St. Rohani", "Siti Rohani"),
+        ("Ma'ruf", "Maruf"),
+        ("Nurhasanah", "Nurhasana"),
+        ("Abdoel Rachman", "Abdul Rahman"),
+    ],
+)
+def test_names_normalise_to_one_key(a, b):
+    assert name_key(a) == name_key(b)
+
+
+def test_the_patronymic_is_kept_apart():
+    assert (name_key("Ahmad bin Yusuf"), patronym_key("Ahmad bin Yusuf")) == ("ahmad", "yusuf")
+
+
+@pytest.fixture
+def operator(make_user):
+    return make_user(role=Role.SUPERVISOR, areas=(KAUR,))
+
+
+def save(user, *bodies: dict[str, Any], keep_invalid: bool = True) -> list[Any]:
+    """Saves raw bodies the way a sync push does (invalid records kept, flagged)."""
+    refs = worker_refs(user=user, records=list(bodies))
+    cleaned = [clean_worker(b, refs=refs) for b in bodies]
+    return workers_save(actor=Actor(user=user), records=cleaned, mode=SaveMode.UPSERT, keep_invalid=keep_invalid)
+
+
+def base_person(**overrides: Any) -> dict[str, Any]:
+    values = {"full_name": "Yusuf Hidayat", "birth_date": "1985-03-07", "kk_number": "1704011234567890"}
+    return worker_payload(**{**values, **overrides})
+
+
+EXPECTED_REASON = {
+    "title": "similar_name",
+    "patronym": "similar_name",
+    "muhammad": "similar_name",
+    "siti": "similar_name",
+    "old_spelling": "similar_name",
+    "doubled_letter": "similar_name",
+    "typo": "similar_name",
+    "date_swap": "birth_date_day_month_swapped",
+    "date_typo": "birth_date_one_digit_apart",
+    "nik_typo": "nik_one_digit_apart",
+    "no_nik": "same_kk",
+    "moved": "same_nik",
+}
+NAMES_FOR = {"muhammad": "Muhammad Yusuf", "siti": "Siti Rohani", "doubled_letter": "Yusuf Hidayat"}
+
+
+@pytest.mark.parametrize("kind", sorted(EXPECTED_REASON))
+def test_every_perturbation_kind_is_paired(operator, kind):
+    """A person registered again with one perturbation of each kind (tests/dq_corpus.py) is one
+    stored pair, with that kind's reason, whichever village; the second record is warned."""
+    sex = "F" if kind == "siti" else "M"
+    first = base_person(
+        full_name=NAMES_FOR.get(kind, "Yusuf Hidayat"), sex=sex, nik=make_nik(sex=sex, born=_date("1985-03-07"))
+    )
+    (stored,) = save(operator, first)
+    second = {**first, "id": "again", "address": dict(first["address"])}
+    perturb = {**NAME_PERTURBATIONS, **DATE_PERTURBATIONS, **NIK_PERTURBATIONS}.get(kind)
+    rng = random.Random(3)
+    changed = p_moved(rng, second, [GEDUNG_WANI, VILLAGE_B]) if kind == "moved" else perturb(rng, second)
+    assert changed
+    assert second != {**first, "id": "again"}
+
+    (outcome,) = save(operator, second)
+
+    pair = DuplicatePair.objects.get()
+    assert (pair.a_id, pair.b_id, pair.status) == ("again", first["id"], DuplicateStatus.OPEN)
+    assert EXPECTED_REASON[kind] in pair.reasons
+    assert pair.score >= 0.7
+    assert "possible_duplicate" in Worker.objects.get(id="again").warnings
+    assert outcome.result == "created"
+    assert stored.result == "created"
+
+
+def _date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def test_twins_are_not_a_pair(operator):
+    """Twins share everything but their names (and NIK serial): no pair."""
+    born = "1999-05-04"
+    shared = {
+        "kk_number": "1704011234567890",
+        "phone": "081298765432",
+        "mother_maiden_name": "Rohani",
+        "birth_date": born,
+    }
+    hasan = worker_payload(full_name="Hasan", nik=make_nik(_date(born), serial=11), **shared)
+    husin = worker_payload(full_name="Husin", nik=make_nik(_date(born), serial=12), **shared)
+    save(operator, hasan, husin)
+    assert not DuplicatePair.objects.exists()
+    assert Worker.objects.filter(warnings__contains=["possible_duplicate"]).count() == 0
+
+
+def test_namesakes_with_their_own_niks_are_not_a_pair(operator):
+    """The commonest names, born the same day in another district, each with a valid NIK."""
+    a = worker_payload(full_name="Siti Aminah", sex="F", birth_date="1982-06-08", mother_maiden_name="Hasanah")
+    b = worker_payload(
+        full_name="Siti Aminah",
+        sex="F",
+        birth_date="1982-06-08",
+        village=OTHER_DISTRICT_VILLAGE,
+        nik=make_nik(_date("1982-06-08"), "F", region="170402"),
+        phone="081377788899",
+        mother_maiden_name="Juariah",
+    )
+    save(operator, a)
+    save(operator, b)
+    assert not DuplicatePair.objects.exists()
+
+
+def test_pairs_found_within_one_request_and_keys_stored(operator):
+    first = base_person()
+    second = {**base_person(), "id": "again", "nik": "", "full_name": "H. Yoesoef Hidajat"}
+    save(operator, first, second)
+    assert list(DuplicatePair.objects.values_list("a_id", "b_id")) == [("again", first["id"])]
+    assert MatchName.objects.get(worker_id="again").name_key == "yusuf hidayat"
+    # NIK (whole and its region + date part), KK and phone for the first; KK and phone for the second.
+    assert MatchKey.objects.filter(worker_id=first["id"]).count() == 4
+    assert MatchKey.objects.filter(worker_id="again").count() == 2
+    assert not MatchKey.objects.filter(key__contains=first["nik"]).exists()
+
+
+def test_a_corrected_record_drops_its_open_pair(operator, api):
+    first = base_person()
+    second = {**base_person(), "id": "again", "nik": ""}
+    save(operator, first, second)
+    assert DuplicatePair.objects.count() == 1
+    corrected = {
+        **second,
+        "full_name": "Rahmat Saputra",
+        "birth_date": "1990-11-20",
+        "kk_number": "",
+        "phone": "081355566677",
+        "mother_maiden_name": "Aisyah",
+    }
+    save(operator, corrected)
+    assert not DuplicatePair.objects.exists()
+
+
+def test_a_dismissed_pair_stays_dismissed_and_unflagged(operator):
+    first = base_person()
+    second = {**base_person(), "id": "again", "nik": "", "full_name": "H. Yusuf Hidayat"}
+    save(operator, first, second)
+    DuplicatePair.objects.update(status=DuplicateStatus.DISMISSED)
+    save(operator, {**second, "birth_place": "Bintuhan"})
+    pair = DuplicatePair.objects.get()
+    assert pair.status == DuplicatePair.objects.get().status == DuplicateStatus.DISMISSED
+    assert "possible_duplicate" not in Worker.objects.get(id="again").warnings
