@@ -363,3 +363,8 @@ CELERY_BEAT_SCHEDULE = {
     "coverage-compact": {"task": "enrolment.reports.compact", "schedule": COVERAGE_COMPACT_SECONDS},
     "sync-prune-snapshots": {"task": "enrolment.sync.prune_snapshots", "schedule": crontab(hour=3, minute=15)},
 }
+
+# --- Contract: the OpenAPI schema (issue 11) --------------------------------------------------------
+# An enrolment's input `status` appears in two components (the enrolment, a registration's
+# enrolment): one name for its two values.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["EnrolmentInputStatusEnum"] = ["draft", "submitted"]
