@@ -364,6 +364,21 @@ CELERY_BEAT_SCHEDULE = {
     "sync-prune-snapshots": {"task": "enrolment.sync.prune_snapshots", "schedule": crontab(hour=3, minute=15)},
 }
 
+# --- Personal data: encryption at rest and the blind index (issue 13, config/pii.py) -------------
+# Each key is 32 random bytes in URL-safe base64. FIELD_ENCRYPTION_KEYS: comma-separated, the first
+# encrypts, all decrypt (rotation: put the new key first, run `manage.py reencrypt`, then drop the
+# old one). BLIND_INDEX_KEY: the exact-match index (NIK uniqueness, search by NIK), never rotated
+# with them. Missing or malformed keys stop every process at start (workers/apps.py). The embedded
+# demo (no DATABASE_URL) with neither set makes its own under var/, so ./scripts/run needs nothing.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+BLIND_INDEX_KEY = env.str("BLIND_INDEX_KEY", default="")
+if not DATABASE_URL and not FIELD_ENCRYPTION_KEYS and not BLIND_INDEX_KEY:
+    from config.pii import embedded_keys
+
+    FIELD_ENCRYPTION_KEYS, BLIND_INDEX_KEY = embedded_keys(
+        Path(env.str("PII_KEY_FILE", default=str(BASE_DIR / "var" / "pii-keys.json")))
+    )
+
 # --- Contract: the OpenAPI schema (issue 11) --------------------------------------------------------
 # An enrolment's input `status` appears in two components (the enrolment, a registration's
 # enrolment): one name for its two values.

@@ -1,0 +1,311 @@
+"""Personal data at rest: authenticated encryption, a keyed blind index, and the model fields.
+
+Keys (settings, from the environment; API.md "Privacy"):
+- FIELD_ENCRYPTION_KEYS: a list of keys, each 32 random bytes in URL-safe base64 (the Fernet key
+  format). The first encrypts; every one decrypts, so a new key goes first and the old one stays
+  until `manage.py reencrypt` has rewritten every row under the new one.
+- BLIND_INDEX_KEY: one such key, separate from the encryption keys (a leaked index key must not
+  decrypt anything, and rotating the encryption keys must not move the indexes).
+
+A token is `<key id>.<base64url(nonce || AES-256-GCM ciphertext and tag)>`: the key id (8
+characters derived from the key, never the key) says which key decrypts it without trying them
+all, and tells `reencrypt` which rows are already under the first key. The empty string stays
+the empty string: "nothing recorded" is not personal data, and the database's checks and the
+rules ("no NIK yet") keep reading it.
+
+The blind index is HMAC-SHA256 under a per-purpose key derived from BLIND_INDEX_KEY, over the
+normalised value (Unicode NFKC, case folded, spaces, dots and dashes removed), truncated to 128
+bits (hex): equal values give equal indexes within a purpose, nothing else can be learnt from it
+without the key, and an index of one purpose never matches another's.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import FieldError, ImproperlyConfigured
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import lookups
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+KEY_ID_LENGTH = 8
+BLIND_INDEX_LENGTH = 32  # hex characters: 128 bits
+SEPARATOR = "."
+
+
+class DecryptionError(ValueError):
+    """A token that no configured key opens (unknown key id, tampered, or not a token at all)."""
+
+
+def generate_key() -> str:
+    """A new key in the format FIELD_ENCRYPTION_KEYS and BLIND_INDEX_KEY take."""
+    return base64.urlsafe_b64encode(os.urandom(KEY_BYTES)).decode("ascii")
+
+
+def _decode_key(value: str, name: str) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(value.strip().encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raw = b""
+    if len(raw) != KEY_BYTES:
+        raise ImproperlyConfigured(
+            f"{name}: every key must be {KEY_BYTES} random bytes in URL-safe base64 (44 characters); "
+            f"make one with: python -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(32)).decode())'"
+        )
+    return raw
+
+
+def key_id(key: bytes) -> str:
+    """8 characters that name a key without revealing it."""
+    digest = hmac.new(key, b"key-id", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")[:KEY_ID_LENGTH]
+
+
+@dataclass(frozen=True)
+class Keyring:
+    current_id: str
+    ciphers: dict[str, AESGCM]
+    blind_key: bytes
+
+    @classmethod
+    def from_values(cls, encryption_keys: list[str] | tuple[str, ...], blind_index_key: str) -> Keyring:
+        keys = [k for k in (k.strip() for k in encryption_keys) if k]
+        if not keys:
+            raise ImproperlyConfigured(
+                "FIELD_ENCRYPTION_KEYS is not set: personal data (NIK, No. KK, phones, heirs) is stored "
+                "encrypted and the service cannot start without its keys (comma-separated, the first "
+                "encrypts, all decrypt)."
+            )
+        if not blind_index_key.strip():
+            raise ImproperlyConfigured(
+                "BLIND_INDEX_KEY is not set: exact-match lookups of personal data (NIK uniqueness, search "
+                "by NIK) need it, and it must differ from every FIELD_ENCRYPTION_KEYS key."
+            )
+        raw_keys = [_decode_key(k, "FIELD_ENCRYPTION_KEYS") for k in keys]
+        blind = _decode_key(blind_index_key, "BLIND_INDEX_KEY")
+        if blind in raw_keys:
+            raise ImproperlyConfigured("BLIND_INDEX_KEY must not be one of the FIELD_ENCRYPTION_KEYS.")
+        ciphers: dict[str, AESGCM] = {}
+        for raw in raw_keys:
+            ciphers.setdefault(key_id(raw), AESGCM(raw))
+        return cls(current_id=key_id(raw_keys[0]), ciphers=ciphers, blind_key=blind)
+
+
+_lock = threading.Lock()
+_cache: dict[tuple[tuple[str, ...], str], Keyring] = {}
+
+
+def keyring() -> Keyring:
+    """The keys of the current settings (cached per key set, so tests that override them work)."""
+    encryption_keys = tuple(settings.FIELD_ENCRYPTION_KEYS)
+    blind = settings.BLIND_INDEX_KEY
+    cache_key = (encryption_keys, blind)
+    ring = _cache.get(cache_key)
+    if ring is None:
+        with _lock:
+            ring = _cache.get(cache_key)
+            if ring is None:
+                ring = Keyring.from_values(list(encryption_keys), blind)
+                _cache.clear()
+                _cache[cache_key] = ring
+    return ring
+
+
+def validate_keys() -> None:
+    """Raises ImproperlyConfigured with a clear message when the keys are missing or malformed."""
+    keyring()
+
+
+def embedded_keys(path: Path) -> tuple[list[str], str]:
+    """The embedded demo's own keys, made on first use and kept in `path` (owner-only)."""
+    if path.exists():
+        stored = json.loads(path.read_text())
+        return list(stored["FIELD_ENCRYPTION_KEYS"]), str(stored["BLIND_INDEX_KEY"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = {"FIELD_ENCRYPTION_KEYS": [generate_key()], "BLIND_INDEX_KEY": generate_key()}
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(keys, handle)
+    return list(keys["FIELD_ENCRYPTION_KEYS"]), str(keys["BLIND_INDEX_KEY"])
+
+
+# --- Encryption ------------------------------------------------------------------------------------
+
+
+def encrypt(text: str) -> str:
+    """A token for `text` under the first key ('' stays '')."""
+    if text == "":
+        return ""
+    ring = keyring()
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = ring.ciphers[ring.current_id].encrypt(nonce, text.encode("utf-8"), None)
+    return ring.current_id + SEPARATOR + base64.urlsafe_b64encode(nonce + sealed).decode("ascii").rstrip("=")
+
+
+def token_key_id(token: str) -> str:
+    """The id of the key a token was made with ('' for the empty string)."""
+    return token.split(SEPARATOR, 1)[0] if token else ""
+
+
+def is_current(token: str) -> bool:
+    """Whether a token is already under the first key (or empty): what `reencrypt` skips."""
+    return token == "" or token_key_id(token) == keyring().current_id
+
+
+def decrypt(token: str) -> str:
+    """The text of a token made by `encrypt` under any configured key; DecryptionError otherwise."""
+    if token == "":
+        return ""
+    kid, sep, body = token.partition(SEPARATOR)
+    cipher = keyring().ciphers.get(kid)
+    if not sep or cipher is None:
+        raise DecryptionError("not a token of any configured key")
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        return cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], None).decode("utf-8")
+    except (InvalidTag, binascii.Error, ValueError) as problem:
+        raise DecryptionError("the token does not open under its key") from problem
+
+
+def reencrypt_token(token: str) -> str:
+    """The same text under the first key (unchanged when it already is)."""
+    return token if is_current(token) else encrypt(decrypt(token))
+
+
+# --- Blind index -----------------------------------------------------------------------------------
+
+_IGNORED = re.compile(r"[\s.\-_/()]+")
+
+
+def normalise(value: str) -> str:
+    """What the index sees: NFKC, case folded, without spaces, dots, dashes, slashes, brackets."""
+    return _IGNORED.sub("", unicodedata.normalize("NFKC", value).casefold())
+
+
+def blind_index(value: str, *, purpose: str) -> str:
+    """HMAC-SHA256 of the normalised value under the purpose's key, as 32 hex characters
+    ('' for a value that normalises to nothing: no index for "nothing recorded")."""
+    normalised = normalise(value)
+    if not normalised:
+        return ""
+    ring = keyring()
+    purpose_key = hmac.new(ring.blind_key, b"purpose:" + purpose.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.new(purpose_key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()[:BLIND_INDEX_LENGTH]
+
+
+# --- Model fields ----------------------------------------------------------------------------------
+
+_ALLOWED_LOOKUPS = {"isnull"}
+
+
+class _EmptyOnlyExact(lookups.Exact):
+    """`field=''` (nothing recorded) works; any other value would compare against a random
+    ciphertext and silently match nothing, so it is refused: look such values up by their blind
+    index."""
+
+    def get_prep_lookup(self) -> Any:
+        if self.rhs not in ("", None) and not hasattr(self.rhs, "resolve_expression"):
+            raise FieldError(f"{self.lhs.output_field.name} is encrypted: filter on its blind index, not its value.")
+        return super().get_prep_lookup()
+
+
+class _EncryptedMixin:
+    """Shared by both fields: only `isnull` and `=''` are lookups; the value is a token in the
+    database and plain in Python."""
+
+    def get_lookup(self, lookup_name: str) -> Any:
+        if lookup_name == "exact":
+            return _EmptyOnlyExact
+        if lookup_name in _ALLOWED_LOOKUPS:
+            return super().get_lookup(lookup_name)  # type: ignore[misc]
+        return None
+
+    def get_transform(self, lookup_name: str) -> Any:
+        return None
+
+
+class EncryptedTextField(_EncryptedMixin, models.TextField):
+    """Text encrypted at rest (a text column holding the token); '' stays ''."""
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        if value is None:
+            return None
+        return decrypt(value)
+
+    def to_python(self, value: Any) -> Any:
+        return value if value is None or isinstance(value, str) else str(value)
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        if value is None:
+            return None
+        return encrypt(str(value))
+
+
+class EncryptedJSONField(_EncryptedMixin, models.TextField):
+    """A JSON value (lists, objects) encrypted at rest as one token in a text column. The
+    database cannot look inside it; nothing should."""
+
+    def __init__(self, *args: Any, encoder: type[json.JSONEncoder] | None = None, **kwargs: Any) -> None:
+        self.encoder = encoder or DjangoJSONEncoder
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        if self.encoder is not DjangoJSONEncoder:
+            kwargs["encoder"] = self.encoder
+        return name, path, args, kwargs
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        if value is None:
+            return None
+        text = decrypt(value)
+        return json.loads(text) if text else None
+
+    def to_python(self, value: Any) -> Any:
+        return value
+
+    def get_prep_value(self, value: Any) -> Any:
+        if value is None:
+            return None
+        if hasattr(value, "resolve_expression"):
+            return value
+        return encrypt(json.dumps(value, cls=self.encoder, separators=(",", ":"), ensure_ascii=False))
+
+    def value_to_string(self, obj: Any) -> str:
+        return json.dumps(self.value_from_object(obj), cls=self.encoder)
+
+    def formfield(self, **kwargs: Any) -> Any:
+        from django import forms
+
+        return super().formfield(**{"form_class": forms.JSONField, "encoder": self.encoder, **kwargs})
+
+
+# --- Start-up check --------------------------------------------------------------------------------
+
+
+@checks.register(checks.Tags.security)
+def check_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """`manage.py check` (and every command that runs checks) names a missing or malformed key."""
+    try:
+        validate_keys()
+    except ImproperlyConfigured as problem:
+        return [checks.Error(str(problem), id="config.E013")]
+    return []
