@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core import exceptions as django_exceptions
 from django.db import DataError
 from django.http import Http404, HttpRequest, JsonResponse
@@ -22,6 +23,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
+
+from config.dberrors import busy_reason, safe_summary
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,7 @@ ERROR_CODES: dict[str, tuple[int, Promise | str]] = {
     "idempotency_key_reused": (422, _("This id was already used with different data.")),
     "throttled": (429, _("Too many requests. Try again later.")),
     "server_error": (500, _("Something went wrong on the server. It has been logged.")),
+    "service_busy": (503, _("The service is busy. Try again in a few seconds.")),
 }
 
 
@@ -258,14 +262,26 @@ def _handle(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DataError):
         # A value the database cannot hold that validation let through (the validators keep
         # out the ones we know of): the client's data, so a 400 and a log line, not a 500.
-        logger.warning("database refused a value: %s", exc.__class__.__name__)
+        logger.warning("database refused a value: %s", safe_summary(exc))
         return error_response("malformed_request")
+    reason = busy_reason(exc)
+    if reason is not None:
+        return service_busy_response(reason, exc)
     for exc_class, code in _DRF_CODES:
         if isinstance(exc, exc_class):
             return _drf_response(exc, code, context)
     if isinstance(exc, drf_exceptions.APIException):
         return error_response("bad_request", message=exc.detail, status_code=exc.status_code)
     return None  # a real crash: Django's handler500 answers with the envelope and logs it
+
+
+def service_busy_response(reason: str, exc: Exception) -> Response:
+    """503 `service_busy` for a database refusal under load (config/dberrors.py): retryable."""
+    logger.warning("database busy (%s): %s", reason, safe_summary(exc))
+    wait = settings.SERVICE_BUSY_RETRY_AFTER
+    return error_response(
+        "service_busy", details={"retry_after": wait}, status_code=503, headers={"Retry-After": str(wait)}
+    )
 
 
 def _drf_response(exc: drf_exceptions.APIException, code: str, context: dict[str, Any]) -> Response:
@@ -402,4 +418,5 @@ _HTTP_DESCRIPTIONS = {
     "415": "Unsupported media type",
     "422": "Idempotency key reused with another body",
     "429": "Throttled (see Retry-After)",
+    "503": "Busy: the database refused for load (see Retry-After)",
 }

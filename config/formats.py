@@ -14,3 +14,8 @@ def iso_datetime(value: dt.datetime | None) -> str | None:
 
 def iso_date(value: dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def iso_month(value: dt.date | None) -> str | None:
+    """A month as the API speaks it (YYYY-MM), from the first day of that month."""
+    return value.strftime("%Y-%m") if value is not None else None

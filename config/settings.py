@@ -13,6 +13,9 @@ from typing import Any
 import environ
 from celery.schedules import crontab
 
+from config.logs import logging_config
+from config.queues import route_task, task_queues
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -48,9 +51,12 @@ INSTALLED_APPS = [
     "enrolment.imports",
     "enrolment.sync",
     "enrolment.reports",
+    "enrolment.funding",
 ]
 
 MIDDLEWARE = [
+    "config.requestid.RequestIdMiddleware",
+    "config.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
@@ -290,14 +296,10 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["RegistryBatchStatusE
     "enrolment.registry.models.BatchStatus"
 )
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Log lines carry the request id and never a NIK or a phone number (config/logs.py); JSON lines
+# with LOG_FORMAT=json. Celery's worker logs through the same configuration.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
 
 # --- Panel: imports, exports, reports (issue 6) -------------------------------------------------
 # How often the coverage report's running counts (enrolment/reports/models.py) are folded (beat).
@@ -328,7 +330,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The tasks are idempotent and say so themselves (acks_late: a worker that
 # dies mid-task leaves its message to be delivered again); a worker takes one message at a time
 # per process, so a long send never holds others back.
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# One queue per workload (config/queues.py routes every task by its name), so registry sends,
+# imports, reports and maintenance each run on the workers started for them (-Q registry, ...).
+# CELERY_QUEUE_PREFIX lets several deployments (or parallel test runs) share one Redis.
+CELERY_QUEUE_PREFIX = env.str("CELERY_QUEUE_PREFIX", default="")
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default=CELERY_QUEUE_PREFIX + "maintenance")
+CELERY_TASK_QUEUES = task_queues(CELERY_QUEUE_PREFIX)
+CELERY_TASK_ROUTES = (route_task,)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis hands an unacknowledged message to another worker after the visibility timeout, and a
 # retry waiting for its countdown is such a message: the timeout must outlast the longest
@@ -378,6 +386,113 @@ if not DATABASE_URL and not FIELD_ENCRYPTION_KEYS and not BLIND_INDEX_KEY:
     FIELD_ENCRYPTION_KEYS, BLIND_INDEX_KEY = embedded_keys(
         Path(env.str("PII_KEY_FILE", default=str(BASE_DIR / "var" / "pii-keys.json")))
     )
+
+# --- Robustness: locks, database refusals, jobs, logs, hostile input (issue 11, docs/hard.md) ---
+# Advisory lock buckets per namespace (config/locks.py): a transaction holds at most this many
+# advisory locks per namespace, whatever its size. More buckets: less false sharing between
+# writers of different keys, more locks per big transaction.
+LOCK_BUCKETS = env.int("LOCK_BUCKETS", default=16)
+# Seconds a client is told to wait (Retry-After) when the database refuses for load: lock table
+# full, lock or statement timeout, deadlock, serialization failure, too many connections.
+SERVICE_BUSY_RETRY_AFTER = env.int("SERVICE_BUSY_RETRY_AFTER", default=5)
+# Import jobs (enrolment/imports/services/jobs.py): a queued or running job without a heartbeat
+# (set at each claim and each committed chunk of IMPORT_CHUNK_ROWS rows, seconds apart) for this
+# long lost its worker or its nudge, and the sweeper (beat, every IMPORT_SWEEP_SECONDS) starts it
+# again; after IMPORT_MAX_ATTEMPTS runs without finishing it ends failed, its file kept for
+# IMPORT_FAILED_FILE_DAYS so that an operator can retry it.
+IMPORT_STALL_SECONDS = env.int("IMPORT_STALL_SECONDS", default=600)
+IMPORT_SWEEP_SECONDS = env.int("IMPORT_SWEEP_SECONDS", default=120)
+IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=3)
+IMPORT_FAILED_FILE_DAYS = env.int("IMPORT_FAILED_FILE_DAYS", default=7)
+CELERY_BEAT_SCHEDULE["import-sweep"] = {
+    "task": "enrolment.imports.sweep",
+    "schedule": IMPORT_SWEEP_SECONDS,
+    "options": {"expires": IMPORT_SWEEP_SECONDS},
+}
+
+# --- ODK Collect / OpenRosa 1.0 (issue 16) ------------------------------------------------------
+INSTALLED_APPS = [*INSTALLED_APPS, "openrosa"]
+# Its `password_changed` hook keeps the Digest password equivalent (openrosa/digest.py).
+AUTH_PASSWORD_VALIDATORS = [*AUTH_PASSWORD_VALIDATORS, {"NAME": "openrosa.digest.DigestCredentialKeeper"}]
+OPENROSA_REALM = env.str("OPENROSA_REALM", default="village-enrolment")
+# The one Digest challenge offered: MD5 (what ODK Collect's client speaks) or SHA-256; empty
+# turns Digest off (Basic only, over HTTPS).
+OPENROSA_DIGEST_ALGORITHM = env.str("OPENROSA_DIGEST_ALGORITHM", default="MD5")
+OPENROSA_DIGEST_NONCE_SECONDS = env.int("OPENROSA_DIGEST_NONCE_SECONDS", default=300)
+# How long a verified Basic (user, password) is remembered, so not every request pays a hash.
+OPENROSA_BASIC_CACHE_SECONDS = env.int("OPENROSA_BASIC_CACHE_SECONDS", default=300)
+# X-OpenRosa-Accept-Content-Length: the largest POST; ODK Collect splits bigger submissions.
+OPENROSA_MAX_SUBMISSION_BYTES = env.int("OPENROSA_MAX_SUBMISSION_BYTES", default=10 * 1024 * 1024)
+OPENROSA_MAX_ATTACHMENT_BYTES = env.int("OPENROSA_MAX_ATTACHMENT_BYTES", default=2 * 1024 * 1024)
+OPENROSA_MAX_ATTACHMENTS = env.int("OPENROSA_MAX_ATTACHMENTS", default=10)
+# Up to this many villages are choices inside the form; more go to villages.csv in the manifest.
+OPENROSA_INLINE_CHOICES_MAX = env.int("OPENROSA_INLINE_CHOICES_MAX", default=100)
+OPENROSA_FORM_CACHE_SECONDS = env.int("OPENROSA_FORM_CACHE_SECONDS", default=24 * 3600)
+# Files of a split submission whose last part never arrived are deleted after this long.
+OPENROSA_PENDING_ATTACHMENT_HOURS = env.int("OPENROSA_PENDING_ATTACHMENT_HOURS", default=72)
+CELERY_BEAT_SCHEDULE["openrosa-prune-pending-attachments"] = {
+    "task": "openrosa.prune_pending_attachments",
+    "schedule": crontab(hour=3, minute=45),
+}
+
+# --- Operations: metrics, replicas, partitions (issue 17; docs/operations.md) ---------------------
+# /metrics answers a bearer METRICS_TOKEN, or a client inside METRICS_ALLOWED_NETWORKS (CIDRs,
+# comma-separated); with neither it answers no one.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+# The worker logs through LOGGING (request ids, masking, JSON) instead of Celery's own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The audit log and the sync snapshots are partitioned by month (villages/partitions.py): a daily
+# beat task creates the months ahead and drops whole months past their retention (0: keep all).
+PARTITIONS_AHEAD_MONTHS = env.int("PARTITIONS_AHEAD_MONTHS", default=3)
+AUDIT_RETENTION_MONTHS = env.int("AUDIT_RETENTION_MONTHS", default=0)
+# Whole months of snapshots past the row retention above (SYNC_SNAPSHOT_RETENTION_DAYS) are dropped.
+SYNC_SNAPSHOT_PARTITION_RETENTION_MONTHS = env.int(
+    "SYNC_SNAPSHOT_PARTITION_RETENTION_MONTHS", default=SYNC_SNAPSHOT_RETENTION_DAYS // 30 + 1
+)
+CELERY_BEAT_SCHEDULE["villages-maintain-partitions"] = {
+    "task": "villages.maintain_partitions",
+    "schedule": crontab(hour=1, minute=5),
+}
+
+# --- budget year (enrolment/funding) ---
+# Rows per transaction of a renewal's real run (each chunk: its inserts, audit and progress).
+RENEWAL_CHUNK_SIZE = env.int("RENEWAL_CHUNK_SIZE", default=2000)
+CELERY_BEAT_SCHEDULE["funding-resume-renewals"] = {
+    "task": "enrolment.funding.resume_renewals",
+    "schedule": 300.0,
+}
+CELERY_BEAT_SCHEDULE["funding-registry-messages"] = {
+    "task": "enrolment.funding.send_registry_messages",
+    "schedule": 60.0,
+}
+# JKM's benefit to the heirs (DOMAIN.md: Rp 42 million, verified); a setting, like the age limits.
+CLAIM_JKM_IDR = env.int("CLAIM_JKM_IDR", default=42_000_000)
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "ClaimStatusEnum": "enrolment.funding.models.ClaimStatus",
+    }
+)
+# The nightly three-month lapse (enrolment.funding.payments), after the registry's reconciliation.
+CELERY_BEAT_SCHEDULE["funding-lapse"] = {"task": "enrolment.funding.lapse", "schedule": crontab(hour=4, minute=0)}
+
+# --- data quality (likely duplicates: workers/duplicates/) ---
+# Weights of the pair score's evidence and its gates (workers/duplicates/scoring.py), chosen on
+# the labelled corpus of bench/duplicates.py (figures and reasoning: docs/dq.md).
+DQ_WEIGHTS = {"name": 0.45, "birth_date": 0.25, "nik": 0.35, "kk": 0.1, "phone": 0.1, "mother": 0.1, "village": 0.05}
+DQ_THRESHOLD = env.float("DQ_THRESHOLD", default=0.7)  # a pair at or above this is stored
+DQ_NAME_MIN = 0.8  # below this name similarity the score is halved (relatives share the rest)
+DQ_PATRONYM_DIFFERS = 0.7  # both have a "bin/binti" part and they differ
+DQ_SEX_DIFFERS = 0.6
+DQ_NIK_DIFFERS = 0.8  # both NIKs valid and more than one digit apart
+DQ_DATE_SWAPPED = 0.9
+DQ_DATE_TYPO = 0.7
+DQ_NIK_TYPO = 0.8
+DQ_SAME_NIK_SCORE = 0.99
+# The database's own trigram pre-filter (pg_trgm similarity of the normalised names) for
+# candidates born on the same or the swapped date; kept below DQ_NAME_MIN so the scorer decides.
+DQ_TRGM_MIN = 0.35
+DQ_MAX_CANDIDATES = 50  # per record and per key: a key shared by more is no evidence of one person
 
 # --- Contract: the OpenAPI schema (issue 11) --------------------------------------------------------
 # An enrolment's input `status` appears in two components (the enrolment, a registration's

@@ -10,3 +10,9 @@ class EnrolmentConfig(AppConfig):
 
     name = "enrolment"
     verbose_name = "Enrolments"
+
+    def ready(self) -> None:
+        from config.metrics import register_scrape_collector
+        from enrolment.metrics import database_gauges
+
+        register_scrape_collector(database_gauges)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import IntegrityError
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import (
@@ -36,3 +37,22 @@ class WorkerDeleted(ServiceError):
     code = "worker_deleted"
     status_code = 409
     default_message = _("This person's record was deleted; their enrolment can no longer be submitted or verified.")
+
+
+class AllocationExhausted(ServiceError):
+    code = "allocation_exhausted"
+    status_code = 409
+    default_message = _("The funding decree has no seats or money left for this enrolment.")
+
+
+# The CHECK constraints on enrolment_fundingallocation that the commitment trigger can fail.
+ALLOCATION_LIMITS = frozenset({"allocation_within_quota", "allocation_within_amount"})
+
+
+def overruns_allocation(error: IntegrityError) -> bool:
+    """True when `error` is an allocation's quota or amount CHECK refusing a commitment."""
+    cause = error.__cause__
+    constraint = getattr(getattr(cause, "diag", None), "constraint_name", None)
+    if constraint is None:  # SQLite names the constraint in the message only
+        return any(name in str(error) for name in ALLOCATION_LIMITS)
+    return constraint in ALLOCATION_LIMITS

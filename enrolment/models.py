@@ -6,6 +6,8 @@ an income band or a discount period in the admin, and every enrolment saved afte
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -108,6 +110,61 @@ class ContributionDiscount(models.Model):
         return self.name
 
 
+def new_allocation_id() -> str:
+    return uuid.uuid4().hex
+
+
+class FundingAllocation(models.Model):
+    """A funding decree (SK): who pays for how many people, how much, over which months.
+
+    `period_start` and `period_end` are the first days of the first and the last month covered
+    (the API speaks YYYY-MM). The commitment (`committed_workers`, `committed_idr`) is kept by
+    the database (migration 0013): a statement-level trigger on enrolments adds each counted
+    enrolment's person and annual amount to its allocation row, whose CHECK constraints refuse
+    a commitment beyond the quota or the amount. A writer racing another for the last seats waits
+    on the allocation row, then fails the CHECK: never a check-then-act. Counted: enrolments
+    naming it that are verified, queued or active (not deleted, not flagged). A draft holds no
+    seat; a rejection, an end or a deletion frees one.
+    """
+
+    id = models.CharField(primary_key=True, max_length=64, default=new_allocation_id)
+    funding_source = models.ForeignKey(FundingSource, on_delete=models.PROTECT, related_name="+")
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    budget_year = models.PositiveSmallIntegerField()
+    decree_number = models.CharField(max_length=200)
+    decree_date = models.DateField()
+    period_start = models.DateField()
+    period_end = models.DateField()
+    quota_workers = models.PositiveIntegerField()
+    amount_idr = models.PositiveBigIntegerField()
+    committed_workers = models.BigIntegerField(default=0, db_default=0, editable=False)
+    committed_idr = models.BigIntegerField(default=0, db_default=0, editable=False)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        app_label = "enrolment"  # see enrolment/apps.py
+        ordering = ["budget_year", "area_id", "decree_number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(committed_workers__lte=F("quota_workers")), name="allocation_within_quota"
+            ),
+            models.CheckConstraint(condition=Q(committed_idr__lte=F("amount_idr")), name="allocation_within_amount"),
+            models.CheckConstraint(
+                condition=Q(committed_workers__gte=0, committed_idr__gte=0), name="allocation_commitment_positive"
+            ),
+            models.CheckConstraint(condition=Q(period_end__gte=F("period_start")), name="allocation_period_order"),
+            models.UniqueConstraint(
+                fields=["funding_source", "area", "budget_year", "decree_number"], name="allocation_decree_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decree_number} ({self.area_id}, {self.budget_year})"
+
+
 class Status(models.TextChoices):
     DRAFT = "draft", _("draft")
     SUBMITTED = "submitted", _("submitted")
@@ -172,13 +229,27 @@ class Enrolment(ClientRecord):
     )
     registry_status_date = models.DateField(null=True, blank=True)
 
+    # The budget year (enrolment/funding): the decree paying for it, the last month paid for
+    # (first day of that month), and for a renewal the enrolment it continues and the participant
+    # number (KPJ) it renews, which the registry keeps.
+    allocation = models.ForeignKey(
+        FundingAllocation, null=True, blank=True, on_delete=models.PROTECT, related_name="enrolments"
+    )
+    paid_through = models.DateField(null=True, blank=True)
+    renewal_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="renewed_by"
+    )
+    renews = models.CharField(max_length=11, blank=True, default="", db_default="")
+
     class Meta(ClientRecord.Meta):
         constraints = [
             *ClientRecord.Meta.constraints,
+            # One live enrolment per person and budget year: a renewal makes next year's while this
+            # year's still runs (the services refuse a second live one otherwise: already_enrolled).
             models.UniqueConstraint(
-                fields=["worker"],
+                fields=["worker", "budget_year"],
                 condition=Q(status__in=LIVE_STATUSES, deleted_at__isnull=True, needs_correction=False),
-                name="enrolment_one_live_per_worker",
+                name="enrolment_one_live_per_worker_year",
             ),
             models.CheckConstraint(condition=Q(status__in=Status.values), name="enrolment_status_valid"),
             models.CheckConstraint(
@@ -214,3 +285,7 @@ class Enrolment(ClientRecord):
 
     def __str__(self) -> str:
         return f"{self.id} {self.status}"
+
+
+# Counted against an allocation (the trigger of migration 0013 says the same in SQL).
+COMMITTING_STATUSES = (Status.VERIFIED, Status.QUEUED, Status.ACTIVE)

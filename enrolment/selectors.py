@@ -7,6 +7,7 @@ import datetime as dt
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 from rest_framework import serializers
 
 from enrolment.models import Enrolment, Status
@@ -45,6 +46,13 @@ class EnrolmentFilterSerializer(serializers.Serializer):
         "`nik_mismatch` = birth date or sex differs from the NIK; `needs_correction` = either is flagged.",
     )
     q = serializers.CharField(required=False, max_length=100, help_text="Part of the worker's name, or a whole NIK.")
+    expiring_within_days = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=366,
+        help_text="Cover (verified, queued or active) ending within this many days, with no renewal yet: its "
+        "decree's last month, or twelve months from coverage_start without a decree.",
+    )
 
 
 def _has_warning(field: str, code: str) -> Q:
@@ -78,6 +86,7 @@ def enrolment_list(
     occupation: str | None = None,
     warning: set[str] | None = None,
     q: str | None = None,
+    expiring_within_days: int | None = None,
 ) -> QuerySet[Enrolment]:
     """Live (not deleted) enrolments in the caller's areas, narrowed to `area` (404 outside)."""
     scope = scope_of(user)
@@ -102,6 +111,8 @@ def enrolment_list(
         enrolments = enrolments.filter(worker__occupation_id=occupation)
     if warning:
         enrolments = enrolments.filter(warning_q(set(warning)))
+    if expiring_within_days is not None:
+        enrolments = enrolments.filter(expiring_q(timezone.localdate(), expiring_within_days))
     if q:
         digits = normalise_nik(q)
         whole_nik = digits.isdigit() and len(digits) == 16
@@ -109,6 +120,23 @@ def enrolment_list(
             enrolments.filter(worker__nik=digits) if whole_nik else enrolments.filter(worker__full_name__icontains=q)
         )
     return enrolments
+
+
+def _month(day: dt.date, shift: int = 0) -> dt.date:
+    index = day.year * 12 + day.month - 1 + shift
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def expiring_q(today: dt.date, days: int) -> Q:
+    """Cover ending between `today` and `today + days` with no renewal. A cover ends on the last
+    day of its last month: the decree's `period_end`, or the eleventh month after coverage_start."""
+    first = _month(today)  # the last month is this one or later: not ended yet
+    beyond = _month(today + dt.timedelta(days=days + 1))  # the last month is before this one
+    by_decree = Q(allocation__isnull=False, allocation__period_end__gte=first, allocation__period_end__lt=beyond)
+    by_year = Q(allocation__isnull=True, coverage_start__gte=_month(first, -11), coverage_start__lt=_month(beyond, -11))
+    return (by_decree | by_year) & Q(
+        status__in=(Status.VERIFIED, Status.QUEUED, Status.ACTIVE), needs_correction=False, renewed_by__isnull=True
+    )
 
 
 def enrolment_get(*, user: User, enrolment_id: str) -> Enrolment:

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from config.errors import envelope
-from config.formats import iso_date, iso_datetime
+from config.formats import iso_date, iso_datetime, iso_month
 from enrolment import selectors
 from enrolment.models import PAYMENT_PERIODS, Enrolment, Program, RegistryStatus, Segment, Status
 from enrolment.services import EnrolmentOutcome
@@ -37,6 +37,10 @@ def enrolment_representation(enrolment: Enrolment) -> dict[str, Any]:
         "synced_at": iso_datetime(enrolment.synced_at),
         "registry_status": enrolment.registry_status or None,
         "registry_status_date": iso_date(enrolment.registry_status_date),
+        "allocation": enrolment.allocation_id,
+        "paid_through": iso_month(enrolment.paid_through),
+        "renews": enrolment.renews or None,
+        "renewal_of": enrolment.renewal_of_id,
         "warnings": list(enrolment.warnings),
         "needs_correction": enrolment.needs_correction,
         "errors": dict(enrolment.errors),
@@ -116,6 +120,12 @@ class EnrolmentInputSerializer(serializers.Serializer):
     coverage_start = serializers.DateField()
     payment_period_months = serializers.ChoiceField(choices=[(p, p) for p in PAYMENT_PERIODS], default=1)
     status = serializers.ChoiceField(choices=[Status.DRAFT, Status.SUBMITTED], required=False, default=Status.DRAFT)
+    allocation = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="The funding decree paying for it (GET /api/v1/funding/allocations); sets funding source, "
+        "budget year and decree number when those are left out. Counted against the decree once verified.",
+    )
 
 
 class ContributionDetailSerializer(serializers.Serializer):
@@ -156,6 +166,12 @@ class EnrolmentSerializer(serializers.Serializer):
         help_text="The registry's own status: `inactive` = cover suspended (e.g. unpaid), still registered.",
     )
     registry_status_date = serializers.DateField(allow_null=True, help_text="When the registry status took effect.")
+    allocation = serializers.CharField(allow_null=True, help_text="The funding decree paying for it.")
+    paid_through = serializers.CharField(
+        allow_null=True, help_text="YYYY-MM: the last month paid for. Unpaid for more than 3 months after it: inactive."
+    )
+    renews = serializers.CharField(allow_null=True, help_text="For a renewal: the participant number (KPJ) it renews.")
+    renewal_of = serializers.CharField(allow_null=True, help_text="For a renewal: last year's enrolment.")
     warnings = serializers.ListField(child=serializers.CharField())
     needs_correction = serializers.BooleanField()
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]  # a declared field, taken off the class by DRF's metaclass

@@ -33,4 +33,5 @@ urlpatterns = [
     path("", include("enrolment.reports.urls")),
     path("", include("enrolment.exports.urls")),
     path("", include("enrolment.imports.urls")),
+    path("", include("enrolment.funding.urls")),
 ]

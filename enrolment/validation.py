@@ -14,9 +14,9 @@ from rest_framework.exceptions import ErrorDetail
 
 from config.errors import register_error_code
 from enrolment.contributions import PROGRAM_ORDER, RULE_MISSING, Pricing, RateMissing, RateTable
-from enrolment.models import PAYMENT_PERIODS, Program, Segment
+from enrolment.models import PAYMENT_PERIODS, FundingAllocation, Program, Segment
 from enrolment.workflow import CLIENT_STATUSES
-from villages.scope import Scope
+from villages.scope import Scope, code_within
 from workers.models import FundingSource, Occupation, Worker
 from workers.validation import CLIENT_ID, clean_date, clean_text, new_client_id, values_hash
 
@@ -34,6 +34,7 @@ EARLIEST_COVERAGE = dt.date(2015, 1, 1)
 VALUE_FIELDS = (
     "worker_id", "village_id", "segment", "programs", "funding_source_id", "budget_year", "funding_decree",
     "coverage_start", "payment_period_months", "monthly_contribution", "annual_contribution", "contribution_detail",
+    "allocation_id",
 )  # fmt: skip
 
 
@@ -45,6 +46,13 @@ class EnrolmentRefs:
     occupation_groups: dict[str, str]
     rates: RateTable
     today: dt.date = field(default_factory=timezone.localdate)
+    # Funding decrees looked up so far, by id (None: no such decree).
+    allocations: dict[str, FundingAllocation | None] = field(default_factory=dict)
+
+    def allocation(self, allocation_id: str) -> FundingAllocation | None:
+        if allocation_id not in self.allocations:
+            self.allocations[allocation_id] = FundingAllocation.objects.filter(id=allocation_id).first()
+        return self.allocations[allocation_id]
 
     @classmethod
     def load(
@@ -174,7 +182,12 @@ def clean_enrolment(
         )
     values["programs"] = [p for p in PROGRAM_ORDER if p in programs]
 
+    allocation = _clean_allocation(cleaned, data.get("allocation"), refs=refs)
+    values["allocation_id"] = allocation.id if allocation else None
+
     funding = data.get("funding_source")
+    if funding in (None, "") and allocation is not None:
+        funding = allocation.funding_source_id
     values["funding_source_id"] = funding if isinstance(funding, str) and funding in refs.funding else None
     if funding in (None, ""):
         cleaned.add_error("funding_source", _("This field is required."), "required")
@@ -190,7 +203,7 @@ def clean_enrolment(
 
     budget_year = data.get("budget_year")
     if budget_year in (None, ""):
-        budget_year = coverage_start.year if coverage_start else None
+        budget_year = allocation.budget_year if allocation else coverage_start.year if coverage_start else None
     if budget_year is not None and (
         not isinstance(budget_year, int) or isinstance(budget_year, bool) or not 2000 <= budget_year <= 2100
     ):
@@ -199,9 +212,11 @@ def clean_enrolment(
     values["budget_year"] = budget_year
 
     decree, error = clean_text(data.get("funding_decree"), 200)
-    values["funding_decree"] = decree
+    values["funding_decree"] = decree or (allocation.decree_number if allocation else "")
     if error:
         cleaned.add_error("funding_decree", error)
+    if allocation is not None:
+        _check_allocation_fits(cleaned, allocation)
 
     period = data.get("payment_period_months")
     if period in (None, ""):
@@ -230,3 +245,28 @@ def clean_enrolment(
                 RULE_MISSING,
             )
     return cleaned
+
+
+def _clean_allocation(cleaned: CleanedEnrolment, raw: Any, *, refs: EnrolmentRefs) -> FundingAllocation | None:
+    if raw in (None, ""):
+        return None
+    allocation = refs.allocation(raw) if isinstance(raw, str) and CLIENT_ID.fullmatch(raw) else None
+    if allocation is None:
+        cleaned.add_error("allocation", _("No such funding decree."))
+    return allocation
+
+
+def _check_allocation_fits(cleaned: CleanedEnrolment, allocation: FundingAllocation) -> None:
+    """The decree must pay for this person: same funder and budget year, their village inside
+    its area, cover starting within its period."""
+    values = cleaned.values
+    if values["funding_source_id"] != allocation.funding_source_id:
+        cleaned.add_error("allocation", _("The decree is paid by another funding source."))
+    if values["budget_year"] != allocation.budget_year:
+        cleaned.add_error("allocation", _("The decree is for another budget year."))
+    village = values.get("village_id")
+    if village and not code_within(village, allocation.area_id):
+        cleaned.add_error("allocation", _("The decree does not cover this person's village."))
+    start = values.get("coverage_start")
+    if start is not None and not allocation.period_start <= start.replace(day=1) <= allocation.period_end:
+        cleaned.add_error("coverage_start", _("Coverage must start within the decree's period."))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
 import hmac
 import ipaddress
 import json
@@ -29,6 +30,10 @@ MAX_CHANGES_LIMIT = 1000
 BATCHES = "POST /v1/batches"
 POLL = "GET /v1/batches/{batch_id}"
 CHANGES = "GET /v1/participants/changes"
+EVENTS = "POST /v1/participants/{participant_number}/events"
+PAYMENTS = "POST /v1/payments"
+EVENT_TYPES = ("death", "end")
+DEATH_CAUSES = ("work_accident", "other")
 
 
 class Headers(Protocol):
@@ -167,6 +172,49 @@ class RegistryApp:
             page = {**page, "next_cursor": str(int(since)), "has_more": True}
         return ok(page)
 
+    def participant_event(self, request: Request, settings: StubSettings) -> Response:
+        plan = dataclasses.replace(self._faults.decide(settings), async_202=False)
+        refused = self._fault_before_processing(plan, settings) or self._authenticate(request)
+        if refused is not None:
+            return refused
+        number = unquote(request.path.removeprefix("/v1/participants/").removesuffix("/events"))
+        key = request.headers.get("Idempotency-Key") or ""
+        try:
+            event = _parse_event(request.body)
+        except BadRequest as problem:
+            return error(400, problem.code, problem.message, problem.details)
+        if not key:
+            return error(400, "idempotency_key_missing", "Send an Idempotency-Key header.")
+        try:
+            answer = self.store.participant_event(number=number, key=key, fingerprint=_fingerprint(event), event=event)
+        except Conflict:
+            self.store.count(["events:conflicts"])
+            return error(409, "idempotency_key_reused", "This Idempotency-Key was used with a different body.")
+        except UnknownParticipant as problem:
+            return error(404, "participant_not_found", str(problem))
+        return self._deliver(answer, plan, settings, {})
+
+    def record_payment(self, request: Request, settings: StubSettings) -> Response:
+        plan = dataclasses.replace(self._faults.decide(settings), async_202=False)
+        refused = self._fault_before_processing(plan, settings) or self._authenticate(request)
+        if refused is not None:
+            return refused
+        key = request.headers.get("Idempotency-Key") or ""
+        try:
+            payment = _parse_payment(request.body)
+        except BadRequest as problem:
+            return error(400, problem.code, problem.message, problem.details)
+        if not key:
+            return error(400, "idempotency_key_missing", "Send an Idempotency-Key header.")
+        try:
+            answer = self.store.record_payment(key=key, fingerprint=_fingerprint(payment), payment=payment)
+        except Conflict:
+            self.store.count(["payments:conflicts"])
+            return error(409, "idempotency_key_reused", "This Idempotency-Key was used with a different body.")
+        except UnknownParticipant as problem:
+            return error(404, "participant_not_found", str(problem))
+        return self._deliver(answer, plan, settings, {})
+
     def _authenticate(self, request: Request) -> Response | None:
         header = request.headers.get("Authorization") or ""
         scheme, _, key = header.partition(" ")
@@ -266,6 +314,15 @@ class RegistryApp:
             return error(404, "participant_not_found", str(problem))
         return ok({"changes": appended}, status=201)
 
+    def control_lapse(self, request: Request) -> Response:
+        """POST /_stub/lapse {"today": "YYYY-MM-DD"}: the registry's nightly three-month check."""
+        data = _json_object(request.body)
+        try:
+            today = datetime.date.fromisoformat(data.get("today") or datetime.date.today().isoformat())
+        except (TypeError, ValueError):
+            raise BadRequest("invalid_date", "today must be YYYY-MM-DD.") from None
+        return ok({"inactive": self.store.lapse(today=today)})
+
     def control_reset(self, request: Request) -> Response:
         self.store.reset()
         # A test that resets and sets a seed gets the same faults as every other run of it.
@@ -284,6 +341,7 @@ CONTROL_ROUTES: dict[tuple[str, str], Callable[[RegistryApp, Request], Response]
     ("PATCH", "/_stub/faults"): RegistryApp.control_patch_faults,
     ("POST", "/_stub/changes"): RegistryApp.control_append_changes,
     ("POST", "/_stub/reset"): RegistryApp.control_reset,
+    ("POST", "/_stub/lapse"): RegistryApp.control_lapse,
 }
 
 
@@ -294,6 +352,10 @@ def _route_v1(method: str, path: str) -> tuple[str, Handler] | None:
         return POLL, RegistryApp.poll_batch
     if method == "GET" and path == "/v1/participants/changes":
         return CHANGES, RegistryApp.participant_changes
+    if method == "POST" and path.startswith("/v1/participants/") and path.endswith("/events"):
+        return EVENTS, RegistryApp.participant_event
+    if method == "POST" and path == "/v1/payments":
+        return PAYMENTS, RegistryApp.record_payment
     return None
 
 
@@ -340,3 +402,62 @@ def _parse_change(index: int, item: Any) -> dict[str, str]:
         "effective_date": effective_date,
         "reason": reason,
     }
+
+
+def _fingerprint(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _is_day(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and len(value) == 10 and bool(datetime.date.fromisoformat(value))
+    except ValueError:
+        return False
+
+
+def _is_month(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 7 and _is_day(value + "-01")
+
+
+def _parse_event(body: bytes) -> dict[str, str]:
+    data = _json_object(body)
+    kind = data.get("type")
+    if kind not in EVENT_TYPES:
+        raise BadRequest("invalid_event", f"type must be one of {', '.join(EVENT_TYPES)}.")
+    if not _is_day(data.get("date")):
+        raise BadRequest("invalid_event", "date must be YYYY-MM-DD.")
+    event = {"type": kind, "date": data["date"]}
+    if kind == "death":
+        if data.get("cause") not in DEATH_CAUSES:
+            raise BadRequest("invalid_event", f"cause must be one of {', '.join(DEATH_CAUSES)}.")
+        event["cause"] = data["cause"]
+    else:
+        reason = data.get("reason")
+        if not isinstance(reason, str) or not reason:
+            raise BadRequest("invalid_event", "reason is required for an end.")
+        event["reason"] = reason
+    return event
+
+
+def _parse_payment(body: bytes) -> dict[str, Any]:
+    data = _json_object(body)
+    reference, amount, items = data.get("reference"), data.get("amount_idr"), data.get("items")
+    if not isinstance(reference, str) or not reference:
+        raise BadRequest("invalid_payment", "reference is required.")
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+        raise BadRequest("invalid_payment", "amount_idr must be a whole number of rupiah.")
+    if not isinstance(data.get("paid_at"), str):
+        raise BadRequest("invalid_payment", "paid_at is required.")
+    if not isinstance(items, list) or not items:
+        raise BadRequest("invalid_payment", "items must be a non-empty list.")
+    parsed = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("participant_number"), str):
+            raise BadRequest("invalid_payment", f"items[{index}] needs a participant_number.")
+        if not (_is_month(item.get("period_from")) and _is_month(item.get("period_to"))):
+            raise BadRequest("invalid_payment", f"items[{index}] periods must be YYYY-MM.")
+        parsed.append(
+            {"participant_number": item["participant_number"], "period_from": item["period_from"],
+             "period_to": item["period_to"]}
+        )  # fmt: skip
+    return {"reference": reference, "paid_at": data["paid_at"], "amount_idr": amount, "items": parsed}

@@ -70,6 +70,35 @@ CREATE TABLE IF NOT EXISTS changes (
     effective_date TEXT NOT NULL,
     reason TEXT NOT NULL
 );
+-- A participation's later budget years: each a new ref carrying "renews", under the same number.
+CREATE TABLE IF NOT EXISTS renewals (
+    ref TEXT PRIMARY KEY,
+    participant_number TEXT NOT NULL,
+    batch_id TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+-- Participant events (death, end) and payments, each once per Idempotency-Key.
+CREATE TABLE IF NOT EXISTS events (
+    idempotency_key TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    participant_number TEXT NOT NULL,
+    type TEXT NOT NULL,
+    date TEXT NOT NULL,
+    answer_body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS payments (
+    idempotency_key TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    amount_idr INTEGER NOT NULL,
+    answer_body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS payment_items (
+    idempotency_key TEXT NOT NULL,
+    participant_number TEXT NOT NULL,
+    period_from TEXT NOT NULL,
+    period_to TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 -- Survives /_stub/reset, unlike everything above.
 CREATE TABLE IF NOT EXISTS sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -262,6 +291,107 @@ class RegistryStore:
             "has_more": len(rows) > limit,
         }
 
+    # -- participant events and payments (REGISTRY.md, "Additions") --------------------------
+
+    def participant_event(self, *, number: str, key: str, fingerprint: str, event: dict[str, str]) -> Answer:
+        """A death or an end, once per Idempotency-Key: the same key and body replay the first
+        answer; another body under the key is a Conflict. Raises UnknownParticipant."""
+        with self._transaction() as db:
+            seen = db.execute(
+                "SELECT fingerprint, answer_body FROM events WHERE idempotency_key = ?", (key,)
+            ).fetchone()
+            if seen is not None:
+                if seen[0] != fingerprint:
+                    raise Conflict(key)  # counted by the caller: this transaction rolls back
+                _bump(db, ["events:replayed"])
+                return Answer(200, seen[1], replayed=True)
+            row = db.execute("SELECT ref FROM participations WHERE participant_number = ?", (number,)).fetchone()
+            if row is None:
+                raise UnknownParticipant(f"no participation with participant_number {number}")
+            status = "deceased" if event["type"] == "death" else "ended"
+            reason = event.get("cause") or event.get("reason") or ""
+            db.execute(
+                "INSERT INTO changes (participant_number, ref, status, effective_date, reason) VALUES (?, ?, ?, ?, ?)",
+                (number, row[0], status, event["date"], reason),
+            )
+            db.execute("UPDATE participations SET status = ? WHERE participant_number = ?", (status, number))
+            body = encode({"status": "ended"})
+            db.execute(
+                "INSERT INTO events (idempotency_key, fingerprint, participant_number, type, date, answer_body)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (key, fingerprint, number, event["type"], event["date"], body),
+            )
+            _bump(db, ["events:processed"])
+            return Answer(200, body)
+
+    def record_payment(self, *, key: str, fingerprint: str, payment: dict[str, Any]) -> Answer:
+        """A payment, once per Idempotency-Key. A paid participant reported inactive is reported
+        active again. Raises UnknownParticipant (nothing stored) for a number it does not hold."""
+        with self._transaction() as db:
+            seen = db.execute(
+                "SELECT fingerprint, answer_body FROM payments WHERE idempotency_key = ?", (key,)
+            ).fetchone()
+            if seen is not None:
+                if seen[0] != fingerprint:
+                    raise Conflict(key)  # counted by the caller: this transaction rolls back
+                _bump(db, ["payments:replayed"])
+                return Answer(200, seen[1], replayed=True)
+            numbers = [item["participant_number"] for item in payment["items"]]
+            held = dict(_lookup(db, "participant_number", numbers))
+            missing = sorted(set(numbers) - set(held))
+            if missing:
+                raise UnknownParticipant(f"no participation with participant_number {missing[0]}")
+            body = encode({"status": "recorded"})
+            db.execute(
+                "INSERT INTO payments (idempotency_key, fingerprint, reference, amount_idr, answer_body)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (key, fingerprint, payment["reference"], payment["amount_idr"], body),
+            )
+            db.executemany(
+                "INSERT INTO payment_items (idempotency_key, participant_number, period_from, period_to)"
+                " VALUES (?, ?, ?, ?)",
+                [(key, i["participant_number"], i["period_from"], i["period_to"]) for i in payment["items"]],
+            )
+            today = datetime.date.today().isoformat()
+            for number in dict.fromkeys(numbers):
+                row = db.execute(
+                    "SELECT ref, status FROM participations WHERE participant_number = ?", (number,)
+                ).fetchone()
+                if row is not None and row[1] == "inactive":
+                    db.execute(
+                        "INSERT INTO changes (participant_number, ref, status, effective_date, reason)"
+                        " VALUES (?, ?, 'active', ?, 'paid')",
+                        (number, row[0], today),
+                    )
+                    db.execute("UPDATE participations SET status = 'active' WHERE participant_number = ?", (number,))
+            _bump(db, ["payments:processed"])
+            return Answer(200, body)
+
+    def lapse(self, *, today: datetime.date) -> list[str]:
+        """Reports `inactive` every active participant with payments on record none of which
+        covers the three months before `today`'s month. Returns their numbers."""
+        first = today.replace(day=1)
+        month = first.year * 12 + first.month - 1 - 3  # the earliest of the last three months
+        earliest = f"{month // 12:04d}-{month % 12 + 1:02d}"
+        lapsed: list[str] = []
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT p.participant_number, p.ref FROM participations p"
+                " JOIN (SELECT participant_number, max(period_to) AS paid_to FROM payment_items"
+                "       GROUP BY participant_number) paid ON paid.participant_number = p.participant_number"
+                " WHERE p.status = 'active' AND paid.paid_to < ?",
+                (earliest,),
+            ).fetchall()
+            for number, ref in rows:
+                db.execute(
+                    "INSERT INTO changes (participant_number, ref, status, effective_date, reason)"
+                    " VALUES (?, ?, 'inactive', ?, 'unpaid for 3 months')",
+                    (number, ref, today.isoformat()),
+                )
+                db.execute("UPDATE participations SET status = 'inactive' WHERE participant_number = ?", (number,))
+                lapsed.append(number)
+        return lapsed
+
     # -- control API reads -----------------------------------------------------------------
 
     def participants(self, *, field: str | None = None, value: str | None = None) -> list[dict[str, Any]]:
@@ -287,6 +417,13 @@ class RegistryStore:
             outcomes = dict(self._db.execute("SELECT outcome, COUNT(*) FROM outcomes GROUP BY outcome").fetchall())
             participations = self._db.execute("SELECT COUNT(*) FROM participations").fetchone()[0]
             changes = self._db.execute("SELECT COUNT(*) FROM changes").fetchone()[0]
+            events_per_participant = dict(
+                self._db.execute(
+                    "SELECT participant_number, COUNT(*) FROM events GROUP BY participant_number ORDER BY 1"
+                ).fetchall()
+            )
+            renewals = self._db.execute("SELECT COUNT(*) FROM renewals").fetchone()[0]
+            payments = self._db.execute("SELECT COUNT(*) FROM payments").fetchone()[0]
         requests: dict[str, dict[str, int]] = {}
         for name, value in counters.items():
             if name.startswith("request:"):
@@ -300,6 +437,10 @@ class RegistryStore:
             "participations": participations,
             "duplicates_answered": outcomes.get("duplicate", 0),
             "changes": changes,
+            "renewals": renewals,
+            "payments": payments,
+            "events": {name: counters.get(f"events:{name}", 0) for name in ("processed", "replayed", "conflicts")},
+            "events_per_participant": events_per_participant,
             "registrations_per_ref": per_ref,
             "refs_registered_more_than_once": sorted(ref for ref, n in per_ref.items() if n > 1),
         }
@@ -307,7 +448,8 @@ class RegistryStore:
     def reset(self) -> None:
         """Forget everything except the number sequences (numbers and cursors are never reused)."""
         with self._transaction() as db:
-            for table in ("batches", "participations", "outcomes", "changes", "counters"):
+            for table in ("batches", "participations", "outcomes", "changes", "counters", "renewals", "events",
+                          "payments", "payment_items"):  # fmt: skip
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
 
 
@@ -329,14 +471,24 @@ def _process_records(db: sqlite3.Connection, batch: Batch, settings: StubSetting
     niks = [record["nik"] for record in batch.records]
     # Two lookups for the whole batch instead of two per record: the 1,000-record budget.
     by_ref = _lookup(db, "ref", refs)
+    by_ref.update(_lookup(db, "ref", refs, table="renewals"))
     by_nik = _lookup(db, "nik", niks)
     next_seq = _sequence(db, "participant_number")
     results: list[dict[str, Any]] = []
     created: list[tuple[str, str, str, str, str, str]] = []
+    renewed: list[tuple[str, str, str, str]] = []
     created_at = _now_iso()
-    for ref, nik in zip(refs, niks, strict=True):
+    for record, ref, nik in zip(batch.records, refs, niks, strict=True):
+        renews = record.get("renews")
         if ref in by_ref:
             result = _result(ref, "duplicate", by_ref[ref], "ref_already_registered", "This ref is already registered.")
+        elif isinstance(renews, str) and renews and by_nik.get(nik) == renews:
+            # The next budget year of a participation: a new ref, the same number.
+            by_ref[ref] = renews
+            renewed.append((ref, renews, batch.batch_id, created_at))
+            result = _result(ref, "accepted", renews, None, None)
+        elif isinstance(renews, str) and renews:
+            result = _result(ref, "rejected", None, "renews_unknown", "No participation with this number and NIK.")
         elif not NIK_PATTERN.fullmatch(nik):
             result = _result(ref, "rejected", None, "nik_invalid", "A NIK is 16 digits.")
         elif nik in by_nik:
@@ -356,6 +508,10 @@ def _process_records(db: sqlite3.Connection, batch: Batch, settings: StubSetting
         "INSERT INTO participations (participant_number, ref, nik, status, batch_id, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         created,
+    )
+    db.executemany("INSERT INTO renewals (ref, participant_number, batch_id, created_at) VALUES (?, ?, ?, ?)", renewed)
+    db.executemany(
+        "UPDATE participations SET status = 'active' WHERE participant_number = ?", [(r[1],) for r in renewed]
     )
     db.execute("UPDATE sequences SET value = ? WHERE name = 'participant_number'", (next_seq,))
     db.executemany(
@@ -377,7 +533,7 @@ def _result(
     }
 
 
-def _lookup(db: sqlite3.Connection, column: str, values: list[str]) -> dict[str, str]:
+def _lookup(db: sqlite3.Connection, column: str, values: list[str], table: str = "participations") -> dict[str, str]:
     """column value → participant_number for the values that hold a participation."""
     unique = list(dict.fromkeys(values))
     found: dict[str, str] = {}
@@ -387,7 +543,7 @@ def _lookup(db: sqlite3.Connection, column: str, values: list[str]) -> dict[str,
         marks = ",".join("?" * len(chunk))
         found.update(
             db.execute(
-                f"SELECT {column}, participant_number FROM participations WHERE {column} IN ({marks})",  # noqa: S608
+                f"SELECT {column}, participant_number FROM {table} WHERE {column} IN ({marks})",  # noqa: S608
                 chunk,
             ).fetchall()
         )

@@ -8,13 +8,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUES = sorted(
     p
-    for p in ROOT.glob("**/locale/id/LC_MESSAGES/django.po")
-    if not {".venv", "var", "node_modules"} & set(p.relative_to(ROOT).parts)
+    for p in ROOT.glob("**/id/LC_MESSAGES/django.po")
+    if "locale" in p.relative_to(ROOT).parts and not {".venv", "var", "node_modules"} & set(p.relative_to(ROOT).parts)
 )
 
 
-def test_the_base_catalogue_is_found():
+def test_the_base_and_the_area_catalogues_are_found():
     assert ROOT / "locale" / "id" / "LC_MESSAGES" / "django.po" in CATALOGUES
+    areas = [p for p in (ROOT / "locale").iterdir() if (p / "id" / "LC_MESSAGES" / "django.po").exists()]
+    assert {p / "id" / "LC_MESSAGES" / "django.po" for p in areas} <= set(CATALOGUES)
 
 
 @pytest.mark.parametrize("po_path", CATALOGUES, ids=lambda p: str(p.relative_to(ROOT)))

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from config.errors import ServiceError
+from config.metrics import LOGIN_FAILURES
 from villages.models import Device, DeviceToken, User
 
 APP_VERSION_HEADER = "HTTP_X_APP_VERSION"
@@ -110,9 +111,11 @@ class LoginGuard:
                 waits.append(max(1, int(ends_at - now + 0.999)))
         if waits:
             wait = max(waits)
+            LOGIN_FAILURES.labels("throttled").inc()
             raise LoginThrottled(details={"retry_after": wait}, headers={"Retry-After": str(wait)})
 
     def record_failure(self) -> None:
+        LOGIN_FAILURES.labels("invalid_credentials").inc()
         window = settings.LOGIN_FAILURE_WINDOW_SECONDS
         ends_at = timezone.now().timestamp() + window
         for key, _limit in self.counters:

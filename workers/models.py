@@ -110,6 +110,10 @@ class Worker(ClientRecord):
     consent_given_at = models.DateTimeField(null=True, blank=True)
     consent_method = models.CharField(max_length=10, choices=ConsentMethod.choices, blank=True)
     consent_recorded_by = models.CharField(max_length=150, blank=True)
+    # A tombstone left by a merge names the record that survived it (workers/duplicates).
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
 
     class Meta(ClientRecord.Meta):
         constraints = [
@@ -151,3 +155,80 @@ class Worker(ClientRecord):
 
     def __str__(self) -> str:
         return f"{self.id} {self.full_name}"
+
+
+# --- likely duplicates (workers/duplicates/) ----------------------------------------------------
+
+
+class MatchName(models.Model):
+    """A worker's normalised name and birth date, for the duplicate finder (one row per worker,
+    rewritten by every save of the worker; workers/duplicates/finder.py)."""
+
+    worker = models.OneToOneField(Worker, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    name_key = models.CharField(max_length=150, blank=True)  # workers/duplicates/names.py
+    birth_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        # Candidates born on a date (or its day/month swap); pg_trgm compares the names in SQL.
+        indexes = [models.Index(fields=["birth_date"], name="matchname_birth_date")]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id}: {self.name_key}"
+
+
+class MatchKey(models.Model):
+    """One exact key of a worker (a digest of its NIK, a NIK part, its KK or phone:
+    workers/duplicates/keys.py). Several rows per worker; the key itself leads the index."""
+
+    pk = models.CompositePrimaryKey("key", "worker")
+    key = models.CharField(max_length=40)
+    worker = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["worker"], name="matchkey_worker")]  # rewriting a worker's keys
+
+    def __str__(self) -> str:
+        return f"{self.worker_id}: {self.key}"
+
+
+class DuplicateStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    DISMISSED = "dismissed", _("dismissed")
+    MERGED = "merged", _("merged")
+
+
+class DuplicatePair(models.Model):
+    """Two workers that may be one person, found by the server (workers/duplicates/finder.py).
+
+    `a` is the smaller id: one row per pair whichever record was saved first. A dismissed pair
+    stays dismissed (the finder never reopens it); a merged pair names the survivor."""
+
+    a = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="+", db_index=False)
+    b = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    reasons = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN)
+    found_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        "villages.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    resolution_reason = models.CharField(max_length=500, blank=True)
+    survivor = models.ForeignKey(
+        Worker, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["a", "b"], name="duplicatepair_unique"),
+            models.CheckConstraint(condition=Q(a__lt=models.F("b")), name="duplicatepair_ordered"),
+            models.CheckConstraint(
+                condition=~Q(status="merged") | Q(survivor__isnull=False), name="duplicatepair_merged_survivor"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "id"], name="duplicatepair_status")]
+
+    def __str__(self) -> str:
+        return f"{self.a_id} ~ {self.b_id} ({self.score:.2f}, {self.status})"

@@ -26,6 +26,7 @@ from villages.models import AuditAction, User
 from villages.scope import Scope, scope_of
 from villages.upsert import Decision, RecordTable, Result, Saved, SaveMode, records_save
 from workers.decisions import NikHolder, WorkerFacts, decide_worker
+from workers.duplicates.finder import Matches, find_matches, person_of, store_matches
 from workers.errors import WorkerEnrolled
 from workers.models import Occupation, Worker
 from workers.rules import enrolment_rules
@@ -35,6 +36,7 @@ from workers.validation import (
     CleanedWorker,
     WorkerRefs,
     clean_worker,
+    storable_ids,
     village_refs,
 )
 
@@ -137,6 +139,14 @@ class WorkerTable(RecordTable[Worker, CleanedWorker, SaveOutcome]):
             if record.values.get("consent_given_at") and not record.values.get("consent_recorded_by") and user:
                 record.values["consent_recorded_by"] = user.get_username()
         _warn_possible_duplicates([r for r in records if r.valid])
+        # Likely duplicates across villages (workers/duplicates/finder.py): found before deciding
+        # so the records carry the warning, stored once the rows are written.
+        self.matches: Matches = find_matches(
+            [person_of({"id": r.id, **r.values}) for r in records if storable_ids([r.id])], stored_ids=existing
+        )
+        for record in records:
+            if self.matches.flagged(record.id) and WARN_POSSIBLE_DUPLICATE not in record.warnings:
+                record.warnings.append(WARN_POSSIBLE_DUPLICATE)
 
     def decide(self, record: CleanedWorker, current: Worker | None) -> Decision:
         return decide_worker(record, current, facts=self.facts, keep_invalid=self.keep_invalid)
@@ -149,6 +159,7 @@ class WorkerTable(RecordTable[Worker, CleanedWorker, SaveOutcome]):
         return super().audit_value(name, value)
 
     def after_write(self, saved: list[Saved[Worker]]) -> None:
+        store_matches([s.row for s in saved], self.matches)
         moves = {s.row.id: s.row.village_id for s in saved if "village_id" in s.changes}
         if moves:
             enrolment_rules().village_changed(self.actor, moves)

@@ -62,6 +62,11 @@ class ImportJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Data rows read so far, and the file's total once known (XLSX tells up front; CSV at the end).
     processed_rows = models.PositiveIntegerField(default=0)
+    # Runs started (each delivery of the task that claims the job), and the last sign of life:
+    # set at each claim and with each committed chunk. A queued or running job whose heartbeat is
+    # older than IMPORT_STALL_SECONDS has lost its worker or its nudge: the sweeper starts it again.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     total_rows = models.PositiveIntegerField(null=True, blank=True)
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
@@ -71,7 +76,15 @@ class ImportJob(models.Model):
     class Meta:
         app_label = "enrolment"  # see enrolment/apps.py
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["area_code", "created_at"], name="import_area_created")]
+        indexes = [
+            models.Index(fields=["area_code", "created_at"], name="import_area_created"),
+            # The sweeper's scan: only the few unfinished jobs.
+            models.Index(
+                fields=["heartbeat_at"],
+                name="import_unfinished",
+                condition=Q(status__in=["queued", "running"]),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=ImportStatus.values), name="import_status_valid"),
         ]

@@ -34,6 +34,8 @@ def import_job_representation(job: ImportJob) -> dict[str, Any]:
             "invalid": job.invalid_count,
         },
         "error": job.error or None,
+        "attempts": job.attempts,
+        "retryable": job.status == ImportStatus.FAILED and bool(job.file),
         "ignored_columns": list(job.ignored_columns),
         "rows_url": f"/api/v1/imports/{job.id}/rows",
     }
@@ -90,6 +92,8 @@ class ImportJobSerializer(serializers.Serializer):
     progress = ImportProgressSerializer()
     counts = ImportCountsSerializer()
     error = serializers.CharField(allow_null=True, help_text="Why the whole file failed (e.g. missing columns).")
+    attempts = serializers.IntegerField(help_text="Runs started; the sweeper restarts a job that stopped.")
+    retryable = serializers.BooleanField(help_text="Failed with its file kept: POST /api/v1/imports/{id}/retry.")
     ignored_columns = serializers.ListField(child=serializers.CharField())
     rows_url = serializers.CharField()
 

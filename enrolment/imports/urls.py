@@ -14,5 +14,6 @@ urlpatterns = [
         "imports/template.csv", views.ImportTemplateView.as_view(), {"file_format": "csv"}, name="import-template-csv"
     ),
     path("imports/<uuid:job_id>", views.ImportDetailView.as_view(), name="import-detail"),
+    path("imports/<uuid:job_id>/retry", views.ImportRetryView.as_view(), name="import-retry"),
     path("imports/<uuid:job_id>/rows", views.ImportRowsView.as_view(), name="import-rows"),
 ]

@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpResponse
 from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission
@@ -90,6 +90,34 @@ class ImportDetailView(APIView):
     @extend_schema(responses={200: ImportJobSerializer}, tags=["imports"])
     def get(self, request: Request, job_id: str) -> Response:
         return Response(import_job_representation(services.import_job_get(user=official(request), job_id=job_id)))
+
+
+class ImportRetryView(APIView):
+    permission_classes = [role_in(*services.IMPORT_ROLES)]
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: ImportJobSerializer,
+            200: ImportJobSerializer,
+            409: OpenApiResponse(
+                description="`import_not_retryable`: the job completed; `import_file_gone`: upload the file again"
+            ),
+        },
+        tags=["imports"],
+        description=(
+            "Starts a failed job again (operators, admins) with its stored file: it resumes after the rows it had "
+            "committed. 202 with the job; a job still queued or running answers 200 as it is. A job whose file "
+            "could not be read, or whose file is no longer kept, is 409 `import_file_gone`: upload the file again "
+            "(the same file uploaded again also restarts a failed job)."
+        ),
+    )
+    def post(self, request: Request, job_id: str) -> Response:
+        job, retried = services.import_job_retry(actor=Actor.from_request(request), job_id=job_id)
+        job.refresh_from_db()
+        return Response(
+            import_job_representation(job), status=status.HTTP_202_ACCEPTED if retried else status.HTTP_200_OK
+        )
 
 
 class ImportRowsView(APIView):

@@ -23,6 +23,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from config import requestid
+
 OUTCOMES = frozenset({"accepted", "duplicate", "rejected"})
 CHANGE_STATUSES = frozenset({"active", "inactive", "deceased", "ended"})
 PARTICIPANT_NUMBER = re.compile(r"[0-9]{11}")  # KPJ
@@ -147,6 +149,11 @@ class RegistryClient(Protocol):
         """One page of status changes after cursor `since` ('' = from the start)."""
         ...
 
+    def post_message(self, *, path: str, key: str, body: bytes) -> str:
+        """POST one message (a participant event, a payment: REGISTRY.md, "Additions") under
+        `Idempotency-Key: key`; returns the answer's `status` (`ended`, `recorded`)."""
+        ...
+
 
 # --- the HTTP adapter ------------------------------------------------------------------------------
 
@@ -216,6 +223,15 @@ class HttpRegistryClient:
             raise RegistryAnswerInvalid("unexpected_status", f"HTTP {status} to the changes feed", http_status=status)
         return parse_changes_page(_json(data, status), since=since)
 
+    def post_message(self, *, path: str, key: str, body: bytes) -> str:
+        status, _headers, data = self._call(
+            "POST", path, content=body, headers={"Idempotency-Key": key, "Content-Type": "application/json"}
+        )
+        answer = _json(data, status)
+        if status != 200 or not isinstance(answer, dict) or not isinstance(answer.get("status"), str):
+            raise RegistryAnswerInvalid("unexpected_answer", f"HTTP {status} without a status", http_status=status)
+        return clean_text(answer["status"], 40)
+
     def _call(
         self,
         method: str,
@@ -226,6 +242,9 @@ class HttpRegistryClient:
         params: Mapping[str, str | int] | None = None,
     ) -> tuple[int, httpx.Headers, bytes]:
         """One exchange; 2xx comes back, everything else is raised as the matching RegistryError."""
+        # The request id of the request or task this call is made for, so the registry's logs and
+        # ours can be matched (config.requestid).
+        headers = {**(headers or {}), requestid.HEADER: requestid.current() or requestid.new_id()}
         try:
             with self._http.stream(method, path, content=content, headers=headers, params=params) as response:
                 body = bytearray()

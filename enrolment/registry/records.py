@@ -26,7 +26,7 @@ MAX_BATCH_BYTES = 5_000_000
 RECORD_VALUES = (
     "id", "status", "village_id", "segment", "programs", "funding_source_id", "coverage_start",
     "monthly_contribution", "worker__nik", "worker__full_name", "worker__birth_date", "worker__sex",
-    "worker__phone", "worker__occupation_id", "worker__monthly_income",
+    "worker__phone", "worker__occupation_id", "worker__monthly_income", "renews",
 )  # fmt: skip
 
 
@@ -35,8 +35,9 @@ def record_rows(enrolments: QuerySet[Enrolment]) -> QuerySet[Enrolment, dict[str
 
 
 def registry_record(row: Mapping[str, Any]) -> dict[str, Any]:
-    """One record (REGISTRY.md) from a row of `record_rows`. `ref` is our enrolment id."""
-    return {
+    """One record (REGISTRY.md) from a row of `record_rows`. `ref` is our enrolment id; a
+    renewal carries `renews`, the participant number it continues (REGISTRY.md, "Additions")."""
+    record = {
         "ref": row["id"],
         "nik": row["worker__nik"],
         "full_name": row["worker__full_name"],
@@ -53,6 +54,9 @@ def registry_record(row: Mapping[str, Any]) -> dict[str, Any]:
         "coverage_start": iso_date(row["coverage_start"]),
         "monthly_contribution": row["monthly_contribution"],
     }
+    if row.get("renews"):
+        record["renews"] = row["renews"]
+    return record
 
 
 def encode(value: Any) -> str:

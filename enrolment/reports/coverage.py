@@ -15,6 +15,10 @@ Definitions (also in the OpenAPI description of GET /api/v1/reports/coverage):
 - **target_workers / budget_idr**: the area's own target for the year; when it has none, the sum
   of the nearest targets set below it (e.g. a province without its own target adds up its
   regencies'); null when none is set anywhere in it.
+- **allocated_idr / committed_idr**: the funding decrees of the year (enrolment.models,
+  FundingAllocation) whose area lies in the row's area: their amounts, and what they commit (the
+  annual amounts of their verified, queued and active enrolments). A decree of a wider area than
+  the rows (a province's, in a report by regency) counts in the total only.
 - **by_status**: every status of the year's enrolments (not deleted, not flagged), rejected and
   ended included; **by_funding_source**: live enrolments; **by_occupation**: registered workers.
 
@@ -30,12 +34,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import connection
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import FieldsInvalid
-from enrolment.models import LIVE_STATUSES, Status
+from enrolment.models import LIVE_STATUSES, FundingAllocation, Status
 from villages.models import LEVEL_BY_DEPTH, Area, AreaLevel, AreaTarget, User
 from villages.scope import scope_of
 
@@ -107,6 +112,8 @@ class CoverageRow:
     by_status: dict[str, int] = field(default_factory=dict)
     by_occupation: dict[str, int] = field(default_factory=dict)
     by_funding_source: dict[str, int] = field(default_factory=dict)
+    allocated_idr: int = 0
+    committed_idr: int = 0
 
     @property
     def coverage_percent(self) -> float | None:
@@ -138,6 +145,8 @@ class CoverageRow:
             "coverage_percent": self.coverage_percent,
             "monthly_contribution_idr": self.monthly_contribution_idr,
             "annual_contribution_idr": self.annual_contribution_idr,
+            "allocated_idr": self.allocated_idr,
+            "committed_idr": self.committed_idr,
             "by_status": dict(sorted(self.by_status.items())),
             "by_occupation": dict(sorted(self.by_occupation.items())),
             "by_funding_source": dict(sorted(self.by_funding_source.items())),
@@ -281,6 +290,18 @@ def coverage_report(
     total = CoverageRow(code=root.code, name=root.name, level=root.level)
     for row in groups.values():
         total.add(row)
+    decrees = (
+        FundingAllocation.objects.filter(budget_year=year)
+        .filter(Q(area__code=root.code) | Q(area__code__startswith=root.code + "."))
+        .values_list("area_id", "amount_idr", "committed_idr")
+    )
+    for code, amount, committed in decrees:
+        total.allocated_idr += amount
+        total.committed_idr += committed
+        group = groups.get(code[: PREFIX_LENGTH[depth]]) if _depth(code) >= depth else None
+        if group is not None:
+            group.allocated_idr += amount
+            group.committed_idr += committed
     root_target = _targets_for([root.code], root_depth, targets)[root.code]
     if root_target is not None:
         total.target_workers, total.budget_idr = root_target

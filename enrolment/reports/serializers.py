@@ -38,6 +38,10 @@ class CoverageRowSerializer(serializers.Serializer):
     )
     monthly_contribution_idr = serializers.IntegerField(help_text="Sum over live enrolments, first month.")
     annual_contribution_idr = serializers.IntegerField(help_text="Sum over live enrolments, twelve months.")
+    allocated_idr = serializers.IntegerField(help_text="The year's funding decrees in the area: their amounts.")
+    committed_idr = serializers.IntegerField(
+        help_text="What those decrees commit: annual amounts of their verified, queued and active enrolments."
+    )
     by_status = serializers.DictField(child=serializers.IntegerField(), help_text="The year's enrolments.")
     by_occupation = serializers.DictField(child=serializers.IntegerField(), help_text="Registered workers.")
     by_funding_source = serializers.DictField(child=serializers.IntegerField(), help_text="Live enrolments.")

@@ -20,7 +20,7 @@ from enrolment.services.enrolments import (
     enrolments_save,
     scoped_enrolments,
 )
-from enrolment.services.registrations import RegistrationOutcome, registration_create
+from enrolment.services.registrations import RegistrationOutcome, registration_create, registration_save
 from enrolment.services.transitions import TransitionRequest, enrolment_transition, enrolments_transition
 from enrolment.services.worker_rules import (
     follow_worker_moves,
@@ -48,6 +48,7 @@ __all__ = [
     "enrolments_transition",
     "follow_worker_moves",
     "registration_create",
+    "registration_save",
     "scoped_enrolments",
     "tombstone_enrolments_of",
     "workers_not_deletable",

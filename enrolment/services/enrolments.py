@@ -170,6 +170,7 @@ def enrolment_as_input(enrolment: Enrolment) -> dict[str, Any]:
         "funding_decree": enrolment.funding_decree,
         "coverage_start": enrolment.coverage_start.isoformat() if enrolment.coverage_start else None,
         "payment_period_months": enrolment.payment_period_months,
+        "allocation": enrolment.allocation_id,
     }
 
 

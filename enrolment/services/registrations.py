@@ -13,10 +13,12 @@ from config.errors import (
     FieldsInvalid,
     ServiceError,
 )
-from enrolment.services.enrolments import EnrolmentOutcome, enrolment_create
+from enrolment.services.enrolments import EnrolmentOutcome, enrolment_create, enrolment_refs, enrolments_save
+from enrolment.validation import clean_enrolment
 from villages.audit import Actor
 from workers.errors import RecordDeleted
-from workers.services import Result, SaveOutcome, worker_create
+from workers.services import Result, SaveMode, SaveOutcome, worker_create, worker_refs, workers_save
+from workers.validation import clean_worker
 
 
 @dataclass
@@ -54,4 +56,38 @@ def registration_create(*, actor: Actor, worker_data: Any, enrolment_data: Any) 
         enrolment_outcome = enrolment_create(actor=actor, data=enrolment_input, extra_workers=[worker_outcome.saved])
     except ServiceError as error:
         raise _prefixed(error, "enrolment") from None
+    return RegistrationOutcome(worker=worker_outcome, enrolment=enrolment_outcome)
+
+
+@transaction.atomic
+def registration_save(
+    *,
+    actor: Actor,
+    worker_data: Mapping[str, Any],
+    enrolment_data: Mapping[str, Any],
+    mode: SaveMode = SaveMode.UPSERT,
+    keep_invalid: bool = False,
+) -> RegistrationOutcome:
+    """A registration from a client that must not lose field data (ODK Collect's submissions):
+    `registration_create` with the record services' save mode and `keep_invalid`. Under
+    keep_invalid a record failing field rules is stored flagged `needs_correction` with its
+    errors (the worker, and the enrolment filed under it), as long as its id and village are
+    acceptable; any refusal raises (errors named `worker.<field>` / `enrolment.<field>`) and,
+    the two being one transaction, neither record is stored. UPSERT replaces stored ids (an
+    edit), so a locked enrolment refuses a change (409 `enrolment_locked`)."""
+    assert actor.user is not None
+    cleaned_worker = clean_worker(worker_data, refs=worker_refs(user=actor.user, records=[worker_data]))
+    (worker_outcome,) = workers_save(actor=actor, records=[cleaned_worker], mode=mode, keep_invalid=keep_invalid)
+    if worker_outcome.error is not None:
+        raise _prefixed(worker_outcome.error, "worker")
+    if worker_outcome.saved.deleted_at is not None:
+        raise RecordDeleted()
+    enrolment_input = {**enrolment_data, "worker": worker_outcome.saved.id}
+    refs = enrolment_refs(user=actor.user, records=[enrolment_input], extra_workers=[worker_outcome.saved])
+    cleaned_enrolment = clean_enrolment(enrolment_input, refs=refs)
+    (enrolment_outcome,) = enrolments_save(
+        actor=actor, records=[cleaned_enrolment], refs=refs, mode=mode, keep_invalid=keep_invalid
+    )
+    if enrolment_outcome.error is not None:
+        raise _prefixed(enrolment_outcome.error, "enrolment")
     return RegistrationOutcome(worker=worker_outcome, enrolment=enrolment_outcome)

@@ -21,7 +21,7 @@ from config.errors import (
 from config.locks import lock_keys
 from enrolment.contributions import RateMissing
 from enrolment.decisions import already_enrolled, error_detail, submission_error
-from enrolment.errors import InvalidTransition, ReasonRequired, WorkerDeleted
+from enrolment.errors import AllocationExhausted, InvalidTransition, ReasonRequired, WorkerDeleted, overruns_allocation
 from enrolment.models import LIVE_STATUSES, Enrolment, Status
 from enrolment.services.enrolments import EnrolmentOutcome, _live_enrolments, _raise_if_error, scoped_enrolments
 from enrolment.validation import (
@@ -168,16 +168,42 @@ def enrolments_transition(
         )
     try:
         with transaction.atomic():
-            update_models(
-                changed,
-                ["status", "status_reason", "status_changed_at", "status_changed_by", "monthly_contribution",
-                 "annual_contribution", "contribution_detail", "version", "updated_by", "updated_at"],
-            )  # fmt: skip
+            update_models(changed, MOVED_FIELDS)
     except IntegrityError as exc:
-        # Only a writer that bypassed the locks above can get here; the client may simply retry.
-        raise Conflict() from exc
+        if not overruns_allocation(exc):
+            # Only a writer that bypassed the locks above can get here; the client may simply retry.
+            raise Conflict() from exc
+        refused = _move_within_allocations(changed)
+        for outcome in outcomes:
+            if outcome.id in refused:
+                outcome.result, outcome.error = (
+                    Result.INVALID,
+                    AllocationExhausted(details={"allocation": refused[outcome.id]}),
+                )
+        events = [event for event in events if event.object_id not in refused]
     audit_events(actor, events)
     return outcomes
+
+
+MOVED_FIELDS = ["status", "status_reason", "status_changed_at", "status_changed_by", "monthly_contribution",
+                "annual_contribution", "contribution_detail", "version", "updated_by", "updated_at"]  # fmt: skip
+
+
+def _move_within_allocations(changed: list[Enrolment]) -> dict[str, str]:
+    """When the moves together overrun a funding decree (its CHECK refused the statement): each
+    move on its own, in request order, so those that fit go through and the others are refused.
+    Returns {enrolment id: allocation id} of the refused ones, reloaded as stored."""
+    refused: dict[str, str] = {}
+    for enrolment in changed:
+        try:
+            with transaction.atomic():
+                update_models([enrolment], MOVED_FIELDS)
+        except IntegrityError as exc:
+            if not overruns_allocation(exc):
+                raise Conflict() from exc
+            refused[enrolment.id] = enrolment.allocation_id or ""
+            enrolment.refresh_from_db()
+    return refused
 
 
 def enrolment_transition(

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.metrics import SYNC_PULLS, SYNC_PUSHES
 from enrolment.sync import services
 from enrolment.sync.serializers import PullQuerySerializer, PullSerializer, PushResultSerializer, PushSerializer
 from villages.audit import Actor
@@ -54,14 +55,15 @@ class SyncView(APIView):
         query.is_valid(raise_exception=True)
         device = _device(request)
         services.record_pending(device, _pending(request))
-        return Response(
-            services.sync_pull(
-                actor=Actor.from_request(request),
-                device=device,
-                last_pulled_at=query.validated_data.get("last_pulled_at"),
-                schema_version=query.validated_data.get("schema_version"),
-            )
+        last_pulled_at = query.validated_data.get("last_pulled_at")
+        pulled = services.sync_pull(
+            actor=Actor.from_request(request),
+            device=device,
+            last_pulled_at=last_pulled_at,
+            schema_version=query.validated_data.get("schema_version"),
         )
+        SYNC_PULLS.labels("incremental" if last_pulled_at else "full").inc()
+        return Response(pulled)
 
     @extend_schema(
         parameters=[PullQuerySerializer, *HEADERS],
@@ -89,4 +91,5 @@ class SyncView(APIView):
             changes=body.get("changes") if isinstance(body, dict) else None,
             pending=_pending(request),
         )
+        SYNC_PUSHES.inc()
         return Response(result.as_dict())

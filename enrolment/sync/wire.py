@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from config.formats import iso_datetime
+from config.formats import iso_datetime, iso_month
 from villages.audit import mask_nik
 from workers.models import Worker
 
@@ -36,7 +36,8 @@ ENROLMENT_SOURCE = (
     "id", "worker_id", "village_id", "segment", "programs", "funding_source_id", "budget_year", "funding_decree",
     "coverage_start", "payment_period_months", "monthly_contribution", "annual_contribution", "status",
     "status_reason", "registry_number", "registry_status", "synced_at", "warnings", "needs_correction", "errors",
-    "version", "created_at", "updated_at",
+    "version", "created_at", "updated_at", "allocation_id", "paid_through", "renews", "allocation__period_end",
+    "renewed_by__id",
 )  # fmt: skip
 ROW_STATE = ("deleted_at", "sync_created_txid", "created_on_device")
 
@@ -87,6 +88,19 @@ def worker_record(row: Mapping[str, Any], *, full_nik: bool) -> dict[str, Any]:
     }
 
 
+def cover_ends(coverage_start: dt.date | None, decree_end: dt.date | None) -> dt.date | None:
+    """The last day of cover: of the decree's last month, or of the eleventh month after the start."""
+    if decree_end is not None:
+        last = decree_end
+    elif coverage_start is not None:
+        index = coverage_start.year * 12 + coverage_start.month - 1 + 11
+        last = dt.date(index // 12, index % 12 + 1, 1)
+    else:
+        return None
+    following = last.year * 12 + last.month
+    return dt.date(following // 12, following % 12 + 1, 1) - dt.timedelta(days=1)
+
+
 def enrolment_record(row: Mapping[str, Any]) -> dict[str, Any]:
     """An enrolment row (`.values(*ENROLMENT_SOURCE)`) as a sync record."""
     return {
@@ -107,6 +121,13 @@ def enrolment_record(row: Mapping[str, Any]) -> dict[str, Any]:
         "registry_number": row["registry_number"],
         "registry_status": row["registry_status"],
         "synced_at": iso_datetime(row["synced_at"]),
+        # The budget year (enrolment/funding): the decree, the last month paid, and when the cover
+        # ends unless renewed, so the app can show cover about to end (`renewed`: next year's exists).
+        "allocation": row["allocation_id"] or "",
+        "paid_through": iso_month(row["paid_through"]) or "",
+        "renews": row["renews"],
+        "cover_ends": _day(cover_ends(row["coverage_start"], row["allocation__period_end"])),
+        "renewed": row["renewed_by__id"] is not None,
         "warnings": _json(row["warnings"] or []),
         "needs_correction": row["needs_correction"],
         "errors": _json(row["errors"] or {}),

@@ -131,6 +131,8 @@ def test_definitions_live_active_year_deleted_and_flagged(api, operator):
         "coverage_percent": 33.33,
         "monthly_contribution_idr": 16_800 + 36_800 + 8_400,
         "annual_contribution_idr": 201_600 + 441_600 + 100_800,
+        "allocated_idr": 0,
+        "committed_idr": 0,
         "by_status": {"active": 1, "draft": 1, "ended": 1, "rejected": 1, "submitted": 1},
         "by_occupation": {"nelayan": 9},
         "by_funding_source": {"apbd_kabupaten": 3},

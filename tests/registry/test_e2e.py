@@ -158,6 +158,7 @@ class Stack:
             ),
             "REDIS_URL": self.redis_url or settings.REDIS_URL,
             "CELERY_TASK_DEFAULT_QUEUE": self.queue,
+            "CELERY_QUEUE_PREFIX": f"{self.queue}.",
             "DJANGO_SECRET_KEY": settings.SECRET_KEY,
             "REGISTRY_URL": self.stub_url,
             "REGISTRY_API_KEY": REGISTRY_KEY,
@@ -203,13 +204,14 @@ class Stack:
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
     running = Stack(tmp=tmp_path)
-    before = celery_app.conf.task_default_queue
-    # What this test process sends (an operator's retry, a task it starts) goes to its queue too.
+    before = celery_app.conf.task_default_queue, celery_app.conf.get("queue_prefix", "")
+    # What this test process sends (an operator's retry, a task it starts) goes to its queues too.
     celery_app.conf.task_default_queue = running.queue
+    celery_app.conf.queue_prefix = f"{running.queue}."
     try:
         yield running
     finally:
-        celery_app.conf.task_default_queue = before
+        celery_app.conf.task_default_queue, celery_app.conf.queue_prefix = before
         running.stop_all()
 
 

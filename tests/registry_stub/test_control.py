@@ -37,6 +37,10 @@ def test_stats_count_what_the_registry_received(registry, control):
         "participations": 2,
         "duplicates_answered": 1,
         "changes": 0,
+        "renewals": 0,
+        "payments": 0,
+        "events": {"processed": 0, "replayed": 0, "conflicts": 0},
+        "events_per_participant": {},
         "registrations_per_ref": {"enrolment-1": 1, "enrolment-2": 1},
         "refs_registered_more_than_once": [],
     }

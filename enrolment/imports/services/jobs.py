@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -12,9 +14,11 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from kombu.exceptions import KombuError
 
-from config.errors import FieldsInvalid, ServiceError
+from config.errors import Conflict, FieldsInvalid, ServiceError
 from config.locks import lock_keys
 from enrolment.imports.models import ImportJob, ImportStatus
 from enrolment.imports.readers import SNIFF_BYTES, detect_format
@@ -28,6 +32,18 @@ class UnsupportedFile(ServiceError):
     status_code = 415
     default_message = _("Upload a CSV or XLSX file.")
 
+
+class ImportNotRetryable(Conflict):
+    code = "import_not_retryable"
+    default_message = _("Only a failed import can be retried; this one completed.")
+
+
+class ImportFileGone(Conflict):
+    code = "import_file_gone"
+    default_message = _("The file of this import is no longer kept. Upload it again.")
+
+
+logger = logging.getLogger(__name__)
 
 IMPORT_ROLES = (Role.VILLAGE_OPERATOR,)
 
@@ -52,7 +68,9 @@ def import_create(*, actor: Actor, upload: UploadedFile, dry_run: bool, language
 
     Returns (job, created). The same file uploaded again by the same official while an identical
     job is still queued or running returns that job (created False): a resent request does not
-    queue the work twice. Once it has finished, a new upload makes a new job, which finds every
+    queue the work twice (a job that shows no progress for IMPORT_STALL_SECONDS is nudged again).
+    The file of a job that failed starts that job again (created True): it resumes after its
+    committed chunks. Once a job has completed, a new upload makes a new job, which finds every
     row unchanged. Raises UnsupportedFile (415) for anything but CSV or XLSX.
     """
     user = actor.user
@@ -75,7 +93,22 @@ def import_create(*, actor: Actor, upload: UploadedFile, dry_run: bool, language
             created_by=user, file_sha256=sha, dry_run=dry_run, status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING)
         ).first()
         if pending is not None:
+            if _stalled(pending, timezone.now()):
+                import_nudge(str(pending.id))
             return pending, False
+        failed = (
+            ImportJob.objects.select_for_update()
+            .filter(created_by=user, file_sha256=sha, dry_run=dry_run, status=ImportStatus.FAILED)
+            .order_by("-created_at")
+            .first()
+        )
+        if failed is not None:
+            if failed.file:
+                failed.file.delete(save=False)
+            failed.file.save(f"{failed.id}.{file_format}", upload, save=False)
+            failed.save(update_fields=["file"])
+            _restart(actor, failed, stage="uploaded_again")
+            return failed, True
         job = ImportJob(
             id=uuid.uuid4(),
             created_by=user,
@@ -98,11 +131,114 @@ def import_create(*, actor: Actor, upload: UploadedFile, dry_run: bool, language
             area_code=job.area_code,
             context={"stage": "uploaded", "filename": job.filename, "dry_run": dry_run, "bytes": job.file_size},
         )
+        import_nudge(str(job.id))
+    return job, True
+
+
+def import_nudge(job_id: str) -> None:
+    """Asks a Celery worker to run the job, once the current transaction has committed.
+
+    Only a nudge: the job row is the outbox. A nudge lost (the broker down or restarted) is made
+    good by the sweeper (`import_jobs_sweep`), which finds the job queued without progress."""
+
+    def send() -> None:
         from enrolment.imports.tasks import import_run
 
-        job_id = str(job.id)
-        transaction.on_commit(lambda: import_run.delay(job_id))
+        try:
+            import_run.delay(job_id)
+        except (KombuError, OSError) as problem:
+            logger.warning("import nudge for %s not sent (%s); the sweeper will start it", job_id, problem)
+
+    transaction.on_commit(send)
+
+
+def _stalled(job: ImportJob, now: dt.datetime) -> bool:
+    last = job.heartbeat_at or job.created_at
+    return last is not None and last < now - dt.timedelta(seconds=settings.IMPORT_STALL_SECONDS)
+
+
+def _restart(actor: Actor | None, job: ImportJob, *, stage: str) -> None:
+    """A failed job queued again, resuming after its committed chunks (inside a transaction)."""
+    job.status, job.error, job.finished_at = ImportStatus.QUEUED, "", None
+    job.attempts, job.heartbeat_at = 0, timezone.now()
+    job.save(update_fields=["status", "error", "finished_at", "attempts", "heartbeat_at"])
+    if actor is not None:
+        audit_event(
+            actor,
+            AuditAction.IMPORT,
+            "import_job",
+            str(job.id),
+            area_code=job.area_code,
+            context={"stage": stage, "processed_rows": job.processed_rows},
+        )
+    import_nudge(str(job.id))
+
+
+def import_job_retry(*, actor: Actor, job_id: str) -> tuple[ImportJob, bool]:
+    """An operator's retry of a failed job: queued again with its stored file, resuming after its
+    committed chunks. Returns (job, retried); a queued or running job is returned as it is
+    (retried False: it is on its way). Raises NotFound, ImportNotRetryable (completed),
+    ImportFileGone (the file was unreadable or has been deleted: upload it again)."""
+    assert actor.user is not None
+    visible = import_job_get(user=actor.user, job_id=job_id)
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=visible.pk)
+        if job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+            if _stalled(job, timezone.now()):
+                import_nudge(str(job.id))
+            return job, False
+        if job.status == ImportStatus.COMPLETED:
+            raise ImportNotRetryable()
+        if not job.file:
+            raise ImportFileGone()
+        _restart(actor, job, stage="retried")
     return job, True
+
+
+def import_jobs_sweep() -> dict[str, int]:
+    """The import jobs' sweeper (beat, every IMPORT_SWEEP_SECONDS).
+
+    A job queued or running with no heartbeat for IMPORT_STALL_SECONDS lost its nudge or its
+    worker (killed, out of memory, the machine restarted): it is nudged again and resumes after
+    its last committed chunk. A job that was started IMPORT_MAX_ATTEMPTS times without finishing
+    (a file that kills every worker that reads it) ends `failed` with the reason, its file kept
+    for an operator's retry. Failed jobs' files are deleted after IMPORT_FAILED_FILE_DAYS.
+    Returns how many jobs were restarted, failed and how many files deleted."""
+    now = timezone.now()
+    stale_before = now - dt.timedelta(seconds=settings.IMPORT_STALL_SECONDS)
+    restarted = failed = 0
+    with transaction.atomic():
+        stuck = (
+            ImportJob.objects.filter(status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING))
+            .filter(Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True, created_at__lt=stale_before))
+            .select_for_update(skip_locked=True)
+        )
+        for job in stuck:
+            if job.attempts >= settings.IMPORT_MAX_ATTEMPTS:
+                with translation.override(job.language):
+                    job.error = str(
+                        _(
+                            "The import stopped %(count)d times without finishing (the server processing it "
+                            "was lost). Retry it, or upload the file again."
+                        )
+                        % {"count": job.attempts}
+                    )
+                job.status, job.finished_at = ImportStatus.FAILED, now
+                job.save(update_fields=["status", "error", "finished_at"])
+                logger.warning("import %s failed: stopped %d times without finishing", job.id, job.attempts)
+                failed += 1
+            else:
+                job.heartbeat_at = now  # not swept again before it had a chance to run
+                job.save(update_fields=["heartbeat_at"])
+                import_nudge(str(job.id))
+                logger.info("import %s restarted by the sweeper (no progress since %s)", job.id, stale_before)
+                restarted += 1
+    deleted = 0
+    expired = now - dt.timedelta(days=settings.IMPORT_FAILED_FILE_DAYS)
+    for job in ImportJob.objects.filter(status=ImportStatus.FAILED, finished_at__lt=expired).exclude(file=""):
+        job.file.delete(save=True)  # personal data at rest only as long as needed
+        deleted += 1
+    return {"restarted": restarted, "failed": failed, "files_deleted": deleted}
 
 
 def import_jobs_visible(*, user: User) -> QuerySet[ImportJob]:

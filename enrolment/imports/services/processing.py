@@ -12,6 +12,7 @@ and rolls each chunk's writes back to a savepoint, keeping only the row results.
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import threading
 import uuid
@@ -27,6 +28,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ErrorDetail
 
+from config.dberrors import busy_reason, safe_summary
 from config.errors import ServiceError, envelope, register_error_code
 from enrolment.imports import layout
 from enrolment.imports.models import ImportJob, ImportRow, ImportStatus, RowResult
@@ -43,6 +45,8 @@ from workers.models import Worker
 from workers.services import Result, SaveMode, SaveOutcome, worker_as_input, worker_refs, workers_save
 from workers.validation import clean_worker
 
+logger = logging.getLogger(__name__)
+
 DUPLICATE_ROW = register_error_code("duplicate_row", 400, _("This row repeats a person from an earlier row."))
 
 
@@ -57,7 +61,7 @@ def import_job_run(*, job_id: uuid.UUID | str) -> ImportJob | None:
     required columns fails it with `error` set. The stored upload is deleted once the job ends.
     """
     claimed = ImportJob.objects.filter(pk=job_id, status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING)).update(
-        status=ImportStatus.RUNNING
+        status=ImportStatus.RUNNING, attempts=F("attempts") + 1, heartbeat_at=timezone.now()
     )
     job = ImportJob.objects.select_related("created_by").filter(pk=job_id).first()
     if not claimed or job is None:
@@ -72,11 +76,27 @@ def import_job_run(*, job_id: uuid.UUID | str) -> ImportJob | None:
                 raise UnreadableFile(_("The official who uploaded the file may no longer import."))
             _process(job, user)
         except UnreadableFile as problem:
+            # The file itself is the problem: running it again cannot help, so it is not kept.
             ImportJob.objects.filter(pk=job.pk).update(
                 status=ImportStatus.FAILED, error=str(problem.message), finished_at=timezone.now()
             )
         except ImportConcurrentRun:
             return ImportJob.objects.get(pk=job.pk)
+        except Exception as problem:
+            if busy_reason(problem) is not None:
+                raise  # the database is busy: the task tries again later (and the sweeper after it)
+            # A bug or a fault this run cannot get past: the job ends failed with the reason (never
+            # `running` for ever), its file kept so that an operator can retry it once it is fixed.
+            logger.exception("import %s failed: %s", job.pk, safe_summary(problem))
+            ImportJob.objects.filter(pk=job.pk).update(
+                status=ImportStatus.FAILED,
+                error=str(
+                    _("The import stopped on an unexpected error (%(error)s). It has been logged; retry it later.")
+                    % {"error": type(problem).__name__}
+                ),
+                finished_at=timezone.now(),
+            )
+            return ImportJob.objects.select_related("created_by").get(pk=job.pk)
     job = ImportJob.objects.select_related("created_by").get(pk=job.pk)
     if job.status in (ImportStatus.COMPLETED, ImportStatus.FAILED) and job.file:
         job.file.delete(save=True)  # personal data at rest only as long as needed
@@ -325,6 +345,7 @@ def _run_chunk(context: _Context, rows: list[layout.ParsedRow | None], offset: i
         counts = {result: sum(1 for item in work if item.result == result) for result in RowResult.values}
         ImportJob.objects.filter(pk=job.pk).update(
             processed_rows=offset + len(rows),
+            heartbeat_at=timezone.now(),
             created_count=F("created_count") + counts[RowResult.CREATED],
             updated_count=F("updated_count") + counts[RowResult.UPDATED],
             unchanged_count=F("unchanged_count") + counts[RowResult.UNCHANGED],

@@ -39,7 +39,7 @@ from villages.scope import scope_of
 from villages.sync_clock import Snapshot, snapshot_for
 from workers.models import Worker
 from workers.services import Result, SaveMode, SaveOutcome, worker_as_input, worker_delete, worker_refs, workers_save
-from workers.validation import clean_worker
+from workers.validation import CleanedWorker, clean_worker
 
 
 @dataclass
@@ -158,9 +158,14 @@ class _Push:
             lock_keys(key, ids)
             stored = {row.id: row for row in model._default_manager.filter(id__in=ids)}
             self.stored[table], self.changed[table] = stored, self.changed_since(stored)
+            if table == "workers":
+                # Cleaned now, so their NIKs are locked before the enrolments (worker, nik,
+                # enrolment: the one order); workers_save takes the same NIK locks again.
+                self.cleaned_workers = self.clean_workers(parsed["workers"])
+                lock_keys("nik", [r.values["nik"] for r in self.cleaned_workers if r.valid and r.values.get("nik")])
 
-    def workers(self, pushed: PushedTable) -> None:
-        stored, changed = self.stored["workers"], self.changed["workers"]
+    def clean_workers(self, pushed: PushedTable) -> list[CleanedWorker]:
+        stored = self.stored["workers"]
         inputs = []
         for raw in pushed.upserts:
             current = stored.get(raw["id"])
@@ -171,6 +176,11 @@ class _Push:
         cleaned = [clean_worker(data, refs=refs) for data in inputs]
         for record in cleaned:
             record.version = None  # conflicts are decided by the cursor, not by versions
+        return cleaned
+
+    def workers(self, pushed: PushedTable) -> None:
+        stored, changed = self.stored["workers"], self.changed["workers"]
+        cleaned = self.cleaned_workers
         outcomes: list[SaveOutcome] = workers_save(
             actor=self.actor, records=cleaned, mode=SaveMode.UPSERT, keep_invalid=True
         )
