@@ -571,3 +571,8 @@ if DJANGO_HTTPS:
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     if NUM_PROXIES:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Contract: the OpenAPI schema (issue 11) --------------------------------------------------------
+# An enrolment's input `status` appears in two components (the enrolment, a registration's
+# enrolment): one name for its two values.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["EnrolmentInputStatusEnum"] = ["draft", "submitted"]

@@ -190,9 +190,15 @@ class ActionInputSerializer(serializers.Serializer):
     )
 
 
+class RegistrationEnrolmentInputSerializer(EnrolmentInputSerializer):
+    """A registration's enrolment: its worker is the one registered with it."""
+
+    worker = serializers.CharField(required=False, help_text="May be left out: it is the worker above.")
+
+
 class RegistrationInputSerializer(serializers.Serializer):
     worker = WorkerInputSerializer()
-    enrolment = EnrolmentInputSerializer(help_text="`worker` may be left out: it is the worker above.")
+    enrolment = RegistrationEnrolmentInputSerializer()
 
 
 class RegistrationSerializer(serializers.Serializer):

@@ -25,6 +25,8 @@ class LoginInputSerializer(serializers.Serializer):
 
 class UserSerializer(serializers.ModelSerializer):
     areas = serializers.SerializerMethodField()
+    # Not `format: email`: an official may have no address, and then it is "".
+    email = serializers.CharField(read_only=True, help_text="An email address, or empty.")
 
     class Meta:
         model = User

@@ -50,18 +50,18 @@ class WorkerRecordSerializer(serializers.Serializer):
     consent_given_at = serializers.DateTimeField(allow_null=True)
     consent_method = serializers.CharField()
     consent_recorded_by = serializers.CharField()
-    warnings = serializers.CharField(help_text="JSON: [code…]. Server-owned.")
-    needs_correction = serializers.BooleanField(help_text="Server-owned.")
-    errors = serializers.CharField(help_text='JSON: {"field": ["message"…]}. Server-owned.')  # type: ignore[assignment]  # a declared field, taken off the class by DRF's metaclass
-    version = serializers.IntegerField(help_text="Server-owned.")
-    created_at = serializers.IntegerField(help_text="Milliseconds since the epoch. Server-owned.")
-    updated_at = serializers.IntegerField(help_text="Milliseconds since the epoch. Server-owned.")
+    warnings = serializers.CharField(read_only=True, help_text="JSON: [code…]. Server-owned.")
+    needs_correction = serializers.BooleanField(read_only=True, help_text="Server-owned.")
+    errors = serializers.CharField(read_only=True, help_text='JSON: {"field": ["message"…]}. Server-owned.')  # type: ignore[assignment]  # a declared field, taken off the class by DRF's metaclass
+    version = serializers.IntegerField(read_only=True, help_text="Server-owned.")
+    created_at = serializers.IntegerField(read_only=True, help_text="Milliseconds since the epoch. Server-owned.")
+    updated_at = serializers.IntegerField(read_only=True, help_text="Milliseconds since the epoch. Server-owned.")
 
 
 class EnrolmentRecordSerializer(serializers.Serializer):
     id = serializers.CharField()
     worker = serializers.CharField()
-    village = serializers.CharField(help_text="The worker's village. Server-owned.")
+    village = serializers.CharField(read_only=True, help_text="The worker's village. Server-owned.")
     segment = serializers.CharField(help_text="BPU or PU.")
     programs = serializers.CharField(help_text='JSON: ["JKK", "JKM"(, "JHT")].')
     funding_source = serializers.CharField()
@@ -69,19 +69,19 @@ class EnrolmentRecordSerializer(serializers.Serializer):
     funding_decree = serializers.CharField()
     coverage_start = serializers.DateField(allow_null=True)
     payment_period_months = serializers.IntegerField()
-    monthly_contribution = serializers.IntegerField(help_text="IDR. Server-owned.")
-    annual_contribution = serializers.IntegerField(help_text="IDR. Server-owned.")
+    monthly_contribution = serializers.IntegerField(read_only=True, help_text="IDR. Server-owned.")
+    annual_contribution = serializers.IntegerField(read_only=True, help_text="IDR. Server-owned.")
     status = serializers.CharField(help_text="A device may set draft or submitted; anything else is ignored.")
-    status_reason = serializers.CharField(help_text="Server-owned.")
-    registry_number = serializers.CharField(help_text="KPJ. Server-owned.")
-    registry_status = serializers.CharField(help_text="Server-owned.")
-    synced_at = serializers.DateTimeField(allow_null=True, help_text="Server-owned.")
-    warnings = serializers.CharField(help_text="JSON. Server-owned.")
-    needs_correction = serializers.BooleanField(help_text="Server-owned.")
-    errors = serializers.CharField(help_text="JSON. Server-owned.")  # type: ignore[assignment]  # a declared field, taken off the class by DRF's metaclass
-    version = serializers.IntegerField(help_text="Server-owned.")
-    created_at = serializers.IntegerField(help_text="Milliseconds since the epoch. Server-owned.")
-    updated_at = serializers.IntegerField(help_text="Milliseconds since the epoch. Server-owned.")
+    status_reason = serializers.CharField(read_only=True, help_text="Server-owned.")
+    registry_number = serializers.CharField(read_only=True, help_text="KPJ. Server-owned.")
+    registry_status = serializers.CharField(read_only=True, help_text="Server-owned.")
+    synced_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text="Server-owned.")
+    warnings = serializers.CharField(read_only=True, help_text="JSON. Server-owned.")
+    needs_correction = serializers.BooleanField(read_only=True, help_text="Server-owned.")
+    errors = serializers.CharField(read_only=True, help_text="JSON. Server-owned.")  # type: ignore[assignment]  # a declared field, taken off the class by DRF's metaclass
+    version = serializers.IntegerField(read_only=True, help_text="Server-owned.")
+    created_at = serializers.IntegerField(read_only=True, help_text="Milliseconds since the epoch. Server-owned.")
+    updated_at = serializers.IntegerField(read_only=True, help_text="Milliseconds since the epoch. Server-owned.")
 
 
 class WorkerChangesSerializer(serializers.Serializer):
