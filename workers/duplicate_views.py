@@ -85,11 +85,12 @@ class DismissSerializer(serializers.Serializer):
 
 
 class DuplicateListView(APIView):
+    pagination_class = CursorPagination  # read by the schema (config/pagination.py)
     permission_classes = [ReviewAccess]
 
     @extend_schema(
         parameters=[DuplicateFilterSerializer],
-        responses={200: PAIR},
+        responses={200: type(PAIR)(many=True)},
         tags=["duplicates"],
         description="Likely duplicates whose two records are both in your areas. Cursor-paginated by id.",
     )

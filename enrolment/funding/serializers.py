@@ -27,10 +27,11 @@ from enrolment.models import FundingAllocation
 from villages.audit import mask_nik
 from workers.serializers import HeirSerializer
 
-MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+# Years 1900-2199: a budget year's months, never year 0 (which no date can hold).
+MONTH = re.compile(r"^((?:19|20|21)[0-9]{2})-(0[1-9]|1[0-2])$")
 
 
-@extend_schema_field({"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$", "example": "2026-01"})
+@extend_schema_field({"type": "string", "pattern": "^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$", "example": "2026-01"})
 class MonthField(serializers.Field):
     """YYYY-MM on the wire, the first day of that month inside."""
 
@@ -303,7 +304,7 @@ class ClaimPatchSerializer(serializers.Serializer):
 
 class ClaimFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=ClaimStatus.choices, required=False)
-    area = serializers.CharField(max_length=13, required=False)
+    area = serializers.RegexField(r"^[0-9]{2}(\.[0-9]{2}){0,2}(\.[0-9]{4})?$", max_length=13, required=False)
     waiting_days = serializers.IntegerField(
         min_value=0, required=False, help_text="Claims still waiting for documents at least this many days."
     )

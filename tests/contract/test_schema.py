@@ -12,6 +12,7 @@ LISTS = {
     "/api/v1/areas/{code}/targets",
     "/api/v1/claims",
     "/api/v1/devices",
+    "/api/v1/duplicates",
     "/api/v1/enrolments",
     "/api/v1/funding/allocations",
     "/api/v1/imports",
