@@ -1,10 +1,11 @@
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
 from rest_framework import pagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import BaseSerializer
+from rest_framework.serializers import BaseSerializer, Serializer
 from rest_framework.views import APIView
 
 
@@ -71,3 +72,26 @@ def paginated_response(
     paginator.ordering = ordering
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def filtered_page(
+    *,
+    view: APIView,
+    request: Request,
+    filters: type[Serializer[Any]],
+    select: Callable[..., QuerySet[Any]],
+    serializer_class: type[BaseSerializer[Any]],
+    ordering: str = "pk",
+) -> Response:
+    """The list read of a view: the query string checked by `filters` (a 400 in the envelope when
+    it is bad, before anything is read), its fields passed to `select` as keyword arguments, and
+    one cursor page of what that returns (see `paginated_response`)."""
+    query = filters(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return paginated_response(
+        view=view,
+        request=request,
+        queryset=select(**query.validated_data),
+        serializer_class=serializer_class,
+        ordering=ordering,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from django.contrib.auth import logout as session_logout
@@ -16,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import FieldsInvalid
-from config.pagination import CursorPagination, paginated_response
+from config.pagination import CursorPagination, filtered_page, paginated_response
 from villages import selectors, services
 from villages.auth import APP_VERSION_HEADER, client_address, official
 from villages.models import Area, AreaTarget, DeviceToken, User
@@ -86,11 +87,13 @@ class AreaListView(APIView):
 
     @extend_schema(parameters=[AreaListQuerySerializer], responses={200: AreaSerializer(many=True)}, tags=["areas"])
     def get(self, request: Request) -> Response:
-        query = AreaListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        areas = selectors.area_list(user=official(request), **query.validated_data)
-        return paginated_response(
-            view=self, request=request, queryset=areas, serializer_class=AreaSerializer, ordering="code"
+        return filtered_page(
+            view=self,
+            request=request,
+            filters=AreaListQuerySerializer,
+            select=partial(selectors.area_list, user=official(request)),
+            serializer_class=AreaSerializer,
+            ordering="code",
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -9,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.http import if_match_version
-from config.pagination import CursorPagination, paginated_response
+from config.pagination import CursorPagination, filtered_page
 from enrolment.funding import allocations, deaths, payments, renewals
 from enrolment.funding.serializers import (
     AllocationFilterSerializer,
@@ -49,11 +51,13 @@ class AllocationListView(APIView):
         parameters=[AllocationFilterSerializer], responses={200: AllocationSerializer(many=True)}, tags=["funding"]
     )
     def get(self, request: Request) -> Response:
-        filters = AllocationFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        queryset = allocations.allocation_list(user=official(request), **filters.validated_data)
-        return paginated_response(
-            view=self, request=request, queryset=queryset, serializer_class=AllocationSerializer, ordering="id"
+        return filtered_page(
+            view=self,
+            request=request,
+            filters=AllocationFilterSerializer,
+            select=partial(allocations.allocation_list, user=official(request)),
+            serializer_class=AllocationSerializer,
+            ordering="id",
         )
 
     @extend_schema(
@@ -134,12 +138,14 @@ class RenewalRowsView(APIView):
         parameters=[RenewalRowFilterSerializer], responses={200: RenewalRowSerializer(many=True)}, tags=["funding"]
     )
     def get(self, request: Request, job_id: str) -> Response:
-        job = renewals.renewal_get(user=official(request), job_id=job_id)
-        filters = RenewalRowFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        rows = renewals.renewal_rows(job=job, **filters.validated_data)
-        return paginated_response(
-            view=self, request=request, queryset=rows, serializer_class=RenewalRowSerializer, ordering="position"
+        job = renewals.renewal_get(user=official(request), job_id=job_id)  # a 404 before a 400
+        return filtered_page(
+            view=self,
+            request=request,
+            filters=RenewalRowFilterSerializer,
+            select=partial(renewals.renewal_rows, job=job),
+            serializer_class=RenewalRowSerializer,
+            ordering="position",
         )
 
 
@@ -176,11 +182,13 @@ class ClaimListView(APIView):
 
     @extend_schema(parameters=[ClaimFilterSerializer], responses={200: ClaimSerializer(many=True)}, tags=["claims"])
     def get(self, request: Request) -> Response:
-        filters = ClaimFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        claims = deaths.claim_list(user=official(request), **filters.validated_data)
-        return paginated_response(
-            view=self, request=request, queryset=claims, serializer_class=ClaimSerializer, ordering="id"
+        return filtered_page(
+            view=self,
+            request=request,
+            filters=ClaimFilterSerializer,
+            select=partial(deaths.claim_list, user=official(request)),
+            serializer_class=ClaimSerializer,
+            ordering="id",
         )
 
 
