@@ -25,9 +25,7 @@ import argparse
 import datetime as dt
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,16 +33,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load_areas import recreate_database  # noqa: E402
+from bench.harness import django_env, field_officer, gunicorn  # noqa: E402
 
 BENCH_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/enrolment_bench_bulk")
 VILLAGE = "17.04.01.2001"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def nik(index: int) -> str:
@@ -190,31 +182,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    recreate_database(BENCH_URL)
-    env = {
-        **os.environ,
-        "DATABASE_URL": BENCH_URL,
-        "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghij",
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("REDIS_URL", None)
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "DJANGO_SECRET_KEY", "DJANGO_SETTINGS_MODULE", "LOG_LEVEL")})
-    os.environ.pop("REDIS_URL", None)
-    import django
-
-    django.setup()
+    env = django_env(BENCH_URL)
     import httpx
-    from django.core.management import call_command
 
-    from tests.factories import token_for
-    from villages.models import Assignment, Role, User
-
-    call_command("migrate", verbosity=0)
-    call_command("load_areas", province="17", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
-    officer, _ = User.objects.get_or_create(username="bench-officer", defaults={"role": Role.FIELD_OFFICER})
-    Assignment.objects.get_or_create(user=officer, area_id=VILLAGE)
-    token = token_for(officer, device_id="bench")
+    officer, token = field_officer(VILLAGE)
 
     rows = records(args.records)
     service_bodies = [json.dumps({"records": rows[i : i + 1000]}).encode() for i in range(0, len(rows), 1000)]
@@ -222,68 +193,33 @@ def main() -> None:
         json.dumps({"records": [flat(r) for r in rows[i : i + 1000]]}).encode() for i in range(0, len(rows), 1000)
     ]
 
-    def start(extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
-        port = free_port()
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-                "--log-level",
-                "warning",
-                # A loaded machine (shared cores) can take longer than gunicorn's 30 s per request.
-                "--timeout",
-                "300",
-            ],
-            cwd=ROOT,
-            env={**env, **extra},
-        )
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        return process, base
-
-    server, base = start({})
-    bare, bare_base = start({"DQ_FINDER": "false"})
-    try:
+    with (
+        gunicorn(env) as base,
+        gunicorn({**env, "DQ_FINDER": "false"}) as bare_base,
+        httpx.Client(base_url=base, timeout=120) as client,
+        httpx.Client(base_url=bare_base, timeout=120) as bare_client,
+    ):
         timings: dict[str, list[float]] = {"service": [], "no-finder": [], "plain": [], "copy": []}
-        with (
-            httpx.Client(base_url=base, timeout=120) as client,
-            httpx.Client(base_url=bare_base, timeout=120) as bare_client,
-        ):
+        truncate()
+        post_all(client, "/api/v1/workers/bulk", service_bodies[:1], token, 1000)  # warm up every path
+        truncate()
+        post_all(bare_client, "/api/v1/workers/bulk", service_bodies[:1], token, 1000)
+        truncate()
+        post_all(client, "/bench/plain-bulk", plain_bodies[:1], token, 1000)
+        for _ in range(args.repeat):
             truncate()
-            post_all(client, "/api/v1/workers/bulk", service_bodies[:1], token, 1000)  # warm up every path
+            timings["service"].append(post_all(client, "/api/v1/workers/bulk", service_bodies, token, args.records))
             truncate()
-            post_all(bare_client, "/api/v1/workers/bulk", service_bodies[:1], token, 1000)
+            timings["no-finder"].append(
+                post_all(bare_client, "/api/v1/workers/bulk", service_bodies, token, args.records)
+            )
             truncate()
-            post_all(client, "/bench/plain-bulk", plain_bodies[:1], token, 1000)
-            for _ in range(args.repeat):
-                truncate()
-                timings["service"].append(post_all(client, "/api/v1/workers/bulk", service_bodies, token, args.records))
-                truncate()
-                timings["no-finder"].append(
-                    post_all(bare_client, "/api/v1/workers/bulk", service_bodies, token, args.records)
-                )
-                truncate()
-                timings["plain"].append(post_all(client, "/bench/plain-bulk", plain_bodies, token, args.records))
-                truncate()
-                timings["copy"].append(copy_rows(rows))
+            timings["plain"].append(post_all(client, "/bench/plain-bulk", plain_bodies, token, args.records))
+            truncate()
+            timings["copy"].append(copy_rows(rows))
         truncate()
         queries = count_queries(officer, rows[:1000])
         queries_small = count_queries(officer, rows[1000:1010])
-    finally:
-        for process in (server, bare):
-            process.terminate()
-            process.wait(10)
 
     rates = {name: args.records / statistics.median(values) for name, values in timings.items()}
     print(f"bulk ingest: {args.records:,} workers, 1,000 per request, median of {args.repeat} runs")

@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -32,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bulk_ingest import free_port, nik, spell  # noqa: E402
-from bench.load_areas import recreate_database  # noqa: E402
+from bench.bulk_ingest import nik, spell  # noqa: E402
+from bench.harness import django_env, field_officer, gunicorn  # noqa: E402
 
 BENCH_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/enrolment_bench_odk")
 VILLAGE = "17.04.01.2001"
@@ -169,49 +168,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    recreate_database(BENCH_URL)
-    env = {
-        **os.environ,
-        "DATABASE_URL": BENCH_URL,
-        "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghij",
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("REDIS_URL", None)
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "DJANGO_SECRET_KEY", "DJANGO_SETTINGS_MODULE", "LOG_LEVEL")})
-    os.environ.pop("REDIS_URL", None)
-    import django
+    env = django_env(BENCH_URL)
+    officer, token = field_officer(VILLAGE, password=PASSWORD)
 
-    django.setup()
-    import httpx
-    from django.core.management import call_command
-
-    from tests.factories import token_for
-    from villages.models import Assignment, Role, User
-
-    call_command("migrate", verbosity=0)
-    call_command("load_areas", province="17", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
-    officer, _ = User.objects.get_or_create(username="bench-officer", defaults={"role": Role.FIELD_OFFICER})
-    officer.set_password(PASSWORD)  # the project's real hasher; this also keeps the Digest credential
-    officer.save()
-    Assignment.objects.get_or_create(user=officer, area_id=VILLAGE)
-    token = token_for(officer, device_id="bench")
-
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-         "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-    )  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with gunicorn(env) as base:
         warm = max(5, args.people // 20)
         truncate()
         run_api(base, token, warm, "warm")
@@ -228,9 +188,6 @@ def main() -> None:
             truncate()
             timings["basic"].append(run_odk(base, officer.username, args.people, digest=False))
         truncate()
-    finally:
-        server.terminate()
-        server.wait(10)
 
     rates = {name: args.people / statistics.median(values) for name, values in timings.items()}
     print(f"registrations: {args.people} people, one request each, median of {args.repeat} runs")
