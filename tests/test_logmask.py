@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import logging
 
 import pytest
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.module_loading import import_string
 
 from config.bulk import insert_models
 from config.logmask import PersonalDataFilter, mask_text
@@ -55,6 +57,51 @@ def test_niks_and_phones_are_masked():
         "nik 170401********** kk 170401**********, tel 0812******** / +62 812-****-****"
     )
     assert mask_text("job 12345 row 17 id 01133bc4-6322-4565") == "job 12345 row 17 id 01133bc4-6322-4565"
+
+
+@pytest.mark.parametrize("fmt", ["plain", "json"])
+def test_a_nik_and_a_phone_in_a_message_and_in_an_exception_are_masked_once_in_one_format(fmt):
+    """The handler exactly as settings.LOGGING describes it (its filters, then the formatter): the
+    filter is the only masking, and the JSON formatter keeps the filter's exception text rather
+    than formatting the traceback afresh (which would bring the NIK back)."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    formatter = settings.LOGGING["formatters"][fmt]
+    handler.setFormatter(
+        import_string(formatter["()"])() if "()" in formatter else logging.Formatter(formatter["format"])
+    )
+    for name in settings.LOGGING["handlers"]["console"]["filters"]:
+        handler.addFilter(import_string(settings.LOGGING["filters"][name]["()"])())
+    logger = logging.getLogger("tests.logmask.once")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        raise ValueError(f"no registry answer for nik {NIK} phone {PHONE}")
+    except ValueError:
+        logger.exception("worker %s phone %s not sent", NIK, PHONE)
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+
+    output = buffer.getvalue()
+    message = "worker 170401********** phone 0812******** not sent"
+    exception = "ValueError: no registry answer for nik 170401********** phone 0812********"
+    if fmt == "json":
+        line = json.loads(output)
+        assert line["message"] == message
+        assert line["exception"].startswith("Traceback (most recent call last):\n")
+        assert line["exception"].endswith("\n" + exception)
+    else:
+        assert f"[-] {message}\nTraceback (most recent call last):\n" in output
+        assert output.endswith("\n" + exception + "\n")
+    # Once: two NIKs (message, exception) and two phones, each in the filter's one format.
+    assert output.count("170401**********") == 2
+    assert output.count("0812********") == 2
+    assert output.count("*") == 2 * 10 + 2 * 8  # 10 per NIK, 8 per phone: nothing masked twice
+    assert NIK not in output
+    assert PHONE not in output
+    assert "0001" not in output
+    assert "7890" not in output
 
 
 def test_a_constraint_error_logged_with_its_traceback_carries_no_row_data(db, captured):

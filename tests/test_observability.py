@@ -12,7 +12,8 @@ from django.conf import settings as django_settings
 from prometheus_client.parser import text_string_to_metric_families
 
 from config import requestid
-from config.logs import JsonFormatter, RequestIdFilter, mask
+from config.logmask import PersonalDataFilter, mask_text
+from config.logs import JsonFormatter, RequestIdFilter
 from config.requestid import _carry_into_message, _restore_in_worker
 from enrolment.registry.client import HttpRegistryClient
 from tests.conftest import GEDUNG_WANI
@@ -135,9 +136,9 @@ def test_the_request_id_travels_through_a_task_message_and_the_registry_call():
 
 
 def test_log_lines_mask_niks_and_phone_numbers_and_carry_the_request_id():
-    assert mask("NIK 1704014101900001 ditolak") == "NIK ************0001 ditolak"
-    assert mask("hp 081234567890 / +6281234567890") == "hp ********7890 / **********7890"
-    assert mask("batch 3 of 12, 1000 records, order 20261202") == "batch 3 of 12, 1000 records, order 20261202"
+    assert mask_text("NIK 1704014101900001 ditolak") == "NIK 170401********** ditolak"
+    assert mask_text("hp 081234567890 / +6281234567890") == "hp 0812******** / +62812********"
+    assert mask_text("batch 3 of 12, 1000 records, order 20261202") == "batch 3 of 12, 1000 records, order 20261202"
 
     token = requestid._current.set("req-abcdef012345")
     try:
@@ -145,9 +146,10 @@ def test_log_lines_mask_niks_and_phone_numbers_and_carry_the_request_id():
             "x", logging.WARNING, __file__, 1, "worker %s phone %s", ("1704014101900001", "0812-3456-7890"), None
         )
         RequestIdFilter().filter(record)
+        PersonalDataFilter().filter(record)  # the handler's filters run before its formatter
         line = json.loads(JsonFormatter().format(record))
     finally:
         requestid._current.reset(token)
     assert line["request_id"] == "req-abcdef012345"
-    assert line["message"] == "worker ************0001 phone **********7890"
+    assert line["message"] == "worker 170401********** phone 0812-****-****"
     assert line["level"] == "WARNING"
