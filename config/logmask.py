@@ -24,7 +24,8 @@ from typing import Any
 from config.dberrors import is_database_error, safe_summary
 
 _SIXTEEN_DIGITS = re.compile(r"(?<!\d)(\d{6})\d{10}(?!\d)")
-# +62 812-3456-7890, 62812…, 0812 3456 7890: a prefix then 7 to 12 more digits, spaced or dashed.
+# +62 812-3456-7890, 62812…, 0812 3456 7890: a prefix, an 8, then 7 to 12 more digits, spaced or
+# dashed. The prefix and the operator code (8xx) are kept: they name no one.
 _PHONE = re.compile(r"(?<![\w+])(\+62|62|0)([\s\-]?8\d\d)((?:[\s\-]?\d){5,10})(?!\d)")
 
 

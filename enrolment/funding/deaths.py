@@ -38,6 +38,8 @@ from villages.scope import scope_of
 from workers.models import Worker
 
 DEATH_ROLES = (Role.FIELD_OFFICER, Role.VILLAGE_OPERATOR, Role.SUPERVISOR)
+# Who reads and updates claims: the roles that report deaths, each within their own areas.
+CLAIM_ROLES = (Role.FIELD_OFFICER, Role.VILLAGE_OPERATOR, Role.SUPERVISOR)
 # DOMAIN.md's documents for a JKM (or JKK death) claim, in the order a family gathers them.
 CHECKLIST = ("kpj_card", "ktp_deceased", "ktp_heir", "death_certificate", "family_card", "heir_statement",
              "marriage_book", "bank_book")  # fmt: skip
@@ -217,7 +219,8 @@ def death_report(*, actor: Actor, worker_id: str, data: Mapping[str, Any]) -> tu
 
 # --- claims ----------------------------------------------------------------------------------------
 
-# Who may move a claim where (besides `refused`, open to every status before `paid`).
+# The moves a claim's status may make (besides `refused`, open to every status before `paid`);
+# any official of CLAIM_ROLES who sees the claim may make them.
 CLAIM_MOVES = {
     (ClaimStatus.DOCUMENTS_PENDING, ClaimStatus.READY),
     (ClaimStatus.READY, ClaimStatus.DOCUMENTS_PENDING),

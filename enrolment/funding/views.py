@@ -37,7 +37,6 @@ from enrolment.funding.serializers import (
 from enrolment.serializers import EnrolmentSerializer, enrolment_representation
 from villages.audit import Actor
 from villages.auth import official
-from villages.models import Role
 from villages.permissions import AdminOrSupervisor, role_in
 
 IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False, description="412 when stale.")
@@ -173,12 +172,9 @@ class DeathView(APIView):
         return Response(claim_representation(claim), status=code)
 
 
-CLAIM_ROLES = (Role.FIELD_OFFICER, Role.VILLAGE_OPERATOR, Role.SUPERVISOR)
-
-
 class ClaimListView(APIView):
     pagination_class = CursorPagination  # read by the schema (config/pagination.py)
-    permission_classes = [role_in(*CLAIM_ROLES)]
+    permission_classes = [role_in(*deaths.CLAIM_ROLES)]
 
     @extend_schema(parameters=[ClaimFilterSerializer], responses={200: ClaimSerializer(many=True)}, tags=["claims"])
     def get(self, request: Request) -> Response:
@@ -193,7 +189,7 @@ class ClaimListView(APIView):
 
 
 class ClaimDetailView(APIView):
-    permission_classes = [role_in(*CLAIM_ROLES)]
+    permission_classes = [role_in(*deaths.CLAIM_ROLES)]
 
     @extend_schema(responses={200: ClaimSerializer}, tags=["claims"])
     def get(self, request: Request, claim_id: str) -> Response:
