@@ -59,11 +59,9 @@ def test_niks_and_phones_are_masked():
     assert mask_text("job 12345 row 17 id 01133bc4-6322-4565") == "job 12345 row 17 id 01133bc4-6322-4565"
 
 
-@pytest.mark.parametrize("fmt", ["plain", "json"])
-def test_a_nik_and_a_phone_in_a_message_and_in_an_exception_are_masked_once_in_one_format(fmt):
-    """The handler exactly as settings.LOGGING describes it (its filters, then the formatter): the
-    filter is the only masking, and the JSON formatter keeps the filter's exception text rather
-    than formatting the traceback afresh (which would bring the NIK back)."""
+def settings_handler_output(fmt: str, log) -> str:
+    """What `log(logger)` writes through a handler exactly as settings.LOGGING describes it (its
+    filters, then the `fmt` formatter), on a logger of its own."""
     buffer = io.StringIO()
     handler = logging.StreamHandler(buffer)
     formatter = settings.LOGGING["formatters"][fmt]
@@ -72,18 +70,29 @@ def test_a_nik_and_a_phone_in_a_message_and_in_an_exception_are_masked_once_in_o
     )
     for name in settings.LOGGING["handlers"]["console"]["filters"]:
         handler.addFilter(import_string(settings.LOGGING["filters"][name]["()"])())
-    logger = logging.getLogger("tests.logmask.once")
+    logger = logging.getLogger(f"tests.logmask.{fmt}")
     logger.addHandler(handler)
     logger.propagate = False
     try:
-        raise ValueError(f"no registry answer for nik {NIK} phone {PHONE}")
-    except ValueError:
-        logger.exception("worker %s phone %s not sent", NIK, PHONE)
+        log(logger)
     finally:
         logger.removeHandler(handler)
         logger.propagate = True
+    return buffer.getvalue()
 
-    output = buffer.getvalue()
+
+@pytest.mark.parametrize("fmt", ["plain", "json"])
+def test_a_nik_and_a_phone_in_a_message_and_in_an_exception_are_masked_once_in_one_format(fmt):
+    """The filter is the only masking, and the JSON formatter keeps the filter's exception text
+    rather than formatting the traceback afresh (which would bring the NIK back)."""
+
+    def log(logger: logging.Logger) -> None:
+        try:
+            raise ValueError(f"no registry answer for nik {NIK} phone {PHONE}")
+        except ValueError:
+            logger.exception("worker %s phone %s not sent", NIK, PHONE)
+
+    output = settings_handler_output(fmt, log)
     message = "worker 170401********** phone 0812******** not sent"
     exception = "ValueError: no registry answer for nik 170401********** phone 0812********"
     if fmt == "json":
@@ -159,6 +168,26 @@ def test_a_failed_copy_in_an_import_logs_no_nik(
     assert "CONTEXT" not in output
     assert "Siti" not in output
     assert Worker.objects.count() == 0  # the chunk was rolled back with its rows
+
+
+@pytest.mark.parametrize("fmt", ["plain", "json"])
+def test_a_database_error_in_a_logged_exception_is_summarised_in_either_format(fmt):
+    import psycopg
+
+    error = psycopg.errors.UniqueViolation(f"duplicate key\nDETAIL:  Key (nik)=({NIK}) already exists.")
+
+    def log(logger: logging.Logger) -> None:
+        try:
+            raise error  # the traceback quotes this line, not the one above
+        except psycopg.Error:
+            logger.exception("saving failed")
+
+    output = settings_handler_output(fmt, log)
+    exception = json.loads(output)["exception"] if fmt == "json" else output
+    assert exception.rstrip("\n").endswith("psycopg.errors.UniqueViolation: UniqueViolation sqlstate=23505")
+    assert "DETAIL" not in output
+    assert "Key (" not in output
+    assert NIK[6:] not in output
 
 
 def test_a_driver_error_as_a_log_argument_is_summarised(captured):
