@@ -97,6 +97,8 @@ def personal_data(*, actor: Actor, worker_id: str) -> dict[str, Any]:
             "given_at": iso_datetime(worker.consent_given_at),
             "method": worker.consent_method,
             "recorded_by": worker.consent_recorded_by,
+            "purpose": worker.consent_purpose,
+            "notice_version": worker.consent_notice_version,
         }
         if worker.consent_given_at
         else None,
