@@ -1,7 +1,11 @@
 """The first privacy notice, and the consents already on file put under it (they were given
-under the notice the officers read out, which this row records)."""
+under the notice the officers read out, which this row records).
+
+On SQLite, 0012's new columns rebuilt workers_worker and so dropped its sync-clock triggers:
+reinstalled first, as 0011 does (PostgreSQL alters in place; nothing runs there)."""
 
 import datetime as dt
+import importlib
 
 from django.db import migrations
 
@@ -29,6 +33,15 @@ NOTICE = {
 }
 
 
+STAMP = importlib.import_module("workers.migrations.0004_sync_stamp")
+
+
+def sqlite_triggers(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        for statement in STAMP.SQLITE_REMOVE + STAMP.SQLITE_INSTALL:
+            schema_editor.execute(statement)
+
+
 def seed(apps, schema_editor):
     PrivacyNotice = apps.get_model("workers", "PrivacyNotice")
     Worker = apps.get_model("workers", "Worker")
@@ -46,4 +59,7 @@ def unseed(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("workers", "0012_privacy_notices")]
 
-    operations = [migrations.RunPython(seed, unseed)]
+    operations = [
+        migrations.RunPython(sqlite_triggers, migrations.RunPython.noop),
+        migrations.RunPython(seed, unseed),
+    ]
