@@ -347,3 +347,35 @@ def check_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessa
     except ImproperlyConfigured as problem:
         return [checks.Error(str(problem), id="config.E013")]
     return []
+
+
+# --- Files ---------------------------------------------------------------------------------------
+# A file of personal data kept for a while (an import's invalid rows): the same keys, sealed whole.
+# `context` (e.g. the job's id) is authenticated with it, so a file cannot be passed off as
+# another's. `reencrypt` does not rewrite files: they are kept hours, not years, so an old key
+# stays in FIELD_ENCRYPTION_KEYS until the longest-kept file made under it is gone.
+FILE_MAGIC = b"PII1"
+
+
+def encrypt_bytes(data: bytes, *, context: str) -> bytes:
+    """`PII1` + key id + nonce + AES-256-GCM(data) under the first key, `context` authenticated."""
+    ring = keyring()
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = ring.ciphers[ring.current_id].encrypt(nonce, data, context.encode("utf-8"))
+    return FILE_MAGIC + ring.current_id.encode("ascii") + nonce + sealed
+
+
+def decrypt_bytes(blob: bytes, *, context: str) -> bytes:
+    """The data `encrypt_bytes` sealed with this `context`; DecryptionError otherwise."""
+    head = len(FILE_MAGIC)
+    if blob[:head] != FILE_MAGIC:
+        raise DecryptionError("not an encrypted file")
+    kid = blob[head : head + KEY_ID_LENGTH].decode("ascii", errors="replace")
+    cipher = keyring().ciphers.get(kid)
+    if cipher is None:
+        raise DecryptionError("not a file of any configured key")
+    start = head + KEY_ID_LENGTH
+    try:
+        return cipher.decrypt(blob[start : start + NONCE_BYTES], blob[start + NONCE_BYTES :], context.encode("utf-8"))
+    except InvalidTag as problem:
+        raise DecryptionError("the file does not open under its key") from problem

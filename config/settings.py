@@ -576,3 +576,9 @@ if DJANGO_HTTPS:
 # An enrolment's input `status` appears in two components (the enrolment, a registration's
 # enrolment): one name for its two values.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["EnrolmentInputStatusEnum"] = ["draft", "submitted"]
+
+# --- priv13a: privacy (issue 13): erasure steps, privacy notices -----------------------------------
+# What an erasure must also remove in apps above enrolment (enrolment/privacy/erasure.py): the
+# ErasureStep provider of each installed app that holds personal data on a person (ODK Collect's
+# attachments). An app declaring one that is missing here fails `manage.py check`.
+PRIVACY_ERASURE_STEPS = ["openrosa.erasure.OpenRosaAttachments"] if "openrosa" in INSTALLED_APPS else []

@@ -1,4 +1,8 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 
 
 class EnrolmentConfig(AppConfig):
@@ -16,3 +20,15 @@ class EnrolmentConfig(AppConfig):
         from enrolment.metrics import database_gauges
 
         register_scrape_collector(database_gauges)
+        checks.register(_erasure_steps_provided)
+
+
+def _erasure_steps_provided(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Fails `manage.py check` (and so start-up checks) when the erasure steps are misconfigured."""
+    from enrolment.privacy.erasure import erasure_steps
+
+    try:
+        erasure_steps()
+    except ImproperlyConfigured as problem:
+        return [checks.Error(str(problem), id="enrolment.E001")]
+    return []

@@ -19,7 +19,7 @@ from enrolment.models import (
     Segment,
     Status,
 )
-from workers.models import ConsentMethod, FundingSource, HeirRelationship, Occupation
+from workers.models import ConsentMethod, FundingSource, HeirRelationship, Occupation, PrivacyNotice
 
 # Fixed names (not translated per request): the bundle's version must not depend on the language.
 PROGRAM_NAMES = [
@@ -59,6 +59,19 @@ def reference_bundle() -> dict[str, Any]:
         "segments": list(Segment.values),
         "payment_period_months": list(PAYMENT_PERIODS),
         "consent_methods": list(ConsentMethod.values),
+        # What a consent names (API.md "Privacy"): each notice version, its summary to read out
+        # and the purposes consent under it may be given for.
+        "privacy_notices": [
+            {
+                "version": n.version,
+                "title": n.title,
+                "summary": n.summary,
+                "purposes": list(n.purposes),
+                "effective_from": n.effective_from.isoformat(),
+                "effective_until": n.effective_until.isoformat() if n.effective_until else None,
+            }
+            for n in PrivacyNotice.objects.order_by("effective_from", "version")
+        ],
         "heir_relationships": list(HeirRelationship.values),
         "statuses": list(Status.values),
         "contribution_rules": [

@@ -216,6 +216,7 @@ class ReferenceSerializer(serializers.Serializer):
     segments = serializers.ListField(child=serializers.CharField())
     payment_period_months = serializers.ListField(child=serializers.IntegerField())
     consent_methods = serializers.ListField(child=serializers.CharField())
+    privacy_notices = serializers.ListField(child=serializers.DictField())
     heir_relationships = serializers.ListField(child=serializers.CharField())
     statuses = serializers.ListField(child=serializers.CharField())
     contribution_rules = serializers.ListField(child=serializers.DictField())

@@ -6,3 +6,6 @@ class OpenRosaConfig(AppConfig):
 
     name = "openrosa"
     default_auto_field = "django.db.models.BigAutoField"
+    # Its part of an erasure (the person's ODK attachments): settings.PRIVACY_ERASURE_STEPS must
+    # list it (enrolment/privacy/erasure.py checks).
+    erasure_step = "openrosa.erasure.OpenRosaAttachments"

@@ -77,6 +77,33 @@ class ConsentMethod(models.TextChoices):
     VERBAL = "verbal", _("verbal")
 
 
+class PrivacyNotice(models.Model):
+    """A version of the privacy notice (pemberitahuan privasi) read to a person before they
+    consent: reference data (seeded by workers 0013; a new version is a new row, never an edit).
+    A consent names the version it was given under and one of its purposes (UU 27/2022)."""
+
+    version = models.CharField(primary_key=True, max_length=20)
+    title = models.CharField(max_length=200)
+    summary = models.TextField()  # what the officer reads out, in Indonesian
+    text = models.TextField()
+    # The purposes (codes) consent under this notice may be given for; the first is the default.
+    purposes = models.JSONField(default=list)
+    effective_from = models.DateField()
+    effective_until = models.DateField(null=True, blank=True)  # the last day; open when null
+
+    class Meta:
+        ordering = ["effective_from", "version"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(effective_until__isnull=True) | Q(effective_until__gte=models.F("effective_from")),
+                name="privacynotice_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.version
+
+
 class HeirRelationship(models.TextChoices):
     SPOUSE = "spouse", _("spouse")
     CHILD = "child", _("child")
@@ -117,6 +144,10 @@ class Worker(ClientRecord):
     consent_given_at = models.DateTimeField(null=True, blank=True)
     consent_method = models.CharField(max_length=10, choices=ConsentMethod.choices, blank=True)
     consent_recorded_by = models.CharField(max_length=150, blank=True)
+    # The privacy notice the consent was given under and what for (PrivacyNotice; validated by
+    # workers/validation.py, defaulting to the notice in force on the day of consent).
+    consent_purpose = models.CharField(max_length=40, blank=True, default="", db_default="")
+    consent_notice_version = models.CharField(max_length=20, blank=True, default="", db_default="")
     # Data-subject rights (enrolment/privacy): anonymised on request, or processing restricted.
     erased_at = models.DateTimeField(null=True, blank=True)
     restricted_at = models.DateTimeField(null=True, blank=True)

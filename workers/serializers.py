@@ -47,6 +47,8 @@ def worker_representation(worker: Worker, *, full_nik: bool) -> dict[str, Any]:
             "given_at": iso_datetime(worker.consent_given_at),
             "method": worker.consent_method,
             "recorded_by": worker.consent_recorded_by,
+            "purpose": worker.consent_purpose,
+            "notice_version": worker.consent_notice_version,
         }
         if worker.consent_given_at
         else None,
@@ -96,6 +98,16 @@ class ConsentSerializer(serializers.Serializer):
     given_at = serializers.DateTimeField()
     method = serializers.ChoiceField(choices=ConsentMethod.choices)
     recorded_by = serializers.CharField(required=False, allow_blank=True, help_text="Defaults to the caller.")
+    purpose = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="One of the notice's purposes (GET /api/v1/reference `privacy_notices`); defaults to its first.",
+    )
+    notice_version = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="The privacy notice read out; defaults to the one in force on the day of consent.",
+    )
 
 
 class WorkerInputSerializer(serializers.Serializer):

@@ -113,6 +113,8 @@ def worker_as_input(worker: Worker) -> dict[str, Any]:
             "given_at": iso_datetime(worker.consent_given_at),
             "method": worker.consent_method,
             "recorded_by": worker.consent_recorded_by,
+            "purpose": worker.consent_purpose,
+            "notice_version": worker.consent_notice_version,
         }
         if worker.consent_given_at
         else None,

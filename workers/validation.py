@@ -76,8 +76,39 @@ VALUE_FIELDS = (
     "village_id", "nik", "kk_number", "full_name", "birth_date", "birth_place", "sex", "phone",
     "address_street", "address_dusun", "address_rt", "address_rw", "occupation_id", "kusuka_number",
     "monthly_income", "mother_maiden_name", "heirs", "consent_given_at", "consent_method",
-    "consent_recorded_by",
+    "consent_recorded_by", "consent_purpose", "consent_notice_version",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class NoticeRef:
+    """A privacy notice as cleaning needs it (workers.models.PrivacyNotice)."""
+
+    version: str
+    purposes: tuple[str, ...]
+    effective_from: dt.date
+    effective_until: dt.date | None
+
+    def in_force(self, day: dt.date) -> bool:
+        return self.effective_from <= day and (self.effective_until is None or day <= self.effective_until)
+
+
+def notice_refs() -> dict[str, NoticeRef]:
+    """Every privacy notice by version, oldest first (one query; a handful of rows)."""
+    from workers.models import PrivacyNotice
+
+    return {
+        n.version: NoticeRef(n.version, tuple(n.purposes), n.effective_from, n.effective_until)
+        for n in PrivacyNotice.objects.order_by("effective_from", "version")
+    }
+
+
+def notice_for(notices: Mapping[str, NoticeRef], day: dt.date) -> NoticeRef | None:
+    """The notice in force on `day` (the latest to start, when periods overlap), else the newest."""
+    in_force = [n for n in notices.values() if n.in_force(day)]
+    if in_force:
+        return in_force[-1]
+    return list(notices.values())[-1] if notices else None
 
 
 @dataclass
@@ -92,6 +123,7 @@ class WorkerRefs:
     # Consent given later than this is in the future (10 minutes for devices' clock drift).
     consent_limit: dt.datetime = field(default_factory=lambda: timezone.now() + dt.timedelta(minutes=10))
     ages: tuple[int, int] = field(default_factory=lambda: (settings.ENROLMENT_MIN_AGE, settings.ENROLMENT_MAX_AGE))
+    notices: dict[str, NoticeRef] = field(default_factory=notice_refs)
     _allowed: dict[str, bool] = field(default_factory=dict)
 
     def village_allowed(self, code: str) -> bool:
@@ -427,6 +459,7 @@ def clean_worker(data: Any, *, refs: WorkerRefs, record_id: str | None = None) -
 
     consent = data.get("consent")
     values["consent_given_at"], values["consent_method"], values["consent_recorded_by"] = None, "", ""
+    values["consent_purpose"], values["consent_notice_version"] = "", ""
     if consent not in (None, ""):
         if not isinstance(consent, Mapping):
             cleaned.add_error("consent", _("Send consent as an object with given_at, method and recorded_by."))
@@ -448,7 +481,47 @@ def clean_worker(data: Any, *, refs: WorkerRefs, record_id: str | None = None) -
             values["consent_given_at"] = given_at
             values["consent_method"] = method or ""
             values["consent_recorded_by"] = recorded_by
+            clean_consent_notice(consent, given_at, refs, cleaned)
     return cleaned
+
+
+def clean_consent_notice(
+    consent: Mapping[str, Any], given_at: dt.datetime | None, refs: WorkerRefs, cleaned: CleanedWorker
+) -> None:
+    """The privacy notice and purpose of a consent. Either may be left out (clients from before
+    they existed): the notice in force on the day of consent, and its first purpose. A version
+    that is not a notice, or a purpose the notice does not name, is an error."""
+    values = cleaned.values
+    version, purpose = consent.get("notice_version"), consent.get("purpose")
+    notice: NoticeRef | None
+    if version in (None, ""):
+        day = timezone.localdate(given_at) if given_at is not None else refs.today
+        notice = notice_for(refs.notices, day)
+    elif not isinstance(version, str) or version not in refs.notices:
+        cleaned.add_error(
+            "consent.notice_version",
+            _("Unknown privacy notice version; choose one of: %(choices)s.") % {"choices": ", ".join(refs.notices)},
+        )
+        values["consent_notice_version"] = version[:20] if isinstance(version, str) else ""
+        values["consent_purpose"] = purpose[:40] if isinstance(purpose, str) else ""
+        return
+    else:
+        notice = refs.notices[version]
+    if notice is None:  # no notice at all: the reference data is missing
+        cleaned.add_error("consent.notice_version", _("No privacy notice is on file; an admin must add one."))
+        return
+    values["consent_notice_version"] = notice.version
+    if purpose in (None, ""):
+        values["consent_purpose"] = notice.purposes[0] if notice.purposes else ""
+    elif not isinstance(purpose, str) or purpose not in notice.purposes:
+        cleaned.add_error(
+            "consent.purpose",
+            _("Privacy notice %(version)s covers only: %(choices)s.")
+            % {"version": notice.version, "choices": ", ".join(notice.purposes)},
+        )
+        values["consent_purpose"] = purpose[:40] if isinstance(purpose, str) else ""
+    else:
+        values["consent_purpose"] = purpose
 
 
 def village_refs(codes: set[str]) -> dict[str, bool]:

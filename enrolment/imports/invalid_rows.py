@@ -3,7 +3,9 @@ header and the cells of each invalid row, plus a reason column.
 
 Written from the upload when the job ends, just before the upload itself is deleted, and kept only
 IMPORT_INVALID_ROWS_HOURS (the `enrolment.imports.prune_invalid_rows` beat task deletes it): it
-holds personal data, at rest only as long as an operator needs it to correct the rows.
+holds personal data, at rest only as long as an operator needs it to correct the rows, and
+encrypted there (config/pii.py `encrypt_bytes`, bound to the job's id): the stored file holds no
+plaintext identifier; `invalid_rows_read` opens it for the download.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from config.pii import DecryptionError, decrypt_bytes, encrypt_bytes
 from enrolment.imports.models import ImportJob, ImportRow, ImportStatus, RowResult
 from enrolment.imports.readers import open_sheet
 
@@ -77,8 +80,28 @@ def invalid_rows_keep(job: ImportJob) -> None:
         return
     with translation.override(job.language):
         body = _invalid_rows_xlsx(job)
-    job.invalid_rows_file.save(f"{job.id}.xlsx", ContentFile(body), save=False)
+    sealed = encrypt_bytes(body, context=_context(job))
+    job.invalid_rows_file.save(f"{job.id}.xlsx.enc", ContentFile(sealed), save=False)
     ImportJob.objects.filter(pk=job.pk).update(invalid_rows_file=job.invalid_rows_file.name)
+
+
+def _context(job: ImportJob) -> str:
+    return f"import-invalid-rows:{job.id}"
+
+
+def invalid_rows_read(job: ImportJob) -> bytes | None:
+    """The job's invalid rows' spreadsheet (XLSX bytes), or None when none is kept or it no longer
+    opens (a key since dropped, another job's file, or one stored before files were encrypted:
+    that one is deleted now rather than served)."""
+    if not job.invalid_rows_file:
+        return None
+    with job.invalid_rows_file.open("rb") as handle:
+        blob = handle.read()
+    try:
+        return decrypt_bytes(blob, context=_context(job))
+    except DecryptionError:
+        job.invalid_rows_file.delete(save=True)
+        return None
 
 
 def invalid_rows_prune(*, older_than: dt.timedelta | None = None) -> int:

@@ -19,8 +19,10 @@ from django.utils.translation import gettext_lazy as _
 from config.errors import NotFound, ServiceError
 from config.formats import iso_datetime
 from config.locks import lock_keys
+from enrolment.funding.models import Claim, ClaimStatus
 from enrolment.imports.models import ImportRow
 from enrolment.models import LIVE_STATUSES, Enrolment
+from enrolment.privacy.erasure import erasure_steps
 from enrolment.serializers import enrolment_representation
 from enrolment.sync.models import SyncQuarantine
 from villages.audit import Actor, audit_event
@@ -32,13 +34,17 @@ from workers.serializers import worker_representation
 # What an erased person's name becomes: the row stays (ids, village, birth date, sex and
 # occupation keep the reports' counts right), the person is no longer in it.
 ERASED_NAME = "-"
+# A claim in these still needs the person's data (the heirs are paid against it): no erasure.
+OPEN_CLAIM_STATUSES = (ClaimStatus.DOCUMENTS_PENDING, ClaimStatus.READY, ClaimStatus.FILED)
 PERSON_ACTIONS = (AuditAction.VIEW, AuditAction.CREATE, AuditAction.UPDATE, AuditAction.DELETE, AuditAction.STATUS)
 
 
 class ErasureRestricted(ServiceError):
     code = "erasure_restricted"
     status_code = 409
-    default_message = _("This person's data is still needed (a live enrolment); restrict processing instead.")
+    default_message = _(
+        "This person's data is still needed (a live enrolment or an open claim); restrict processing instead."
+    )
 
 
 def _worker_in_scope(user: User, worker_id: str) -> Worker:
@@ -91,6 +97,8 @@ def personal_data(*, actor: Actor, worker_id: str) -> dict[str, Any]:
             "given_at": iso_datetime(worker.consent_given_at),
             "method": worker.consent_method,
             "recorded_by": worker.consent_recorded_by,
+            "purpose": worker.consent_purpose,
+            "notice_version": worker.consent_notice_version,
         }
         if worker.consent_given_at
         else None,
@@ -148,12 +156,17 @@ def people_touched(*, actor: Actor, user_id: int, since: dt.datetime, until: dt.
 def erase(*, actor: Actor, worker_id: str, reason: str, request_reference: str) -> Worker:
     """Anonymises a person: every personal value goes (NIK, KK, phone, name, birth place,
     address, mother's maiden name, heirs, income, KUSUKA), as do the raw records of them waiting
-    in sync quarantine and their names in import results. What the reports count stays
+    in sync quarantine, their names in import results, and what the apps above enrolment hold
+    on them (PRIVACY_ERASURE_STEPS: ODK Collect's attachments). What the reports count stays
     (village, birth date, sex, occupation, the enrolments and their statuses). Refused with
-    `erasure_restricted` while an enrolment is live. Idempotent."""
+    `erasure_restricted` while an enrolment is live or a claim open (the details list them).
+    Idempotent."""
     assert actor.user is not None
     lock_keys("worker", [worker_id])
     worker = _worker_in_scope(actor.user, worker_id)
+    # Resolved before anything changes: a misconfigured step refuses the erasure (500) rather
+    # than leaving the person's files behind.
+    steps = erasure_steps()
     if worker.erased_at is not None:
         return worker
     live = list(
@@ -161,8 +174,18 @@ def erase(*, actor: Actor, worker_id: str, reason: str, request_reference: str) 
             "id", "status"
         )
     )
-    if live:
-        raise ErasureRestricted(details={"enrolments": [{"id": i, "status": s} for i, s in live]})
+    claims = list(
+        Claim.objects.filter(worker_id=worker.id, status__in=OPEN_CLAIM_STATUSES)
+        .order_by("created_at", "id")
+        .values_list("id", "program", "status")
+    )
+    if live or claims:
+        details: dict[str, Any] = {}
+        if live:
+            details["enrolments"] = [{"id": i, "status": s} for i, s in live]
+        if claims:
+            details["claims"] = [{"id": i, "program": p, "status": s} for i, p, s in claims]
+        raise ErasureRestricted(details=details)
     now = timezone.now()
     # One UPDATE: the row goes from complete to anonymised at once, and a complete record's NIK
     # index must still look like one (the database checks it): a random value, matching no NIK
@@ -192,13 +215,14 @@ def erase(*, actor: Actor, worker_id: str, reason: str, request_reference: str) 
     worker.refresh_from_db()
     SyncQuarantine.objects.filter(table="workers", record_id=worker.id).delete()
     ImportRow.objects.filter(worker_id=worker.id).update(nik_masked="", full_name="")
+    removed = {step.name: step.erase(actor, worker.id) for step in steps}
     audit_event(
         actor,
         AuditAction.ERASE,
         "worker",
         worker.id,
         area_code=worker.village_id,
-        context={"reason": reason, "request_reference": request_reference, "version": worker.version},
+        context={"reason": reason, "request_reference": request_reference, "version": worker.version, **removed},
     )
     return worker
 

@@ -50,6 +50,8 @@ class WorkerRecordSerializer(serializers.Serializer):
     consent_given_at = serializers.DateTimeField(allow_null=True)
     consent_method = serializers.CharField()
     consent_recorded_by = serializers.CharField()
+    consent_purpose = serializers.CharField()
+    consent_notice_version = serializers.CharField()
     warnings = serializers.CharField(read_only=True, help_text="JSON: [code…]. Server-owned.")
     needs_correction = serializers.BooleanField(read_only=True, help_text="Server-owned.")
     errors = serializers.CharField(read_only=True, help_text='JSON: {"field": ["message"…]}. Server-owned.')  # type: ignore[assignment]  # a declared field, taken off the class by DRF's metaclass

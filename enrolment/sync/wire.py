@@ -2,7 +2,8 @@
 
 WatermelonDB columns are strings, numbers and booleans only, so nested REST fields travel flat:
 `address` as `address_street`/`address_dusun`/`address_rt`/`address_rw`, `consent` as
-`consent_given_at`/`consent_method`/`consent_recorded_by`, and lists or objects (heirs, programs,
+`consent_given_at`/`consent_method`/`consent_recorded_by`/`consent_purpose`/
+`consent_notice_version`, and lists or objects (heirs, programs,
 warnings, errors) as JSON-encoded strings. Every other column keeps its REST name. Dates are
 `YYYY-MM-DD` strings, `consent_given_at` and `synced_at` ISO 8601 strings, `created_at` and
 `updated_at` milliseconds since the epoch (WatermelonDB's own convention for those two columns).
@@ -31,7 +32,7 @@ WORKER_SOURCE = (
     "id", "village_id", "nik", "kk_number", "full_name", "birth_date", "birth_place", "sex", "phone",
     "address_street", "address_dusun", "address_rt", "address_rw", "occupation_id", "kusuka_number",
     "monthly_income", "mother_maiden_name", "heirs", "consent_given_at", "consent_method", "consent_recorded_by",
-    "warnings", "needs_correction", "errors", "version", "created_at", "updated_at",
+    "consent_purpose", "consent_notice_version", "warnings", "needs_correction", "errors", "version", "created_at", "updated_at",
 )  # fmt: skip
 ENROLMENT_SOURCE = (
     "id", "worker_id", "village_id", "segment", "programs", "funding_source_id", "budget_year", "funding_decree",
@@ -80,6 +81,8 @@ def worker_record(row: Mapping[str, Any], *, full_nik: bool) -> dict[str, Any]:
         "consent_given_at": iso_datetime(row["consent_given_at"]),
         "consent_method": row["consent_method"],
         "consent_recorded_by": row["consent_recorded_by"],
+        "consent_purpose": row["consent_purpose"],
+        "consent_notice_version": row["consent_notice_version"],
         "warnings": _json(row["warnings"] or []),
         "needs_correction": row["needs_correction"],
         "errors": _json(row["errors"] or {}),
@@ -183,7 +186,7 @@ def worker_input(raw: Mapping[str, Any], stored: Worker | None, stored_input: di
     if "heirs" in raw:
         data["heirs"] = _decoded(raw["heirs"])
     consent = dict(data.get("consent") or {})
-    for part in ("given_at", "method", "recorded_by"):
+    for part in ("given_at", "method", "recorded_by", "purpose", "notice_version"):
         if f"consent_{part}" in raw:
             consent[part] = raw[f"consent_{part}"]
     data["consent"] = consent if consent.get("given_at") not in (None, "") else None

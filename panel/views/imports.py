@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from config.errors import ServiceError
 from enrolment.exports import services as export_services
 from enrolment.imports import services as import_services
-from enrolment.imports.invalid_rows import row_reason
+from enrolment.imports.invalid_rows import invalid_rows_read, row_reason
 from enrolment.imports.models import ImportJob, ImportRow, ImportStatus, RowResult
 from enrolment.imports.template import template_csv, template_xlsx
 from panel import access
@@ -104,11 +104,12 @@ def import_progress(request: HttpRequest, job_id: object) -> HttpResponse:
 @access.page(*access.IMPORTERS)
 def import_invalid_rows(request: HttpRequest, job_id: object) -> HttpResponse:
     job = _job(request, job_id)
-    if not job.invalid_rows_file:
+    body = invalid_rows_read(job)
+    if body is None:
         raise Http404  # none, or no longer kept
     audit_list(access.actor_of(request), "import_row", count=job.invalid_count, filters={"result": "invalid"},
                object_id=str(job.id), area_code=job.area_code, download=True)  # fmt: skip
-    response = HttpResponse(job.invalid_rows_file.read(), content_type=XLSX)
+    response = HttpResponse(body, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="baris-tidak-valid-{job.id}.xlsx"'
     return response
 

@@ -81,6 +81,8 @@ def test_a_submission_with_a_signature_becomes_one_registration(officer):
         officer.username,
         False,
     )
+    # The form names no privacy notice: the one in force on the day of consent, its first purpose.
+    assert (worker.consent_notice_version, worker.consent_purpose) == ("2025-01", "enrolment")
     enrolment = Enrolment.objects.get()
     assert (enrolment.id, enrolment.worker_id, enrolment.status, enrolment.programs) == (
         worker_id + "-e",

@@ -131,6 +131,8 @@ def test_import_accounts_for_every_row_and_again_changes_nothing(api, operator):
         "nelayan",
     )
     assert siti.consent_recorded_by == "operator-wani"
+    # The template has no notice column: the notice in force on the day of consent, its first purpose.
+    assert (siti.consent_notice_version, siti.consent_purpose) == ("2025-01", "enrolment")
     enrolment = Enrolment.objects.get(worker=siti)
     assert (enrolment.status, enrolment.funding_source_id, enrolment.monthly_contribution, enrolment.budget_year) == (
         "submitted",

@@ -138,7 +138,7 @@ def test_erasure_is_refused_while_live_then_removes_every_value_and_keeps_the_co
         assert value not in dump
     assert AuditEvent.objects.filter(action="erase").values_list("object_id", "context").get() == (
         worker.id,
-        {"reason": "permintaan subjek data", "request_reference": "SR-2026-001", "version": 2},
+        {"reason": "permintaan subjek data", "request_reference": "SR-2026-001", "version": 2, "odk_attachments": 0},
     )
     changed = client.patch(f"/api/v1/workers/{worker.id}", {"full_name": "Siti Rahayu"}, format="json")
     assert changed.json()["error"]["code"] == "processing_restricted"

@@ -43,7 +43,13 @@ MERGE_FIELDS: dict[str, tuple[str, ...]] = {
     "monthly_income": ("monthly_income",),
     "mother_maiden_name": ("mother_maiden_name",),
     "heirs": ("heirs",),
-    "consent": ("consent_given_at", "consent_method", "consent_recorded_by"),
+    "consent": (
+        "consent_given_at",
+        "consent_method",
+        "consent_recorded_by",
+        "consent_purpose",
+        "consent_notice_version",
+    ),
 }
 MASKED = {"nik", "kk_number"}
 
