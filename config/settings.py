@@ -576,3 +576,6 @@ if DJANGO_HTTPS:
 # An enrolment's input `status` appears in two components (the enrolment, a registration's
 # enrolment): one name for its two values.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["EnrolmentInputStatusEnum"] = ["draft", "submitted"]
+
+# --- hard11: a database refusal in a plain Django view answers 503 like DRF's (config/middleware.py)
+MIDDLEWARE.append("config.middleware.DatabaseBusyMiddleware")
