@@ -22,6 +22,7 @@ from tests.panel.test_import_recovery import rows
 from tests.panel.test_imports import csv_file
 from tests.registry.test_e2e import REPOSITORY, Stack, wait_for
 from villages.models import Role
+from workers.models import Worker
 
 pytestmark = [pytest.mark.e2e, committed]
 
@@ -95,4 +96,8 @@ def test_a_worker_consumes_again_within_30_s_of_a_redis_restart(stack, api, make
              on_timeout=lambda: stack.log("worker")[-3000:])  # fmt: skip
     assert time.monotonic() - restarted < 30
     assert supervisor.poll() is None
+    # Exactly once: each job ran one attempt and stored its one row, nothing more.
+    jobs = ImportJob.objects.filter(pk__in=[first, second]).order_by("created_at")
+    assert [(job.status, job.created_count, job.attempts) for job in jobs] == [(ImportStatus.COMPLETED, 1, 1)] * 2
+    assert Worker.objects.count() == 2
     assert "Connection to broker lost" in stack.log("worker") or "scripts/supervise" in stack.log("worker")
