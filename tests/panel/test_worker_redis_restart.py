@@ -1,7 +1,8 @@
 """End to end: Redis restarted under a running Celery worker, run as ./scripts/run runs it (under
 scripts/supervise, which starts it again if it exits); the worker is back and consuming within
-30 s. Usually the same process reconnects; under load kombu may still exit on the restart (the
-upstream bug family, docs/hard.md), and then the supervisor's restart is what brings it back."""
+30 s, and each job's effect is stored exactly once. The test used to fail (CI, 2026-12-02) because
+its nudges went to the bare prefix queue, which no worker has listened to since the per-workload
+queues (config/queues.py): the first job was never consumed, alone or under load."""
 
 from __future__ import annotations
 
