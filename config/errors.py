@@ -12,12 +12,15 @@ Codes are stable snake_case words that clients switch on; they only ever get add
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 from django.conf import settings
 from django.core import exceptions as django_exceptions
 from django.db import DataError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions as drf_exceptions
@@ -346,8 +349,39 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     return _json("permission_denied")
 
 
-def server_error(request: HttpRequest) -> JsonResponse:
+def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this inside its `except` block, so the exception is still at hand: a database
+    # refusal raised by a middleware (sessions, auth) is a 503 like one raised in a view.
+    exc = sys.exc_info()[1]
+    reason = busy_reason(exc) if exc is not None else None
+    if exc is not None and reason is not None:
+        return busy_page(request, reason, exc)
     return _json("server_error")
+
+
+def busy_page(request: HttpRequest, reason: str, exc: BaseException) -> HttpResponse:
+    """503 with Retry-After for a database refusal outside DRF, in the client's own format: an
+    OpenRosaResponse for ODK Collect (it shows the message to the officer), an HTML page for the
+    panel (which must not touch the database again: no session, no menu), the envelope elsewhere."""
+    logger.warning("database busy (%s): %s", reason, safe_summary(exc))
+    wait = settings.SERVICE_BUSY_RETRY_AFTER
+    text = str(ERROR_CODES["service_busy"][1])
+    response: HttpResponse
+    if request.path.startswith("/openrosa/"):
+        response = HttpResponse(
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<OpenRosaResponse xmlns="http://openrosa.org/http/response">'
+            f'<message nature="error">{xml_escape(text)}</message></OpenRosaResponse>',
+            status=503,
+            content_type="text/xml; charset=utf-8",
+        )
+        response["X-OpenRosa-Version"] = "1.0"
+    elif request.path.startswith("/panel/") or request.path.startswith("/admin/"):
+        response = HttpResponse(render_to_string("panel/busy.html", {"message": text}), status=503)
+    else:
+        response = _json("service_busy", details={"retry_after": wait})
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:

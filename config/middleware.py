@@ -5,7 +5,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from config.errors import _json
+from config.dberrors import busy_reason
+from config.errors import _json, busy_page
 
 
 class BodySizeLimitMiddleware:
@@ -47,3 +48,21 @@ class NoStoreMiddleware:
         if request.path.startswith("/api/v1/") and not response.has_header("Cache-Control"):
             response["Cache-Control"] = "no-store"
         return response
+
+
+class DatabaseBusyMiddleware:
+    """A database refusal under load (config/dberrors.py) raised in a plain Django view (panel,
+    OpenRosa, /metrics, health) answers 503 with Retry-After, as DRF views do, not a 500.
+    DRF views never get here: their exception handler answers first."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        reason = busy_reason(exception)
+        if reason is None:
+            return None
+        return busy_page(request, reason, exception)

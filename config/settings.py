@@ -582,3 +582,6 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["EnrolmentInputStatusEnum"] = ["draf
 # ErasureStep provider of each installed app that holds personal data on a person (ODK Collect's
 # attachments). An app declaring one that is missing here fails `manage.py check`.
 PRIVACY_ERASURE_STEPS = ["openrosa.erasure.OpenRosaAttachments"] if "openrosa" in INSTALLED_APPS else []
+
+# --- hard11: a database refusal in a plain Django view answers 503 like DRF's (config/middleware.py)
+MIDDLEWARE.append("config.middleware.DatabaseBusyMiddleware")
