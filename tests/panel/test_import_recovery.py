@@ -172,3 +172,23 @@ def test_retry_is_for_operators_in_scope(api, operator, make_user, nudges):
     # Queued: on its way already.
     response = api(operator).post(f"/api/v1/imports/{job_id}/retry")
     assert (response.status_code, response.json()["status"]) == (200, "queued")
+
+
+def test_a_broker_lost_after_the_rows_are_stored_leaves_the_job_completed(
+    api, operator, monkeypatch, nudges, django_capture_on_commit_callbacks
+):
+    """The coverage-compaction nudge at the end of a job goes to the broker; Redis down at that
+    moment once turned a completed job into a failed one (the Redis-restart test, CI)."""
+
+    def broker_down():
+        raise BrokerError("Error 111 connecting to redis:6379. Connection refused.")
+
+    monkeypatch.setattr(processing.coverage_compact_task, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        job_id = upload(api(operator), csv_file([GOOD_1, GOOD_2])).json()["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        import_job_run(job_id=job_id)
+
+    job = ImportJob.objects.get(pk=job_id)
+    assert (job.status, job.created_count, job.attempts, job.error) == (ImportStatus.COMPLETED, 2, 1, "")
+    assert Worker.objects.count() == 2
