@@ -50,8 +50,12 @@ class WorkerRecordSerializer(serializers.Serializer):
     consent_given_at = serializers.DateTimeField(allow_null=True)
     consent_method = serializers.CharField()
     consent_recorded_by = serializers.CharField()
-    consent_purpose = serializers.CharField()
-    consent_notice_version = serializers.CharField()
+    # Optional on a push: an app from before privacy notices sends neither, and the server takes
+    # the notice in force on the day of consent and its first purpose (workers/validation.py).
+    consent_purpose = serializers.CharField(required=False, help_text="Absent: the notice's first purpose.")
+    consent_notice_version = serializers.CharField(
+        required=False, help_text="Absent: the privacy notice in force on the day of consent."
+    )
     warnings = serializers.CharField(read_only=True, help_text="JSON: [code…]. Server-owned.")
     needs_correction = serializers.BooleanField(read_only=True, help_text="Server-owned.")
     errors = serializers.CharField(read_only=True, help_text='JSON: {"field": ["message"…]}. Server-owned.')  # type: ignore[assignment]  # a declared field, taken off the class by DRF's metaclass
