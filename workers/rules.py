@@ -18,8 +18,8 @@ from typing import Protocol, runtime_checkable
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.module_loading import import_string
 
+from config.providers import provider
 from villages.audit import Actor
 
 
@@ -56,11 +56,6 @@ def enrolment_rules() -> EnrolmentRules:
     path = getattr(settings, "WORKERS_ENROLMENT_RULES", "")
     if not path:
         raise ImproperlyConfigured("WORKERS_ENROLMENT_RULES is not set: name the EnrolmentRules provider.")
-    try:
-        provider = import_string(path)
-    except ImportError as exc:
-        raise ImproperlyConfigured(f"WORKERS_ENROLMENT_RULES: cannot import {path!r} ({exc}).") from exc
-    rules = provider() if isinstance(provider, type) else provider
-    if not isinstance(rules, EnrolmentRules):
-        raise ImproperlyConfigured(f"WORKERS_ENROLMENT_RULES: {path!r} does not answer every EnrolmentRules question.")
-    return rules
+    return provider(
+        "WORKERS_ENROLMENT_RULES", path, EnrolmentRules, not_one="does not answer every EnrolmentRules question"
+    )

@@ -18,8 +18,8 @@ from typing import Protocol, runtime_checkable
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.module_loading import import_string
 
+from config.providers import provider
 from villages.audit import Actor
 
 
@@ -47,16 +47,10 @@ def erasure_steps() -> tuple[ErasureStep, ...]:
             "PRIVACY_ERASURE_STEPS is not set: list the ErasureStep providers (an empty list when no app "
             "above enrolment holds personal data)."
         )
-    steps: list[ErasureStep] = []
-    for path in paths:
-        try:
-            provider = import_string(path)
-        except ImportError as exc:
-            raise ImproperlyConfigured(f"PRIVACY_ERASURE_STEPS: cannot import {path!r} ({exc}).") from exc
-        step = provider() if isinstance(provider, type) else provider
-        if not isinstance(step, ErasureStep):
-            raise ImproperlyConfigured(f"PRIVACY_ERASURE_STEPS: {path!r} is not an ErasureStep (name and erase()).")
-        steps.append(step)
+    steps = [
+        provider("PRIVACY_ERASURE_STEPS", path, ErasureStep, not_one="is not an ErasureStep (name and erase())")
+        for path in paths
+    ]
     declared = {config.label: str(getattr(config, "erasure_step", "")) for config in apps.get_app_configs()}
     missing = sorted(f"{label} ({path})" for label, path in declared.items() if path and path not in paths)
     if missing:
