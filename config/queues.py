@@ -13,8 +13,14 @@ worker started without `-Q` takes every queue (the embedded and development setu
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from celery import current_app
 from kombu import Queue
+from kombu.exceptions import KombuError
+
+logger = logging.getLogger(__name__)
 
 REGISTRY = "registry"
 IMPORTS = "imports"
@@ -54,3 +60,15 @@ def route_task(name: str, args: object, kwargs: object, options: object, task: o
 
 def task_queues(prefix: str = "") -> tuple[Queue, ...]:
     return tuple(Queue(prefix + name, routing_key=prefix + name) for name in QUEUE_NAMES)
+
+
+def nudge(task: Any, *args: Any, fallback: str) -> bool:
+    """Asks a worker to run `task` now. Only a nudge: the database row is the outbox, and a broker
+    that is down or restarting must not fail what was already stored. The loss is logged, naming
+    `fallback` (the sweeper or beat task that runs it instead); answers whether it was sent."""
+    try:
+        task.delay(*args)
+    except (KombuError, OSError) as problem:
+        logger.warning("%s %s not sent (%s); %s", task.name, list(args), problem, fallback)
+        return False
+    return True

@@ -26,8 +26,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from kombu.exceptions import KombuError
 
+from config.queues import nudge
 from enrolment.funding.models import MessageKind, MessageStatus, RegistryMessage
 from enrolment.registry.client import RegistryClient, RegistryError, RegistryRateLimited
 from enrolment.registry.services import registry_client, registry_configured
@@ -57,10 +57,7 @@ def _nudge() -> None:
 
     if not registry_configured():
         return
-    try:
-        registry_messages_send.delay()
-    except (KombuError, OSError):
-        logger.warning("registry messages: broker unavailable, the beat schedule will send them")
+    nudge(registry_messages_send, fallback="the beat schedule will send them")
 
 
 @dataclass

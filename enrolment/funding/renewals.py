@@ -32,7 +32,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,9 +41,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from kombu.exceptions import KombuError
 
 from config.errors import FieldsInvalid, NotFound, PermissionDenied
+from config.queues import nudge
 from enrolment.contributions import Pricing, RateMissing, RateTable
 from enrolment.errors import overruns_allocation
 from enrolment.funding.models import DeathReport, JobStatus, LeftOutReason, RenewalJob, RenewalOutcome, RenewalRow
@@ -53,8 +52,6 @@ from villages.audit import Actor, AuditEntry, audit_events
 from villages.models import Area, AuditAction, Role, User
 from villages.scope import code_within, scope_of
 from workers.models import FundingSource, Occupation
-
-logger = logging.getLogger(__name__)
 
 RENEWAL_ROLES = (Role.SUPERVISOR,)
 ORDER = "earliest_enrolment"  # coverage_start, created_at, id of last year's enrolment
@@ -137,10 +134,7 @@ def _nudge(job_id: uuid.UUID) -> None:
     """Queues the run; a broker that is down leaves the job to the sweeper."""
     from enrolment.funding.tasks import renewal_run
 
-    try:
-        renewal_run.delay(str(job_id))
-    except (KombuError, OSError):
-        logger.warning("renewal %s: broker unavailable, the sweeper will run it", job_id)
+    nudge(renewal_run, str(job_id), fallback="the sweeper will run it")
 
 
 # --- planning ------------------------------------------------------------------------------------

@@ -42,9 +42,9 @@ from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from kombu.exceptions import KombuError
 
 from config.errors import NotFound, ServiceError
+from config.queues import nudge
 from enrolment.models import Enrolment, RegistryStatus, Status
 from enrolment.registry import sql
 from enrolment.registry.client import (
@@ -468,13 +468,8 @@ def registry_nudge(batch_ids: Iterable[str]) -> None:
         from enrolment.registry.tasks import registry_send_batch
 
         for batch_id in ids:
-            try:
-                registry_send_batch.delay(batch_id)
-            except (KombuError, OSError) as problem:
-                logger.warning(
-                    "registry nudge for %s not sent (%s); the periodic cycle will send it", batch_id, problem
-                )
-                return
+            if not nudge(registry_send_batch, batch_id, fallback="the periodic cycle will send it"):
+                return  # the broker is down: the rest would fail alike
 
     transaction.on_commit(send)
 
@@ -554,10 +549,7 @@ def registry_sync_request(*, actor: Actor) -> bool:
     def start() -> None:
         from enrolment.registry.tasks import registry_sync
 
-        try:
-            registry_sync.delay()
-        except (KombuError, OSError) as problem:
-            logger.warning("registry sync request not sent (%s); the periodic cycle will run", problem)
+        nudge(registry_sync, fallback="the periodic cycle will run")
 
     transaction.on_commit(start)
     return True

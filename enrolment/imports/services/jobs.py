@@ -16,10 +16,10 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
-from kombu.exceptions import KombuError
 
 from config.errors import Conflict, FieldsInvalid, ServiceError
 from config.locks import lock_keys
+from config.queues import nudge
 from enrolment.imports.models import ImportJob, ImportStatus
 from enrolment.imports.readers import SNIFF_BYTES, detect_format
 from villages.audit import Actor, audit_event
@@ -144,10 +144,7 @@ def import_nudge(job_id: str) -> None:
     def send() -> None:
         from enrolment.imports.tasks import import_run
 
-        try:
-            import_run.delay(job_id)
-        except (KombuError, OSError) as problem:
-            logger.warning("import nudge for %s not sent (%s); the sweeper will start it", job_id, problem)
+        nudge(import_run, job_id, fallback="the sweeper will start it")
 
     transaction.on_commit(send)
 

@@ -26,12 +26,12 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
-from kombu.exceptions import KombuError
 from rest_framework.exceptions import ErrorDetail
 
 from config.dberrors import busy_reason, safe_summary
 from config.errors import ServiceError, envelope, register_error_code
 from config.pii import blind_index
+from config.queues import nudge
 from enrolment.imports import layout
 from enrolment.imports.invalid_rows import invalid_rows_keep
 from enrolment.imports.models import ImportJob, ImportRow, ImportStatus, RowResult
@@ -112,10 +112,7 @@ def _nudge_coverage_compact() -> None:
     runs (outside a transaction, on_commit runs at once), so a broker that is down or restarting
     must not turn a completed import into a failed one (it did: the Redis-restart test, CI
     2026-12-02)."""
-    try:
-        coverage_compact_task.delay()
-    except (KombuError, OSError) as problem:
-        logger.warning("coverage compaction nudge not sent (%s); the beat will fold the counts", problem)
+    nudge(coverage_compact_task, fallback="the beat will fold the counts")
 
 
 @dataclass
