@@ -585,3 +585,10 @@ PRIVACY_ERASURE_STEPS = ["openrosa.erasure.OpenRosaAttachments"] if "openrosa" i
 
 # --- hard11: a database refusal in a plain Django view answers 503 like DRF's (config/middleware.py)
 MIDDLEWARE.append("config.middleware.DatabaseBusyMiddleware")
+
+# --- panel15: the panel's budget and claim pages (issue 15, panel/views/budget.py, claims.py) ---------
+# A claim still waiting for its documents this many days after its last status change is shown
+# overdue on /panel/klaim/ and counted on the Beranda (DOMAIN.md names no period; two weeks).
+PANEL_CLAIM_WAITING_DAYS = env.int("PANEL_CLAIM_WAITING_DAYS", default=14)
+# A decree committing at least this share of its quota or amount counts as nearly exhausted.
+PANEL_ALLOCATION_NEARLY_EXHAUSTED_PERCENT = env.int("PANEL_ALLOCATION_NEARLY_EXHAUSTED_PERCENT", default=90)

@@ -16,6 +16,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
+from config.errors import NotFound
+from config.errors import PermissionDenied as ServicePermissionDenied
 from villages.audit import Actor
 from villages.auth import client_address
 from villages.models import Role, User
@@ -68,8 +70,10 @@ def page(*roles: Role) -> Callable[[Callable[..., HttpResponseBase]], Callable[.
                 return forbidden(request)
             try:
                 return view(request, *args, **kwargs)
-            except Http404:
+            except (Http404, NotFound):  # a service's 404 (outside the caller's areas) is the 404 page too
                 return not_found(request)
+            except ServicePermissionDenied:
+                return forbidden(request)
 
         return wrapped
 

@@ -21,6 +21,8 @@ PAGES: list[tuple[str, Any, tuple[Role, ...]]] = [
     ("panel:devices", _("Devices"), (Role.SUPERVISOR,)),
     ("panel:registry", _("BPJSTK"), access.QUEUE_READERS),
     ("panel:targets", _("Targets"), (Role.SUPERVISOR,)),
+    ("panel:budget", _("Budget"), (Role.SUPERVISOR,)),
+    ("panel:claims", _("Claims"), (Role.FIELD_OFFICER, Role.VILLAGE_OPERATOR, Role.SUPERVISOR)),
 ]
 
 

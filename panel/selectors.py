@@ -1,16 +1,23 @@
 """Reads only the panel needs: what a NIK says about its holder, likely duplicates of a person,
-and a person's history as sentences. Everything goes through the scope helper."""
+a person's history as sentences, and the budget year's summaries (decrees with their payments, a
+renewal's decisions by reason, overdue claims). Everything goes through the scope helper or the
+budget year's own selectors (enrolment.funding)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.conf import settings
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from enrolment.models import Status
+from enrolment.funding.allocations import allocation_list
+from enrolment.funding.deaths import claim_list
+from enrolment.funding.models import Claim, RenewalJob
+from enrolment.funding.renewals import renewal_rows
+from enrolment.models import FundingAllocation, Status
 from villages.models import Area, AreaTarget, AuditAction, AuditEvent, User
 from villages.scope import scope_of
 from workers.models import Worker
@@ -112,3 +119,77 @@ def targets_below(*, user: User, year: int) -> list[tuple[Area, AreaTarget | Non
     areas = [a for a in areas if scope.covers(a.code)]
     targets = {t.area_id: t for t in AreaTarget.objects.filter(year=year, area__in=areas)}
     return [(area, targets.get(area.code)) for area in areas]
+
+
+# --- the budget year ---------------------------------------------------------------------------
+
+
+def allocations_with_payments(*, user: User, budget_year: int | None = None) -> QuerySet[FundingAllocation]:
+    """The caller's decrees (allocation_list, as GET /funding/allocations), newest year first,
+    each with `payment_count` and `paid_idr` (the payments recorded against it)."""
+    return (
+        allocation_list(user=user, budget_year=budget_year)
+        .select_related("area", "funding_source")
+        .annotate(payment_count=Count("payments"), paid_idr=Sum("payments__amount_idr"))
+        .order_by("-budget_year", "area_id", "decree_number")
+    )
+
+
+def allocations_nearly_exhausted(*, user: User) -> QuerySet[FundingAllocation]:
+    """Decrees committing at least PANEL_ALLOCATION_NEARLY_EXHAUSTED_PERCENT of their quota or
+    amount (integer arithmetic: committed * 100 >= limit * percent)."""
+    share = settings.PANEL_ALLOCATION_NEARLY_EXHAUSTED_PERCENT
+    return (
+        allocation_list(user=user)
+        .alias(people_share=F("committed_workers") * 100, money_share=F("committed_idr") * 100)
+        .filter(
+            Q(quota_workers__gt=0, people_share__gte=F("quota_workers") * share)
+            | Q(amount_idr__gt=0, money_share__gte=F("amount_idr") * share)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class RenewalGroup:
+    outcome: str
+    reason: str
+    people: int
+    cost_idr: int
+
+
+def renewal_groups(job: RenewalJob) -> list[RenewalGroup]:
+    """A renewal's decisions counted by outcome and reason, with the twelve months' cost of each
+    (the left out beyond the quota or the amount were priced too: what keeping them would cost)."""
+    groups = (
+        renewal_rows(job=job)
+        .values("outcome", "reason")
+        .annotate(people=Count("position"), cost=Sum("cost_idr"))
+        .order_by("outcome", "reason")
+    )
+    return [RenewalGroup(g["outcome"], g["reason"], g["people"], g["cost"] or 0) for g in groups]
+
+
+def claims_filtered(
+    *,
+    user: User,
+    status: str | None = None,
+    program: str | None = None,
+    covered: bool | None = None,
+    area: str | None = None,
+    overdue: bool = False,
+) -> QuerySet[Claim]:
+    """claim_list (as GET /claims) with the panel's further filters; `overdue`: still waiting for
+    documents PANEL_CLAIM_WAITING_DAYS or longer (claim_list's `waiting_days`)."""
+    claims = claim_list(
+        user=user, status=status, area=area, waiting_days=settings.PANEL_CLAIM_WAITING_DAYS if overdue else None
+    )
+    if program:
+        claims = claims.filter(program=program)
+    if covered is not None:
+        claims = claims.filter(covered=covered)
+    return claims
+
+
+def overdue_claim_ids(*, user: User, ids: list[str]) -> set[str]:
+    """Which of these claims are overdue (the same test as the `overdue` filter)."""
+    return set(claims_filtered(user=user, overdue=True).filter(id__in=ids).values_list("id", flat=True))

@@ -2,7 +2,7 @@ from django.urls import path, re_path
 from django.views.i18n import set_language
 
 from panel import access
-from panel.views import auth, home, imports, operations, people, reports, targets, verification
+from panel.views import auth, budget, claims, home, imports, operations, people, reports, targets, verification
 
 app_name = "panel"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("verifikasi/<client_id:enrolment_id>/", verification.enrolment_detail, name="enrolment"),
     path("peserta/", people.people, name="people"),
     path("peserta/<client_id:worker_id>/", people.person, name="person"),
+    path("peserta/<client_id:worker_id>/meninggal/", claims.death, name="death"),
     path("impor/", imports.imports, name="import"),
     path("impor/template.<str:file_format>", imports.import_template, name="import-template"),
     path("impor/<uuid:job_id>/", imports.import_job, name="import-job"),
@@ -29,6 +30,11 @@ urlpatterns = [
     path("bpjstk/", operations.registry, name="registry"),
     path("bpjstk/<uuid:batch_id>/ulang/", operations.registry_retry, name="registry-retry"),
     path("target/", targets.targets, name="targets"),
+    path("anggaran/", budget.budget, name="budget"),
+    path("anggaran/perpanjangan/<uuid:job_id>/", budget.renewal, name="renewal"),
+    path("anggaran/perpanjangan/<uuid:job_id>/progres/", budget.renewal_progress, name="renewal-progress"),
+    path("klaim/", claims.claims, name="claims"),
+    path("klaim/<client_id:claim_id>/", claims.claim, name="claim"),
     # Anything else under /panel/ is the panel's own 404 page, not the API's JSON.
     re_path(r"^.*$", access.page(*access.ALL_ROLES)(access.not_found)),
 ]

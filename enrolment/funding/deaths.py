@@ -309,3 +309,14 @@ def _may_move(claim: Claim, target: str) -> bool:
     if target == ClaimStatus.REFUSED:
         return claim.status != ClaimStatus.PAID
     return (claim.status, target) in CLAIM_MOVES
+
+
+def claim_next_statuses(claim: Claim) -> list[str]:
+    """The statuses `claim_update` would accept next, in ClaimStatus order (what a form offers):
+    the moves above, less `ready` while a document is still missing."""
+    complete = all(item["received"] for item in claim.checklist)
+    return [
+        status
+        for status in ClaimStatus.values
+        if status != claim.status and _may_move(claim, status) and (complete or status != ClaimStatus.READY)
+    ]

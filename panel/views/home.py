@@ -11,12 +11,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from enrolment import selectors
+from enrolment.funding import deaths
 from enrolment.models import Status
 from enrolment.registry.models import BatchStatus
 from enrolment.registry.selectors import registry_batches_visible
 from enrolment.reports.coverage import coverage_report
 from panel import access
 from panel.charts import bars
+from panel.selectors import allocations_nearly_exhausted, claims_filtered
+from panel.views.budget import BUDGET_READERS
 from villages.models import Role
 from villages.scope import scope_of
 from villages.selectors import device_list
@@ -72,6 +75,13 @@ def home(request: HttpRequest) -> HttpResponse:
             .count()
         )
         tiles.append({"label": _("Devices not synced for 7 days"), "count": stale, "url": "panel:devices", "query": ""})
+    if access.may(user, deaths.CLAIM_ROLES):
+        overdue = claims_filtered(user=user, overdue=True).count()
+        tiles.append({"label": _("Claims with overdue documents"), "count": overdue, "url": "panel:claims",
+                      "query": "?terlambat=on"})  # fmt: skip
+    if access.may(user, BUDGET_READERS):
+        nearly = allocations_nearly_exhausted(user=user).count()
+        tiles.append({"label": _("Decrees nearly exhausted"), "count": nearly, "url": "panel:budget", "query": ""})
     return render(
         request, "panel/home.html", {"coverage": coverage, "chart": chart, "tiles": tiles, "year": year, "area": area}
     )

@@ -15,9 +15,10 @@ from django.utils.translation import gettext_lazy
 
 from config.errors import ServiceError
 from enrolment import selectors as enrolment_selectors
+from enrolment.funding import deaths
 from panel import access
 from panel.selectors import history
-from panel.views.labels import warning_words
+from panel.views.labels import claim_answer, warning_words
 from villages.audit import mask_nik
 from workers import services as worker_services
 from workers.models import Occupation, Sex
@@ -141,6 +142,11 @@ def person(request: HttpRequest, worker_id: str) -> HttpResponse:
             }
         )
     enrolments = list(enrolment_selectors.enrolment_list(user=user, worker=worker.id).order_by("-created_at"))
+    claim = (
+        deaths.claims_visible(user=user).filter(worker_id=worker.id).first()
+        if access.may(user, deaths.CLAIM_ROLES)
+        else None
+    )
     heirs = [
         {**heir, "nik": heir.get("nik") if full_nik else mask_nik(heir.get("nik") or "")}
         for heir in worker.heirs
@@ -150,6 +156,9 @@ def person(request: HttpRequest, worker_id: str) -> HttpResponse:
         request,
         "panel/person.html",
         {
+            "claim": claim,
+            "claim_answer": claim_answer(claim) if claim else "",
+            "may_report_death": access.may(user, deaths.DEATH_ROLES),
             "worker": worker,
             "nik": worker.nik if full_nik else mask_nik(worker.nik),
             "kk": worker.kk_number if full_nik else mask_nik(worker.kk_number),
