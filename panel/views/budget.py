@@ -32,7 +32,14 @@ ROWS_PER_PAGE = 100
 
 class RenewalForm(forms.Form):
     to_allocation = forms.CharField(max_length=64, label=gettext_lazy("Into the decree"))
-    from_budget_year = forms.IntegerField(min_value=2000, max_value=2100, label=gettext_lazy("From budget year"))
+    from_budget_year = forms.IntegerField(
+        min_value=2000,
+        max_value=2100,
+        label=gettext_lazy("From budget year"),
+        error_messages={
+            key: gettext_lazy("Enter a year such as 2025.") for key in ("invalid", "min_value", "max_value")
+        },
+    )
     area = forms.RegexField(
         r"^[0-9]{2}(\.[0-9]{2}){0,2}(\.[0-9]{4})?$",
         max_length=13,
