@@ -13,7 +13,9 @@ from tests.conftest import GEDUNG_WANI
 from tests.factories import EnrolmentFactory, WorkerFactory
 from villages.models import Role
 
-CATALOGUE = Path(__file__).resolve().parents[2] / "locale" / "panel" / "id" / "LC_MESSAGES" / "django.po"
+LOCALE = Path(__file__).resolve().parents[2] / "locale"
+# The panel's own catalogue and those of areas that added pages (panel15: budget and claims).
+CATALOGUES = [LOCALE / area / "id" / "LC_MESSAGES" / "django.po" for area in ("panel", "panel15")]
 # Words a hard-coded English label would most likely use, beyond the catalogue's own msgids
 # (not "Status", "Program", "Format": Indonesian uses them too).
 ENGLISH_WORDS = ["Search", "Submit", "Save", "Cancel", "Delete", "Login", "Logout", "Settings", "Loading",
@@ -54,10 +56,40 @@ def visible_text(html: str) -> str:
 def english_phrases() -> list[str]:
     """The catalogue's msgids whose Indonesian differs (an identical one, e.g. "NIK", says nothing)."""
     phrases = set(ENGLISH_WORDS)
-    for entry in polib.pofile(str(CATALOGUE)):
-        if entry.msgid != entry.msgstr and "%(" not in entry.msgid and len(entry.msgid) > 2:
-            phrases.add(entry.msgid)
+    for catalogue in CATALOGUES:
+        for entry in polib.pofile(str(catalogue)):
+            if entry.msgid != entry.msgstr and "%(" not in entry.msgid and len(entry.msgid) > 2:
+                phrases.add(entry.msgid)
     return sorted(phrases, key=len, reverse=True)
+
+
+def _claim(operator):
+    """A covered death's claim (documents pending), reported through the service."""
+    import datetime as dt
+
+    from enrolment.funding.deaths import death_report
+    from villages.audit import Actor
+
+    worker = WorkerFactory(heirs=[{"name": "Rahmat", "relationship": "anak", "nik": "1704010505100001", "phone": ""}])
+    EnrolmentFactory(worker=worker, status="active", registry_number="90000000001", coverage_start=dt.date(2026, 1, 1))
+    claim, _created = death_report(
+        actor=Actor(user=operator), worker_id=worker.id,
+        data={"date_of_death": dt.date(2026, 11, 20), "cause": "other", "place": "Rumah"},
+    )  # fmt: skip
+    return claim
+
+
+def _renewal(supervisor):
+    """A finished dry run of three participants into a decree of two seats."""
+    from enrolment.funding.renewals import renewal_create, renewal_job_run
+    from tests.funding.conftest import copy_participants, make_allocation
+    from villages.audit import Actor
+
+    copy_participants(3)
+    make_allocation(quota_workers=2)
+    job = renewal_create(actor=Actor(user=supervisor), area="17.04", from_budget_year=2025,
+                         to_allocation="sk-kaur-2026", dry_run=True)  # fmt: skip
+    return renewal_job_run(job_id=job.id)
 
 
 @pytest.fixture
@@ -69,7 +101,11 @@ def pages(client, make_user):
     as_operator = ["/panel/", "/panel/verifikasi/", f"/panel/verifikasi/{enrolment.id}/", "/panel/peserta/",
                    f"/panel/peserta/{enrolment.worker_id}/", "/panel/impor/", "/panel/ekspor/", "/panel/laporan/",
                    "/panel/bpjstk/", "/panel/tidak-ada/"]  # fmt: skip
-    as_supervisor = ["/panel/", "/panel/perangkat/", "/panel/target/", "/panel/laporan/?area=17.04.01"]
+    claim = _claim(operator)
+    job = _renewal(supervisor)
+    as_operator += ["/panel/klaim/", f"/panel/klaim/{claim.id}/", f"/panel/peserta/{enrolment.worker_id}/meninggal/"]
+    as_supervisor = ["/panel/", "/panel/perangkat/", "/panel/target/", "/panel/laporan/?area=17.04.01",
+                     "/panel/anggaran/", f"/panel/anggaran/perpanjangan/{job.id}/", "/panel/klaim/?terlambat=on"]  # fmt: skip
     return [(operator, as_operator), (supervisor, as_supervisor)]
 
 
@@ -79,7 +115,9 @@ def test_indonesian_pages_show_no_english_label(client, pages):
     for user, paths in pages:
         client.force_login(user)
         for path in paths:
-            text = visible_text(client.get(path).content.decode())
+            response = client.get(path)
+            assert response.status_code == (404 if path == "/panel/tidak-ada/" else 200), path
+            text = visible_text(response.content.decode())
             english = [p for p in phrases if re.search(rf"(?<![\w-]){re.escape(p)}(?![\w-])", text)]
             if english:
                 found[path] = english
