@@ -70,6 +70,9 @@ def claim_answer(claim: Claim) -> str:
         return _("Covered on the day of death: the heirs can claim JKM, %(amount)s.") % {
             "amount": rupiah(claim.amount_idr)
         }
-    return _(
-        "Covered on the day of death: the heirs can claim JKK (work accident); BPJS Ketenagakerjaan assesses the amount."
+    return str(
+        _(
+            "Covered on the day of death: the heirs can claim JKK (work accident); "
+            "BPJS Ketenagakerjaan assesses the amount."
+        )
     )
