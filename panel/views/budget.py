@@ -108,7 +108,9 @@ def _progress_context(job: RenewalJob) -> dict[str, object]:
     percent = 100 if job.status == JobStatus.COMPLETED else 0
     if not done and job.total_rows:
         percent = min(99, job.processed_rows * 100 // job.total_rows)
-    return {"job": job, "done": done, "percent": percent}
+    # A dry run decides everyone at once and processes no chunk: once completed, all are done.
+    processed = job.total_rows if job.status == JobStatus.COMPLETED else job.processed_rows
+    return {"job": job, "done": done, "percent": percent, "processed": processed}
 
 
 @access.page(*BUDGET_READERS)

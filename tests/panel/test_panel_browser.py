@@ -214,3 +214,72 @@ def test_pages_fit_360_px_and_reference_no_other_host(live_server):
 
     assert {path: width for path, width in widths.items() if width > 360} == {}
     assert [url for url in requested if not url.startswith(base)] == []
+
+
+def test_a_supervisors_budget_and_claims(live_server):
+    """Anggaran: a renewal's dry run followed live until htmx reloads the page with the numbers;
+    Klaim: an overdue claim highlighted, its page; both fit 360 px."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from enrolment.funding.deaths import death_report
+    from enrolment.funding.models import Claim, RenewalJob
+    from enrolment.funding.renewals import renewal_job_run
+    from tests.funding.conftest import copy_participants, make_allocation
+    from villages.audit import Actor
+
+    supervisor = UserFactory(username="sup-anggaran", role=Role.SUPERVISOR, areas=[KAUR])
+    copy_participants(12)
+    make_allocation()  # 10 seats
+    heirs = [{"name": "Rahmat", "relationship": "anak", "nik": "1704010505100001", "phone": ""}]
+    worker = WorkerFactory(id="w-almh", full_name="Siti Aminah", heirs=heirs)
+    EnrolmentFactory(worker=worker, status="active", registry_number="90000000001", coverage_start=dt.date(2026, 1, 1))
+    claim, _created = death_report(
+        actor=Actor(user=supervisor), worker_id=worker.id,
+        data={"date_of_death": dt.date(2026, 11, 2), "cause": "other", "place": "Rumah"},
+    )  # fmt: skip
+    Claim.objects.filter(id=claim.id).update(status_changed_at=timezone.now() - dt.timedelta(days=20))
+    base = live_server.url
+
+    with browser(live_server) as open_page:
+        page = open_page("sup-anggaran")
+        page.click("nav >> text=Anggaran")
+        page.wait_for_url(f"{base}/panel/anggaran/")
+        page.fill("#id_from_budget_year", "2025")
+        page.check("#id_dry_run")
+        _shot(page, "anggaran")
+        page.click("#renew button[type=submit]")
+        page.wait_for_url("**/panel/anggaran/perpanjangan/*/")
+        progress_bars = page.locator("progress").count()
+        in_thread(lambda: renewal_job_run(job_id=RenewalJob.objects.get().id))
+        page.wait_for_selector("#groups", timeout=20_000)  # htmx saw the job finish and reloaded
+        _shot(page, "perpanjangan")
+        renewal_text = page.inner_text("main")
+
+        page.click("nav >> text=Klaim")
+        page.wait_for_url(f"{base}/panel/klaim/")
+        overdue_rows = page.locator("tr.overdue").count()
+        _shot(page, "klaim")
+        page.click("text=Siti Aminah")
+        page.wait_for_url(f"{base}/panel/klaim/{claim.id}/")
+        claim_text = page.inner_text("main")
+
+        phone = open_page("sup-anggaran", width=360)
+        widths = {}
+        for path in ("/panel/anggaran/", "/panel/klaim/", f"/panel/klaim/{claim.id}/"):
+            phone.goto(f"{base}{path}")
+            widths[path] = phone.evaluate("document.documentElement.scrollWidth")
+        _shot(phone, "klaim-360px")
+        requested = list(page.requested) + list(phone.requested)
+
+    assert progress_bars == 1
+    assert "Rp 2.016.000" in renewal_text
+    assert "melebihi kuota SK" in renewal_text
+    assert overdue_rows == 1
+    assert "Rp 42.000.000" in claim_text
+    assert "1704********0001" in claim_text
+    assert {path: width for path, width in widths.items() if width > 360} == {}
+    assert [url for url in requested if not url.startswith(base)] == []
+    job = RenewalJob.objects.get()
+    assert (job.status, job.dry_run, job.carried_count, job.left_out_count) == ("completed", True, 10, 2)
