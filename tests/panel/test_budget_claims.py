@@ -371,3 +371,29 @@ def test_report_and_home_show_allocated_against_committed(client, supervisor):
     assert "Dialokasikan SK" in text_of(report)
     tile = [t for t in home.context["tiles"] if t["url"] == "panel:budget"]
     assert [t["count"] for t in tile] == [1]  # 1 of 1 seat committed: nearly exhausted
+
+
+def test_field_officers_see_their_villages_claims_but_not_the_budget_and_english_on_switch(
+    client, make_user, supervisor
+):
+    officer = make_user(role=Role.FIELD_OFFICER, areas=(GEDUNG_WANI,), username="petugas-wani")
+    neighbour = make_user(role=Role.FIELD_OFFICER, areas=("17.04.01.2002",), username="petugas-tetangga")
+    covered_participant()
+    as_user(client, officer).post(
+        "/panel/peserta/w-siti/meninggal/", {"date_of_death": "2026-11-20", "cause": "other", "place": "Rumah"}
+    )
+    claim = Claim.objects.get()
+    assert claim.death.reported_by_id == officer.id
+
+    assert client.get("/panel/anggaran/").status_code == 403
+    assert [r["claim"].id for r in client.get("/panel/klaim/").context["rows"]] == [claim.id]
+    english = client.get(f"/panel/klaim/{claim.id}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert "Covered on the day of death: the heirs can claim JKM, Rp 42.000.000." in text_of(english)
+    assert "Participant card (KPJ)" in text_of(english)
+    client.force_login(neighbour)
+    assert client.get("/panel/klaim/").context["rows"] == []
+    assert client.get(f"/panel/klaim/{claim.id}/").status_code == 404
+    make_allocation()
+    budget = as_user(client, supervisor).get("/panel/anggaran/", HTTP_ACCEPT_LANGUAGE="en")
+    assert "Budget: funding decrees and renewals" in text_of(budget)
+    assert "10 seats left" in text_of(budget)
