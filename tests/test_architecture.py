@@ -3,7 +3,9 @@
 import-linter only analyses the root packages it is given: a new top-level app left out of the
 list would be checked by nothing. This test fails until it is listed, and placed in the layers."""
 
+import ast
 import tomllib
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,3 +25,49 @@ def test_every_top_level_package_is_under_the_import_contracts():
 
     assert sorted(packages - set(config["root_packages"])) == []
     assert sorted(packages - layered - {"registry_stub"}) == []
+
+
+def _celery_assignments(tree: ast.Module) -> list[str]:
+    """Every top-level CELERY_* name bound in settings: `X = ...`, `X: T = ...`, `X += ...`, `X[k] = ...`."""
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+            targets = [node.target]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            # CELERY_BEAT_SCHEDULE.update(...) / .setdefault(...) is an assignment too.
+            if isinstance(node.func.value, ast.Name) and node.func.value.id.startswith("CELERY_"):
+                names.append(node.func.value.id)
+            continue
+        else:
+            continue
+        for target in targets:
+            for element in target.elts if isinstance(target, ast.Tuple | ast.List) else [target]:
+                while isinstance(element, ast.Subscript):  # CELERY_BEAT_SCHEDULE["x"] = ...
+                    element = element.value
+                if isinstance(element, ast.Name) and element.id.startswith("CELERY_"):
+                    names.append(element.id)
+    return names
+
+
+def test_celery_is_configured_in_one_block_of_settings():
+    """One Celery block: each CELERY_* setting bound once, the beat schedule one dict literal."""
+    tree = ast.parse((ROOT / "config" / "settings.py").read_text())
+    names = _celery_assignments(tree)
+
+    assert "CELERY_BEAT_SCHEDULE" in names
+    assert "CELERY_TASK_ROUTES" in names
+    assert sorted(name for name, count in Counter(names).items() if count > 1) == []
+    beat = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "CELERY_BEAT_SCHEDULE"
+    )
+    assert isinstance(beat.value, ast.Dict)
+
+
+def test_the_celery_check_catches_an_item_added_later():
+    tree = ast.parse('CELERY_BEAT_SCHEDULE = {}\nX = 1\nCELERY_BEAT_SCHEDULE["late"] = {"task": "t"}\n')
+
+    assert _celery_assignments(tree) == ["CELERY_BEAT_SCHEDULE", "CELERY_BEAT_SCHEDULE"]
