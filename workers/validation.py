@@ -18,7 +18,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import phonenumbers
 from django.conf import settings
@@ -170,6 +170,32 @@ def values_hash(values: Mapping[str, Any]) -> str:
 
 def new_client_id() -> str:
     return uuid.uuid4().hex
+
+
+class RecordHead(Protocol):
+    """What every cleaned client record has (CleanedWorker, enrolment.validation.CleanedEnrolment)."""
+
+    id: str
+    version: int | None
+
+    def add_error(self, name: str, message: Any, code: str = "invalid") -> None: ...
+
+
+def clean_id_and_version(cleaned: RecordHead, data: Mapping[str, Any], record_id: str | None) -> None:
+    """A record's id (given in the URL as `record_id`, else in the body; none: a new one) and the
+    version it was based on (If-Match in the body), each checked the same for every table."""
+    raw_id = record_id if record_id is not None else data.get("id")
+    cleaned.id = raw_id if isinstance(raw_id, str) else ""
+    if raw_id in (None, ""):
+        cleaned.id = new_client_id()
+    elif not isinstance(raw_id, str) or not CLIENT_ID.fullmatch(raw_id):
+        cleaned.add_error("id", _("Use 1-64 letters, digits, '-' or '_'."))
+    version = data.get("version")
+    if version is not None:
+        if isinstance(version, int) and not isinstance(version, bool) and version >= 1:
+            cleaned.version = version
+        else:
+            cleaned.add_error("version", _("The version is a whole number from 1."))
 
 
 # --- field cleaners: each returns (value, error message or None) -------------------------------
@@ -344,20 +370,9 @@ def clean_worker(data: Any, *, refs: WorkerRefs, record_id: str | None = None) -
         cleaned.add_error("non_field_errors", _("Each record must be a JSON object."))
         return cleaned
 
-    raw_id = record_id if record_id is not None else data.get("id")
-    cleaned = CleanedWorker(id=raw_id if isinstance(raw_id, str) else "", values={})
-    if raw_id in (None, ""):
-        cleaned.id = new_client_id()
-    elif not isinstance(raw_id, str) or not CLIENT_ID.fullmatch(raw_id):
-        cleaned.add_error("id", _("Use 1-64 letters, digits, '-' or '_'."))
+    cleaned = CleanedWorker(id="", values={})
+    clean_id_and_version(cleaned, data, record_id)
     values = cleaned.values
-
-    version = data.get("version")
-    if version is not None:
-        if isinstance(version, int) and not isinstance(version, bool) and version >= 1:
-            cleaned.version = version
-        else:
-            cleaned.add_error("version", _("The version is a whole number from 1."))
 
     # village: must be an active village inside the caller's areas.
     village = data.get("village")
