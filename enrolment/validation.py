@@ -1,5 +1,5 @@
 """Cleaning an enrolment record and pricing it. Plain Python, one implementation for REST,
-bulk, sync and import (see workers.validation for why not DRF fields)."""
+bulk, sync and import (see workers.validation for why not DRF fields; the shared field cleaners: workers.cleaners)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from config.errors import register_error_code
 from enrolment.contributions import PROGRAM_ORDER, RULE_MISSING, Pricing, RateMissing, RateTable
 from enrolment.models import PAYMENT_PERIODS, FundingAllocation, Program, Segment
 from enrolment.workflow import CLIENT_STATUSES
+from villages.records import CLIENT_ID
 from villages.scope import Scope, code_within
+from workers.cleaners import clean_date, clean_id_and_version, clean_text, values_hash
 from workers.models import FundingSource, Occupation, Worker
-from workers.validation import CLIENT_ID, clean_date, clean_id_and_version, clean_text, values_hash
 
 WORKER_NOT_READY = register_error_code(
     "worker_needs_correction", 400, _("The worker's own data needs correction before enrolling them.")
