@@ -4,6 +4,7 @@ import-linter only analyses the root packages it is given: a new top-level app l
 list would be checked by nothing. This test fails until it is listed, and placed in the layers."""
 
 import ast
+import re
 import tomllib
 from collections import Counter
 from pathlib import Path
@@ -71,3 +72,59 @@ def test_the_celery_check_catches_an_item_added_later():
     tree = ast.parse('CELERY_BEAT_SCHEDULE = {}\nX = 1\nCELERY_BEAT_SCHEDULE["late"] = {"task": "t"}\n')
 
     assert _celery_assignments(tree) == ["CELERY_BEAT_SCHEDULE", "CELERY_BEAT_SCHEDULE"]
+
+
+GENERIC_MODULES = {"models", "services", "selectors", "serializers", "views", "urls", "admin", "tasks", "apps"}
+
+
+def _where_things_live() -> set[Path]:
+    """Every path the README's "Where things live" bullets name, resolved against the bullet's
+    package (its first `dir/`) or the last folder the bullet named before (`services/`: `pull.py`).
+    Fails on a name that resolves to nothing."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("\n## Where things live\n", 1)[1].split("\n## ", 1)[0]
+    bullets: list[str] = []
+    for line in section.splitlines():
+        if re.match(r"\s*- ", line):
+            bullets.append(line)
+        elif bullets and line.startswith("  ") and line.strip():
+            bullets[-1] += " " + line.strip()
+        elif not line.strip() and bullets:
+            bullets.append("")  # the bullets end at the first blank line after them
+            break
+    named: set[Path] = set()
+    missing: list[str] = []
+    for bullet in filter(None, bullets):
+        tokens = [t for t in re.findall(r"`([^`]+)`", bullet) if t.endswith((".py", "/"))]
+        base = ROOT / tokens[0]
+        folder = base
+        for token in tokens:
+            found = next((c for c in (folder / token, base / token, ROOT / token) if c.exists()), None)
+            if found is None:
+                missing.append(f"{token} (in {tokens[0]})")
+                continue
+            named.add(found.resolve())
+            if token.endswith("/"):
+                folder = found
+    assert missing == []
+    return named
+
+
+def test_the_readme_names_every_package_and_module_that_exists():
+    named = _where_things_live()
+    apps = {p.parent.name for p in ROOT.glob("*/__init__.py")} - NOT_APP_CODE
+    unnamed: list[str] = []
+    for app in sorted(apps):
+        for path in sorted((ROOT / app).rglob("*.py")):
+            relative = path.relative_to(ROOT)
+            if "migrations" in relative.parts or "commands" in relative.parts:
+                continue  # named with their `management/`
+            if path.name == "__init__.py":
+                if path.parent.resolve() not in named:
+                    unnamed.append(f"{path.parent.relative_to(ROOT)}/")
+                continue
+            big = len(path.read_text().splitlines()) > 100
+            if big and path.stem not in GENERIC_MODULES and path.resolve() not in named:
+                unnamed.append(str(relative))
+
+    assert unnamed == []
