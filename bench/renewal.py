@@ -2,7 +2,7 @@
 
 Measured in one run on the same machine:
   dry run    POST-equivalent renewal job with dry_run (plan: candidates, reasons, prices, rows)
-             run by the service the task calls (enrolment.funding.renewals.renewal_job_run).
+             run by the service the task calls (enrolment.funding.renewals.run.renewal_job_run).
   real run   the same renewal without dry_run: plan, then the new enrolments in chunks
              (RENEWAL_CHUNK_SIZE), each with its audit events and progress.
   again      the same real run asked again (creates nothing).
@@ -94,7 +94,7 @@ def baseline() -> float:
     """INSERT … SELECT of the same new rows, rolled back."""
     from django.db import connection, transaction
 
-    from enrolment.funding.renewals import INSERT_RENEWALS  # noqa: F401 - the statement the real run uses
+    from enrolment.funding.renewals.run import INSERT_RENEWALS  # noqa: F401 - the statement the real run uses
 
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -117,7 +117,7 @@ def baseline() -> float:
 
 def run(dry_run: bool) -> tuple[float, dict]:
     from enrolment.funding.models import RenewalJob
-    from enrolment.funding.renewals import renewal_job_run
+    from enrolment.funding.renewals.run import renewal_job_run
     from enrolment.funding.serializers import renewal_representation
     from enrolment.models import FundingAllocation
     from villages.models import Role, User

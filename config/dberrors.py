@@ -4,7 +4,7 @@ PostgreSQL refuses work under load in a handful of ways that say nothing about t
 shared lock table is full ("out of shared memory"), a lock or statement timeout fired, a
 deadlock or serialization failure rolled the transaction back, or no connection slot was free.
 The request is fine and will pass later, so the client gets a retryable 503 `service_busy` with
-Retry-After (config/errors.py), never a 500.
+Retry-After (config/handlers.py), never a 500.
 
 PostgreSQL's error text is not for anyone's eyes: DETAIL (`Key (nik)=(…) already exists`),
 CONTEXT (a failed COPY's whole row) and the statement carry personal data. `safe_summary` is what

@@ -27,7 +27,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from config.errors import _json
+from config.handlers import json_error
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ def _client_address(request: HttpRequest) -> str:
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if request.method != "GET" or not allowed(request):
-        return _json("not_found")
+        return json_error("not_found")
     return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
 
 

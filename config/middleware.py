@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from config.dberrors import busy_reason
-from config.errors import _json, busy_page
+from config.handlers import busy_page, json_error
 
 
 class BodySizeLimitMiddleware:
@@ -24,7 +24,7 @@ class BodySizeLimitMiddleware:
         if request.META.get("HTTP_TRANSFER_ENCODING") and request.method not in ("GET", "HEAD", "OPTIONS"):
             # A chunked body has no Content-Length: Django would read it as empty (a PATCH
             # silently dropped) and no size limit would see it. Clients send the length.
-            return _json("length_required")
+            return json_error("length_required")
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -32,7 +32,7 @@ class BodySizeLimitMiddleware:
         is_upload = request.META.get("CONTENT_TYPE", "").startswith("multipart/")
         limit = settings.MAX_UPLOAD_BYTES if is_upload else settings.MAX_JSON_BODY_BYTES
         if length > limit:
-            return _json("payload_too_large", details={"limit_bytes": limit})
+            return json_error("payload_too_large", details={"limit_bytes": limit})
         return self.get_response(request)
 
 

@@ -176,7 +176,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.CursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.errors.exception_handler",
+    "EXCEPTION_HANDLER": "config.handlers.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
@@ -208,7 +208,7 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.errors.add_error_components",
+        "config.openapi.add_error_components",
     ],
 }
 
@@ -236,7 +236,7 @@ MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 
 # --- Security (secure defaults; the embedded mode runs over plain HTTP on localhost) -----------
 SESSION_COOKIE_HTTPONLY = True
-CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "config.handlers.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if NUM_PROXIES else None
@@ -320,62 +320,6 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 # longer gets a full pull: everything it may see again, though not the deletions it missed.
 SYNC_SNAPSHOT_RETENTION_DAYS = env.int("SYNC_SNAPSHOT_RETENTION_DAYS", default=180)
 
-# --- Celery: the broker, the workers and every periodic task (config/celery.py) -------------------
-# Tasks live in each app's tasks.py (Celery's autodiscovery over INSTALLED_APPS, which lists
-# enrolment's sub-apps), so no module list is kept here. Without REDIS_URL tasks run in-process.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
-CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_TASK_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TIMEZONE = "Asia/Jakarta"
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# The tasks are idempotent and say so themselves (acks_late: a worker that
-# dies mid-task leaves its message to be delivered again); a worker takes one message at a time
-# per process, so a long send never holds others back.
-# One queue per workload (config/queues.py routes every task by its name), so registry sends,
-# imports, reports and maintenance each run on the workers started for them (-Q registry, ...).
-# CELERY_QUEUE_PREFIX lets several deployments (or parallel test runs) share one Redis.
-CELERY_QUEUE_PREFIX = env.str("CELERY_QUEUE_PREFIX", default="")
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default=CELERY_QUEUE_PREFIX + "maintenance")
-CELERY_TASK_QUEUES = task_queues(CELERY_QUEUE_PREFIX)
-CELERY_TASK_ROUTES = (route_task,)
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Redis hands an unacknowledged message to another worker after the visibility timeout, and a
-# retry waiting for its countdown is such a message: the timeout must outlast the longest
-# countdown plus a send, or every long retry would run twice (harmless, the tasks are idempotent,
-# but wasteful).
-CELERY_VISIBILITY_TIMEOUT = env.int(
-    "CELERY_VISIBILITY_TIMEOUT",
-    default=int(max(REGISTRY_RETRY_MAX_SECONDS, REGISTRY_RETRY_AFTER_MAX_SECONDS) + REGISTRY_LEASE_SECONDS + 600),
-)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
-# A send already under way when the broker connection drops is left to finish: its result goes to
-# PostgreSQL, not to the broker, and cancelling it would only leave the batch to the sweeper.
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
-# The beat schedule: every periodic task, in one place.
-CELERY_BEAT_SCHEDULE = {
-    "registry-sync": {
-        "task": "enrolment.registry.sync",
-        "schedule": REGISTRY_SYNC_INTERVAL_SECONDS,
-        # A worker that was down must not find a pile of identical nudges.
-        "options": {"expires": REGISTRY_SYNC_INTERVAL_SECONDS},
-    },
-    "registry-full-pass": {
-        "task": "enrolment.registry.sync",
-        "schedule": crontab(hour=REGISTRY_FULL_PASS_HOUR, minute=0),
-        "kwargs": {"full": True},
-    },
-    "registry-reconcile": {
-        "task": "enrolment.registry.reconcile",
-        "schedule": crontab(hour=REGISTRY_RECONCILE_HOUR, minute=30),
-    },
-    # Folding the coverage report's running counts: cheap, idempotent.
-    "coverage-compact": {"task": "enrolment.reports.compact", "schedule": COVERAGE_COMPACT_SECONDS},
-    "sync-prune-snapshots": {"task": "enrolment.sync.prune_snapshots", "schedule": crontab(hour=3, minute=15)},
-}
-
 # --- Personal data: encryption at rest and the blind index (issue 13, config/pii.py) -------------
 # Each key is 32 random bytes in URL-safe base64. FIELD_ENCRYPTION_KEYS: comma-separated, the first
 # encrypts, all decrypt (rotation: put the new key first, run `manage.py reencrypt`, then drop the
@@ -411,11 +355,6 @@ IMPORT_STALL_SECONDS = env.int("IMPORT_STALL_SECONDS", default=600)
 IMPORT_SWEEP_SECONDS = env.int("IMPORT_SWEEP_SECONDS", default=120)
 IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=3)
 IMPORT_FAILED_FILE_DAYS = env.int("IMPORT_FAILED_FILE_DAYS", default=7)
-CELERY_BEAT_SCHEDULE["import-sweep"] = {
-    "task": "enrolment.imports.sweep",
-    "schedule": IMPORT_SWEEP_SECONDS,
-    "options": {"expires": IMPORT_SWEEP_SECONDS},
-}
 # JSON bodies and JSON-encoded sync columns nested deeper than this are refused (400): the deepest
 # real record (a worker's heirs in a bulk) is 5 levels.
 JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
@@ -453,18 +392,12 @@ OPENROSA_INLINE_CHOICES_MAX = env.int("OPENROSA_INLINE_CHOICES_MAX", default=100
 OPENROSA_FORM_CACHE_SECONDS = env.int("OPENROSA_FORM_CACHE_SECONDS", default=24 * 3600)
 # Files of a split submission whose last part never arrived are deleted after this long.
 OPENROSA_PENDING_ATTACHMENT_HOURS = env.int("OPENROSA_PENDING_ATTACHMENT_HOURS", default=72)
-CELERY_BEAT_SCHEDULE["openrosa-prune-pending-attachments"] = {
-    "task": "openrosa.prune_pending_attachments",
-    "schedule": crontab(hour=3, minute=45),
-}
 
 # --- Operations: metrics, replicas, partitions (issue 17; docs/operations.md) ---------------------
 # /metrics answers a bearer METRICS_TOKEN, or a client inside METRICS_ALLOWED_NETWORKS (CIDRs,
 # comma-separated); with neither it answers no one.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
-# The worker logs through LOGGING (request ids, masking, JSON) instead of Celery's own handlers.
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # The audit log and the sync snapshots are partitioned by month (villages/partitions.py): a daily
 # beat task creates the months ahead and drops whole months past their retention (0: keep all).
 PARTITIONS_AHEAD_MONTHS = env.int("PARTITIONS_AHEAD_MONTHS", default=3)
@@ -473,10 +406,6 @@ AUDIT_RETENTION_MONTHS = env.int("AUDIT_RETENTION_MONTHS", default=0)
 SYNC_SNAPSHOT_PARTITION_RETENTION_MONTHS = env.int(
     "SYNC_SNAPSHOT_PARTITION_RETENTION_MONTHS", default=SYNC_SNAPSHOT_RETENTION_DAYS // 30 + 1
 )
-CELERY_BEAT_SCHEDULE["villages-maintain-partitions"] = {
-    "task": "villages.maintain_partitions",
-    "schedule": crontab(hour=1, minute=5),
-}
 # A streaming replica for report, export and list reads (config/replicas.py). Reads fall back to
 # the primary when it is down or more than REPLICA_MAX_LAG_SECONDS behind, and for REPLICA_PIN_SECONDS
 # after a client's write (read-your-writes).
@@ -505,14 +434,6 @@ if DATABASE_URL and DATABASE_POOLER == "pgbouncer":
 # --- budget year (enrolment/funding) ---
 # Rows per transaction of a renewal's real run (each chunk: its inserts, audit and progress).
 RENEWAL_CHUNK_SIZE = env.int("RENEWAL_CHUNK_SIZE", default=2000)
-CELERY_BEAT_SCHEDULE["funding-resume-renewals"] = {
-    "task": "enrolment.funding.resume_renewals",
-    "schedule": 300.0,
-}
-CELERY_BEAT_SCHEDULE["funding-registry-messages"] = {
-    "task": "enrolment.funding.send_registry_messages",
-    "schedule": 60.0,
-}
 # JKM's benefit to the heirs (DOMAIN.md: Rp 42 million, verified); a setting, like the age limits.
 CLAIM_JKM_IDR = env.int("CLAIM_JKM_IDR", default=42_000_000)
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
@@ -520,8 +441,6 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "ClaimStatusEnum": "enrolment.funding.models.ClaimStatus",
     }
 )
-# The nightly three-month lapse (enrolment.funding.payments), after the registry's reconciliation.
-CELERY_BEAT_SCHEDULE["funding-lapse"] = {"task": "enrolment.funding.lapse", "schedule": crontab(hour=4, minute=0)}
 
 # --- data quality (likely duplicates: workers/duplicates/) ---
 # Off only to measure what the finder costs (bench/bulk_ingest.py's `no-finder` path).
@@ -552,10 +471,6 @@ PANEL_SESSION_SECONDS = env.int("PANEL_SESSION_SECONDS", default=8 * 60 * 60)
 # The invalid rows of an import, kept for the operator to fix and upload again (personal data:
 # only this long after the job ends; enrolment/imports/invalid_rows.py).
 IMPORT_INVALID_ROWS_HOURS = env.int("IMPORT_INVALID_ROWS_HOURS", default=72)
-CELERY_BEAT_SCHEDULE["imports-prune-invalid-rows"] = {
-    "task": "enrolment.imports.prune_invalid_rows",
-    "schedule": crontab(minute=45),
-}
 
 # --- Deployment behind TLS (issue 11, docs/hard.md) ----------------------------------------------
 # DJANGO_HTTPS=true: the service is only reached over HTTPS (directly, or behind a TLS proxy named
@@ -592,3 +507,90 @@ MIDDLEWARE.append("config.middleware.DatabaseBusyMiddleware")
 PANEL_CLAIM_WAITING_DAYS = env.int("PANEL_CLAIM_WAITING_DAYS", default=14)
 # A decree committing at least this share of its quota or amount counts as nearly exhausted.
 PANEL_ALLOCATION_NEARLY_EXHAUSTED_PERCENT = env.int("PANEL_ALLOCATION_NEARLY_EXHAUSTED_PERCENT", default=90)
+
+# --- Celery: the broker, the workers and every periodic task (config/celery.py) -------------------
+# The one Celery block: last, so that every interval it names is set above. Tasks live in each
+# app's tasks.py (Celery's autodiscovery over INSTALLED_APPS, which lists enrolment's sub-apps), so
+# no module list is kept here. Without REDIS_URL tasks run in-process.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "Asia/Jakarta"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The worker logs through LOGGING (request ids, masking, JSON) instead of Celery's own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The tasks are idempotent and say so themselves (acks_late: a worker that
+# dies mid-task leaves its message to be delivered again); a worker takes one message at a time
+# per process, so a long send never holds others back.
+# One queue per workload (config/queues.py routes every task by its name), so registry sends,
+# imports, reports and maintenance each run on the workers started for them (-Q registry, ...).
+# CELERY_QUEUE_PREFIX lets several deployments (or parallel test runs) share one Redis.
+CELERY_QUEUE_PREFIX = env.str("CELERY_QUEUE_PREFIX", default="")
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default=CELERY_QUEUE_PREFIX + "maintenance")
+CELERY_TASK_QUEUES = task_queues(CELERY_QUEUE_PREFIX)
+CELERY_TASK_ROUTES = (route_task,)
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis hands an unacknowledged message to another worker after the visibility timeout, and a
+# retry waiting for its countdown is such a message: the timeout must outlast the longest
+# countdown plus a send, or every long retry would run twice (harmless, the tasks are idempotent,
+# but wasteful).
+CELERY_VISIBILITY_TIMEOUT = env.int(
+    "CELERY_VISIBILITY_TIMEOUT",
+    default=int(max(REGISTRY_RETRY_MAX_SECONDS, REGISTRY_RETRY_AFTER_MAX_SECONDS) + REGISTRY_LEASE_SECONDS + 600),
+)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# A send already under way when the broker connection drops is left to finish: its result goes to
+# PostgreSQL, not to the broker, and cancelling it would only leave the batch to the sweeper.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# The beat schedule: every periodic task, in one place (tests/test_architecture.py keeps it one
+# literal). Times are Asia/Jakarta; the nightly ones are spread so that they do not overlap.
+CELERY_BEAT_SCHEDULE = {
+    # --- registry (enrolment/registry) ---
+    "registry-sync": {
+        "task": "enrolment.registry.sync",
+        "schedule": REGISTRY_SYNC_INTERVAL_SECONDS,
+        # A worker that was down must not find a pile of identical nudges.
+        "options": {"expires": REGISTRY_SYNC_INTERVAL_SECONDS},
+    },
+    "registry-full-pass": {
+        "task": "enrolment.registry.sync",
+        "schedule": crontab(hour=REGISTRY_FULL_PASS_HOUR, minute=0),
+        "kwargs": {"full": True},
+    },
+    "registry-reconcile": {
+        "task": "enrolment.registry.reconcile",
+        "schedule": crontab(hour=REGISTRY_RECONCILE_HOUR, minute=30),
+    },
+    # --- reports, sync, imports ---
+    # Folding the coverage report's running counts: cheap, idempotent.
+    "coverage-compact": {"task": "enrolment.reports.compact", "schedule": COVERAGE_COMPACT_SECONDS},
+    "sync-prune-snapshots": {"task": "enrolment.sync.prune_snapshots", "schedule": crontab(hour=3, minute=15)},
+    # Restarts import jobs whose worker or nudge was lost (IMPORT_STALL_SECONDS above).
+    "import-sweep": {
+        "task": "enrolment.imports.sweep",
+        "schedule": IMPORT_SWEEP_SECONDS,
+        "options": {"expires": IMPORT_SWEEP_SECONDS},
+    },
+    "imports-prune-invalid-rows": {
+        "task": "enrolment.imports.prune_invalid_rows",
+        "schedule": crontab(minute=45),
+    },
+    # --- ODK Collect: files of split submissions whose last part never came ---
+    "openrosa-prune-pending-attachments": {
+        "task": "openrosa.prune_pending_attachments",
+        "schedule": crontab(hour=3, minute=45),
+    },
+    # --- operations: the monthly partitions ahead, and the ones past retention ---
+    "villages-maintain-partitions": {
+        "task": "villages.maintain_partitions",
+        "schedule": crontab(hour=1, minute=5),
+    },
+    # --- budget year (enrolment/funding) ---
+    "funding-resume-renewals": {"task": "enrolment.funding.resume_renewals", "schedule": 300.0},
+    "funding-registry-messages": {"task": "enrolment.funding.send_registry_messages", "schedule": 60.0},
+    # The nightly three-month lapse (enrolment.funding.payments), after the registry's reconciliation.
+    "funding-lapse": {"task": "enrolment.funding.lapse", "schedule": crontab(hour=4, minute=0)},
+}

@@ -3,14 +3,14 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from enrolment.models import ContributionDiscount, ContributionRule, Enrolment, IncomeBand, Status
 from enrolment.services import EnrolmentOutcome, TransitionRequest, enrolments_transition
-from villages.admin import AdminOnlyMixin, ScopedAdminMixin, staff
+from villages.admin import AdminOnlyMixin, ReadOnlyMixin, ScopedAdminMixin, staff
 from villages.audit import Actor, mask_nik
 from villages.auth import client_address
 from villages.models import Role
@@ -84,7 +84,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class EnrolmentAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
     """The verification list: submitted enrolments of the caller's areas, verified or rejected
     by actions that go through `enrolments_transition` (the workflow's rules, one audit event
     per change), exactly as the API does. Fields are read-only here, the registry's above all
@@ -125,15 +125,6 @@ class EnrolmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
         if obj.needs_correction or obj.worker.needs_correction:
             flags.add("needs_correction")
         return ", ".join(sorted(flags))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
         """Who sees the verify and reject actions: those the workflow lets verify."""

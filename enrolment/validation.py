@@ -1,5 +1,5 @@
 """Cleaning an enrolment record and pricing it. Plain Python, one implementation for REST,
-bulk, sync and import (see workers.validation for why not DRF fields)."""
+bulk, sync and import (see workers.validation for why not DRF fields; the shared field cleaners: workers.cleaners)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from config.errors import register_error_code
 from enrolment.contributions import PROGRAM_ORDER, RULE_MISSING, Pricing, RateMissing, RateTable
 from enrolment.models import PAYMENT_PERIODS, FundingAllocation, Program, Segment
 from enrolment.workflow import CLIENT_STATUSES
+from villages.records import CLIENT_ID
 from villages.scope import Scope, code_within
+from workers.cleaners import clean_date, clean_id_and_version, clean_text, values_hash
 from workers.models import FundingSource, Occupation, Worker
-from workers.validation import CLIENT_ID, clean_date, clean_text, new_client_id, values_hash
 
 WORKER_NOT_READY = register_error_code(
     "worker_needs_correction", 400, _("The worker's own data needs correction before enrolling them.")
@@ -126,20 +127,9 @@ def clean_enrolment(
         cleaned = CleanedEnrolment(id=record_id or "", values={})
         cleaned.add_error("non_field_errors", _("Each record must be a JSON object."))
         return cleaned
-    raw_id = record_id if record_id is not None else data.get("id")
-    cleaned = CleanedEnrolment(id=raw_id if isinstance(raw_id, str) else "", values={})
-    if raw_id in (None, ""):
-        cleaned.id = new_client_id()
-    elif not isinstance(raw_id, str) or not CLIENT_ID.fullmatch(raw_id):
-        cleaned.add_error("id", _("Use 1-64 letters, digits, '-' or '_'."))
+    cleaned = CleanedEnrolment(id="", values={})
+    clean_id_and_version(cleaned, data, record_id)
     values = cleaned.values
-
-    version = data.get("version")
-    if version is not None:
-        if isinstance(version, int) and not isinstance(version, bool) and version >= 1:
-            cleaned.version = version
-        else:
-            cleaned.add_error("version", _("The version is a whole number from 1."))
 
     worker_id = data.get("worker")
     worker = refs.workers.get(worker_id) if isinstance(worker_id, str) else None

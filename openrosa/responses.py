@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from xml.sax.saxutils import escape, quoteattr
 
@@ -33,6 +34,16 @@ def message(text: str, *, status: int, nature: str = "", extra: str = "") -> Htt
         f'<OpenRosaResponse xmlns="{RESPONSE_NS}"><message{nature_attr}>{escape(text)}</message>{extra}'
         "</OpenRosaResponse>",
         status=status,
+    )
+
+
+def submission_metadata(*, form_id: str, instance_id: str, received_at: dt.datetime) -> str:
+    """The `<submissionMetadata>` a 201 carries (OpenRosa 1.0 / ODK's extension): which instance
+    the server now holds, so the client may mark it sent."""
+    return (
+        '<submissionMetadata xmlns="http://www.opendatakit.org/xforms" '
+        f"id={quoteattr(form_id)} instanceID={quoteattr(instance_id)} "
+        f'submissionDate="{received_at.isoformat()}" isComplete="true"/>'
     )
 
 

@@ -8,7 +8,6 @@ function and renders its answer.
 from __future__ import annotations
 
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -163,9 +162,7 @@ def _answer(received: Received) -> HttpResponse:
         text = _("Form received. Some data needs correction; the record is kept for it.")
     else:
         text = _("Form received. Thank you.")
-    metadata = (
-        '<submissionMetadata xmlns="http://www.opendatakit.org/xforms" '
-        f'id="{FORM_ID}" instanceID={quoteattr(submission.instance_id)} '
-        f'submissionDate="{submission.received_at.isoformat()}" isComplete="true"/>'
+    metadata = responses.submission_metadata(
+        form_id=FORM_ID, instance_id=submission.instance_id, received_at=submission.received_at
     )
     return responses.message(text, status=201, nature="submit_success", extra=metadata)

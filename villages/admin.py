@@ -99,6 +99,20 @@ class AdminOnlyMixin(ScopedAdminMixin):
     scope_field = None
 
 
+class ReadOnlyMixin:
+    """Nothing is added, changed or deleted through the admin: the services write these records
+    (the audit log, the enrolments' workflow, the budget year's jobs and messages)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
 @admin.register(Area)
 class AreaAdmin(ScopedAdminMixin, admin.ModelAdmin):
     scope_field = "code"
@@ -245,7 +259,7 @@ class DeviceAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
     """Read-only: the log is append-only (the database refuses changes too). Supervisors see
     the events of their areas."""
 
@@ -255,12 +269,3 @@ class AuditEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
     search_fields = ["actor_username", "object_id", "area_code"]
     date_hierarchy = "at"
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False

@@ -1,11 +1,10 @@
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from villages.admin import AdminOnlyMixin, ScopedAdminMixin, staff
+from villages.admin import AdminOnlyMixin, ReadOnlyMixin, ScopedAdminMixin, staff
 from villages.audit import Actor, mask_nik
 from villages.auth import client_address
 from workers.models import FundingSource, Occupation, Worker
@@ -26,7 +25,7 @@ class FundingSourceAdmin(AdminOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Worker)
-class WorkerAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class WorkerAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
     """Read-only here: workers change through the API, which validates, scopes and audits.
     Supervisors see the workers of their areas; NIKs are masked for everyone."""
 
@@ -63,12 +62,3 @@ class WorkerAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 actor = Actor(user=staff(request), ip=client_address(request) or None)
                 audit_view(actor, worker, full_nik=False, admin=True)  # the admin shows NIKs masked
         return response
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False

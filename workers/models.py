@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from config.formats import iso_datetime
 from config.pii import BlindIndexField, EncryptedJSONField, EncryptedTextField
 from villages.models import Area
 from villages.records import CLIENT_ID_MAX_LENGTH as CLIENT_ID_MAX_LENGTH
@@ -197,6 +198,28 @@ class Worker(ClientRecord):
 
     def __str__(self) -> str:
         return f"{self.id} {self.full_name}"
+
+    def address(self) -> dict[str, str]:
+        """The address as the API nests it (a worker's representation, its input shape)."""
+        return {
+            "street": self.address_street,
+            "dusun": self.address_dusun,
+            "rt": self.address_rt,
+            "rw": self.address_rw,
+        }
+
+    def consent(self) -> dict[str, str | None] | None:
+        """The consent as the API shows it (a worker's representation, its input shape, the
+        personal-data answer); None before consent was recorded."""
+        if not self.consent_given_at:
+            return None
+        return {
+            "given_at": iso_datetime(self.consent_given_at),
+            "method": self.consent_method,
+            "recorded_by": self.consent_recorded_by,
+            "purpose": self.consent_purpose,
+            "notice_version": self.consent_notice_version,
+        }
 
 
 # --- likely duplicates (workers/duplicates/) ----------------------------------------------------

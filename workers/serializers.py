@@ -32,26 +32,13 @@ def worker_representation(worker: Worker, *, full_nik: bool) -> dict[str, Any]:
         "sex": worker.sex or None,
         "phone": worker.phone,
         "village": worker.village_id,
-        "address": {
-            "street": worker.address_street,
-            "dusun": worker.address_dusun,
-            "rt": worker.address_rt,
-            "rw": worker.address_rw,
-        },
+        "address": worker.address(),
         "occupation": worker.occupation_id,
         "kusuka_number": worker.kusuka_number,
         "monthly_income": worker.monthly_income,
         "mother_maiden_name": worker.mother_maiden_name,
         "heirs": [{**heir, "nik": show(heir.get("nik", ""))} for heir in worker.heirs],
-        "consent": {
-            "given_at": iso_datetime(worker.consent_given_at),
-            "method": worker.consent_method,
-            "recorded_by": worker.consent_recorded_by,
-            "purpose": worker.consent_purpose,
-            "notice_version": worker.consent_notice_version,
-        }
-        if worker.consent_given_at
-        else None,
+        "consent": worker.consent(),
         "warnings": list(worker.warnings),
         "needs_correction": worker.needs_correction,
         "errors": dict(worker.errors),

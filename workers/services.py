@@ -17,7 +17,6 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from config.errors import NotFound, PreconditionFailed, ServiceError
-from config.formats import iso_datetime
 from config.locks import lock_keys
 from config.lookups import text_array
 from config.pii import blind_index
@@ -98,26 +97,13 @@ def worker_as_input(worker: Worker) -> dict[str, Any]:
         "birth_place": worker.birth_place,
         "sex": worker.sex,
         "phone": worker.phone,
-        "address": {
-            "street": worker.address_street,
-            "dusun": worker.address_dusun,
-            "rt": worker.address_rt,
-            "rw": worker.address_rw,
-        },
+        "address": worker.address(),
         "occupation": worker.occupation_id,
         "kusuka_number": worker.kusuka_number,
         "monthly_income": worker.monthly_income,
         "mother_maiden_name": worker.mother_maiden_name,
         "heirs": worker.heirs,
-        "consent": {
-            "given_at": iso_datetime(worker.consent_given_at),
-            "method": worker.consent_method,
-            "recorded_by": worker.consent_recorded_by,
-            "purpose": worker.consent_purpose,
-            "notice_version": worker.consent_notice_version,
-        }
-        if worker.consent_given_at
-        else None,
+        "consent": worker.consent(),
     }
 
 

@@ -4,23 +4,14 @@ renewals, payments and claims are made through the API (its services keep the in
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Model
-from django.http import HttpRequest
 
 from enrolment.funding.models import Claim, Payment, RegistryMessage, RenewalJob
 from enrolment.models import FundingAllocation
-from villages.admin import ScopedAdminMixin
+from villages.admin import ReadOnlyMixin, ScopedAdminMixin
 
 
-class ReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
+class ReadOnlyAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
+    """The budget year's records, scoped to the staff member's areas; the services write them."""
 
 
 @admin.register(FundingAllocation)

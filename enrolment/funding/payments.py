@@ -34,8 +34,8 @@ from enrolment.models import Enrolment, FundingAllocation, RegistryStatus, Statu
 from villages.audit import Actor, AuditEntry, audit_events
 from villages.models import AuditAction, Role, User
 from villages.scope import scope_of
+from workers.cleaners import values_hash
 from workers.models import FundingSource, Occupation
-from workers.validation import values_hash
 
 PAYMENT_ROLES = (Role.VILLAGE_OPERATOR, Role.SUPERVISOR)
 LAPSE_MONTHS = 3

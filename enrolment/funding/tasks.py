@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from enrolment.funding import renewals
+from enrolment.funding.renewals import run
 
 
 # acks_late: a renewal is resumable and safe to run twice (enrolment.funding.renewals), so a
 # worker lost mid-job hands it to another instead of dropping it.
 @shared_task(name="enrolment.funding.renew", acks_late=True, reject_on_worker_lost=True)
 def renewal_run(job_id: str) -> None:
-    renewals.renewal_job_run(job_id=job_id)
+    run.renewal_job_run(job_id=job_id)
 
 
 @shared_task(name="enrolment.funding.resume_renewals")
 def renewals_resume() -> None:
-    renewals.renewals_resume()
+    run.renewals_resume()
 
 
 @shared_task(name="enrolment.funding.send_registry_messages")

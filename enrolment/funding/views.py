@@ -12,7 +12,8 @@ from rest_framework.views import APIView
 
 from config.http import if_match_version
 from config.pagination import CursorPagination, filtered_page
-from enrolment.funding import allocations, deaths, payments, renewals
+from enrolment.funding import allocations, deaths, payments
+from enrolment.funding.renewals import jobs as renewals
 from enrolment.funding.serializers import (
     AllocationFilterSerializer,
     AllocationInputSerializer,

@@ -93,15 +93,7 @@ def personal_data(*, actor: Actor, worker_id: str) -> dict[str, Any]:
         "enrolments": [
             enrolment_representation(e) for e in Enrolment.objects.filter(worker_id=worker.id).order_by("id")
         ],
-        "consent": {
-            "given_at": iso_datetime(worker.consent_given_at),
-            "method": worker.consent_method,
-            "recorded_by": worker.consent_recorded_by,
-            "purpose": worker.consent_purpose,
-            "notice_version": worker.consent_notice_version,
-        }
-        if worker.consent_given_at
-        else None,
+        "consent": worker.consent(),
         "erased_at": iso_datetime(worker.erased_at),
         "restricted_at": iso_datetime(worker.restricted_at),
         "access_log": [_event(e) for e in _events_about(worker)],

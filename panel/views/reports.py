@@ -8,7 +8,6 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
@@ -16,6 +15,7 @@ from config.errors import ServiceError
 from enrolment.reports.coverage import coverage_report
 from panel import access
 from panel.charts import bars
+from panel.params import year_param
 from villages.models import Area, AreaLevel
 from villages.scope import scope_of
 
@@ -36,9 +36,7 @@ def _area_and_year(request: HttpRequest) -> tuple[str | None, int]:
                 .values_list("code", flat=True)
                 .first()
             )
-    year_text = request.GET.get("tahun", "")
-    year = int(year_text) if year_text.isdigit() and 2000 <= int(year_text) <= 2100 else timezone.localdate().year
-    return area, year
+    return area, year_param(request)
 
 
 def _report(request: HttpRequest) -> dict[str, Any]:

@@ -7,11 +7,11 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from panel import access
+from panel.params import year_param
 from panel.selectors import targets_below
 from villages import services as village_services
 from villages.models import Area, Role
@@ -25,11 +25,6 @@ class TargetForm(forms.Form):
     year = forms.IntegerField(min_value=2000, max_value=2100)
     target_workers = forms.IntegerField(min_value=0, max_value=100_000_000, label=gettext_lazy("Target workers"))
     budget_idr = forms.IntegerField(min_value=0, max_value=10**15, label=gettext_lazy("Budget (Rp)"))
-
-
-def _year(request: HttpRequest) -> int:
-    text = request.GET.get("tahun", "")
-    return int(text) if text.isdigit() and 2000 <= int(text) <= 2100 else timezone.localdate().year
 
 
 @access.page(*TARGET_SETTERS)
@@ -51,5 +46,5 @@ def targets(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, _("The target of %(area)s was saved.") % {"area": area.name})
         return redirect(f"{request.path}?tahun={data['year']}")
-    year = _year(request)
+    year = year_param(request)
     return render(request, "panel/targets.html", {"rows": targets_below(user=user, year=year), "year": year})

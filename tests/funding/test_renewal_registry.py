@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from enrolment.funding.models import RenewalJob
-from enrolment.funding.renewals import renewal_job_run
+from enrolment.funding.renewals.run import renewal_job_run
 from enrolment.models import Enrolment, Status
 from enrolment.registry import services
 from tests.conftest import KAUR

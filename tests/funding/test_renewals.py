@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from enrolment.funding.models import DeathReport, RenewalJob, RenewalRow
-from enrolment.funding.renewals import renewal_job_run
+from enrolment.funding.renewals.run import renewal_job_run
 from enrolment.models import Enrolment, FundingAllocation, Status
 from tests.conftest import KAUR, OTHER_REGENCY_VILLAGE
 from tests.factories import EnrolmentFactory, WorkerFactory
@@ -129,22 +129,22 @@ def test_renewing_into_an_earlier_year_or_outside_ones_area_is_refused(api, supe
 
 
 def test_a_real_run_that_died_after_a_chunk_resumes_where_it_stopped(supervisor):
-    from enrolment.funding import renewals
+    from enrolment.funding.renewals import jobs, plan, run
 
     copy_participants(25)
     make_allocation(quota_workers=20, amount_idr=100 * YEAR)
     job = RenewalJob.objects.create(
         area_id=KAUR, from_budget_year=2025, to_allocation_id="sk-kaur-2026", dry_run=False, created_by=supervisor
     )
-    claimed = renewals._claim(job.id)
+    claimed = jobs.claim(job.id)
     assert claimed is not None
     RenewalJob.objects.filter(id=job.id).update(status="running")
-    renewals._plan(claimed)
+    plan.plan(claimed)
     claimed.refresh_from_db()
-    renewals._run_chunk(claimed, Actor(user=supervisor), 10)  # then the worker dies
+    run.run_chunk(claimed, Actor(user=supervisor), 10)  # then the worker dies
     RenewalJob.objects.filter(id=job.id).update(lease_until=None)  # its lease runs out
 
-    assert renewals.renewals_resume() == 1
+    assert run.renewals_resume() == 1
 
     job.refresh_from_db()
     assert (job.status, job.processed_rows, job.created_count, job.carried_count) == ("completed", 25, 20, 20)

@@ -12,6 +12,7 @@ from defusedxml.ElementTree import fromstring
 from enrolment.models import Enrolment
 from openrosa.models import Attachment, Submission
 from openrosa.services import attachments_delete_for_worker
+from openrosa.xlsform import FORM_ID
 from tests.conftest import OTHER_REGENCY_VILLAGE
 from tests.factories import PASSWORD
 from tests.openrosa.helpers import PNG, collect_client, instance_xml, new_instance_id, submission_files
@@ -103,6 +104,14 @@ def test_a_submission_with_a_signature_becomes_one_registration(officer):
         officer.pk,
     )
     assert submission.xml_sha256 == hashlib.sha256(xml).hexdigest()
+    # The 201 names the instance the server now holds (ODK's submissionMetadata), so Collect marks it sent.
+    metadata = fromstring(response.content).find("{http://www.opendatakit.org/xforms}submissionMetadata")
+    assert metadata.attrib == {
+        "id": FORM_ID,
+        "instanceID": instance_id,
+        "submissionDate": submission.received_at.isoformat(),
+        "isComplete": "true",
+    }
     (attachment,) = Attachment.objects.all()
     assert (attachment.instance_id, attachment.filename, attachment.worker_id, bytes(attachment.data)) == (
         instance_id,

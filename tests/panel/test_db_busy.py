@@ -1,5 +1,5 @@
 """A database refusal under load in a plain Django view (the panel, /metrics) answers 503 with
-Retry-After in the client's format, like the DRF views (config/errors.py), never a 500."""
+Retry-After in the client's format, like the DRF views (config/handlers.py), never a 500."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def test_a_refusal_raised_outside_the_view_reaches_handler500_and_is_a_503(rf, s
     handler500 inside its except block, which answers the envelope's 503 for a refusal."""
     from django.db import OperationalError
 
-    from config.errors import server_error
+    from config.handlers import server_error
 
     request = rf.get("/healthz", HTTP_ACCEPT_LANGUAGE="en")
     try:

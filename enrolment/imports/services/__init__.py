@@ -1,5 +1,6 @@
 """Spreadsheet imports: `jobs` creates a job from an upload and reads jobs back, `processing` runs
-a job in chunks in the background. The entry points are re-exported here."""
+a job in chunks in the background, `reading` parses the file a chunk ahead of it. The entry
+points are re-exported here."""
 
 from enrolment.imports.services.jobs import (
     IMPORT_ROLES,

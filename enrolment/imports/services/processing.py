@@ -13,15 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
-import threading
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone, translation
@@ -37,6 +33,7 @@ from enrolment.imports.invalid_rows import invalid_rows_keep
 from enrolment.imports.models import ImportJob, ImportRow, ImportStatus, RowResult
 from enrolment.imports.readers import UnreadableFile, open_sheet
 from enrolment.imports.services.jobs import IMPORT_ROLES
+from enrolment.imports.services.reading import chunks_read_ahead, duplicate_of
 from enrolment.models import LIVE_STATUSES, Enrolment
 from enrolment.reports.tasks import coverage_compact_task
 from enrolment.services import EnrolmentOutcome, enrolment_as_input, enrolments_save
@@ -149,7 +146,9 @@ def _process(job: ImportJob, user: User) -> None:
         )
         done = job.processed_rows  # rows committed by an earlier run of this job
         offset = done
-        for chunk in _chunks_read_ahead(sheet.rows, headers, context, done):
+        for chunk in chunks_read_ahead(
+            sheet.rows, headers, context.codes, context.seen, done=done, name=f"import-read-{job.pk}"
+        ):
             _run_chunk(context, chunk, offset)
             offset += len(chunk)
     # total_rows: the data rows (blank rows, e.g. pre-formatted template rows, are not data).
@@ -177,84 +176,6 @@ def _process(job: ImportJob, user: User) -> None:
             "invalid": finished.invalid_count,
         },
     )
-
-
-_END = object()
-
-
-def _chunks_read_ahead(
-    rows: Iterator[list[Any]], headers: layout.HeaderMap, context: _Context, done: int
-) -> Iterator[list[layout.ParsedRow | None]]:
-    """Chunks of parsed rows, read and parsed by a thread one chunk ahead of the writer.
-
-    Reading a spreadsheet is Python work and so is saving a chunk, but a chunk's save spends a
-    good part of its time waiting on PostgreSQL (the GIL is free then): parsing the next chunk
-    meanwhile hides most of the reading. The queue holds at most two chunks, so memory stays
-    bounded by the chunk size, not the file. Rows before `done` (committed by an earlier run)
-    are read only to remember their duplicate keys.
-    """
-    size: int = settings.IMPORT_CHUNK_ROWS
-    ready: queue.Queue[Any] = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        chunk: list[layout.ParsedRow | None] = []
-        try:
-            for index, raw in enumerate(rows, start=1):
-                parsed = layout.parse_row(index + 1, raw, headers, context.codes)
-                if index <= done:
-                    if parsed is not None:
-                        _duplicate_of(parsed, context.seen)  # remember its keys only
-                    continue
-                chunk.append(parsed)
-                if len(chunk) >= size:
-                    if not put(chunk):
-                        return
-                    chunk = []
-            if chunk and not put(chunk):
-                return
-            put(_END)
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(exc)
-
-    reader = threading.Thread(target=produce, name=f"import-read-{context.job.pk}", daemon=True)
-    reader.start()
-    try:
-        while True:
-            item = ready.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()  # the writer failed or finished: the reader stops before the file closes
-        reader.join()
-
-
-def _duplicate_of(row: layout.ParsedRow, seen: dict[tuple[str, str], int]) -> int | None:
-    """The earlier row this one repeats (same NIK or same ID), else None; records its keys."""
-    keys: list[tuple[str, str]] = []
-    nik = row.nik
-    if len(nik) == 16 and nik.isdigit():
-        keys.append(("nik", nik))
-    if row.explicit_id:
-        keys.append(("id", str(row.worker["id"])))
-    for key in keys:
-        if key in seen:
-            return seen[key]
-    for key in keys:
-        seen[key] = row.row_number
-    return None
 
 
 @dataclass
@@ -292,7 +213,7 @@ def _run_chunk(context: _Context, rows: list[layout.ParsedRow | None], offset: i
             continue
         item = _RowWork(parsed=parsed)
         work.append(item)
-        first = _duplicate_of(parsed, context.seen)
+        first = duplicate_of(parsed, context.seen)
         if first is not None:
             item.error = envelope(
                 DUPLICATE_ROW,
