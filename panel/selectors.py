@@ -16,7 +16,7 @@ from django.utils.translation import gettext_noop
 from enrolment.funding.allocations import allocation_list
 from enrolment.funding.deaths import claim_list
 from enrolment.funding.models import Claim, RenewalJob
-from enrolment.funding.renewals import renewal_rows
+from enrolment.funding.renewals.jobs import renewal_rows
 from enrolment.models import FundingAllocation, Status
 from villages.models import Area, AreaTarget, AuditAction, AuditEvent, User
 from villages.scope import scope_of

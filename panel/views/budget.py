@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from config.errors import FieldsInvalid
-from enrolment.funding import renewals
 from enrolment.funding.allocations import allocation_list
 from enrolment.funding.models import JobStatus, LeftOutReason, RenewalJob, RenewalOutcome
+from enrolment.funding.renewals import jobs as renewals
 from panel import access
 from panel.selectors import allocations_with_payments, renewal_groups
 

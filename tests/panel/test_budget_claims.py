@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from enrolment.funding.models import Claim, DeathReport, Payment, RenewalJob, RenewalRow
-from enrolment.funding.renewals import renewal_job_run
+from enrolment.funding.renewals.run import renewal_job_run
 from enrolment.models import Enrolment, FundingAllocation, Status
 from tests.conftest import GEDUNG_WANI, KAUR, OTHER_REGENCY_VILLAGE
 from tests.factories import EnrolmentFactory, WorkerFactory

@@ -225,7 +225,7 @@ def test_a_supervisors_budget_and_claims(live_server):
 
     from enrolment.funding.deaths import death_report
     from enrolment.funding.models import Claim, RenewalJob
-    from enrolment.funding.renewals import renewal_job_run
+    from enrolment.funding.renewals.run import renewal_job_run
     from tests.funding.conftest import copy_participants, make_allocation
     from villages.audit import Actor
 

@@ -81,7 +81,8 @@ def _claim(operator):
 
 def _renewal(supervisor):
     """A finished dry run of three participants into a decree of two seats."""
-    from enrolment.funding.renewals import renewal_create, renewal_job_run
+    from enrolment.funding.renewals.jobs import renewal_create
+    from enrolment.funding.renewals.run import renewal_job_run
     from tests.funding.conftest import copy_participants, make_allocation
     from villages.audit import Actor
 
