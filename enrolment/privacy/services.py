@@ -20,12 +20,13 @@ from config.errors import NotFound, ServiceError
 from config.formats import iso_datetime
 from config.locks import lock_keys
 from enrolment.funding.models import Claim, ClaimStatus
+from enrolment.funding.serializers import claim_representation
 from enrolment.imports.models import ImportRow
 from enrolment.models import LIVE_STATUSES, Enrolment
 from enrolment.privacy.erasure import erasure_steps
 from enrolment.serializers import enrolment_representation
 from enrolment.sync.models import SyncQuarantine
-from villages.audit import Actor, audit_event
+from villages.audit import Actor, AuditEntry, audit_event, audit_events
 from villages.models import AuditAction, AuditEvent, User
 from villages.scope import scope_of
 from workers.models import Worker
@@ -36,6 +37,8 @@ from workers.serializers import worker_representation
 ERASED_NAME = "-"
 # A claim in these still needs the person's data (the heirs are paid against it): no erasure.
 OPEN_CLAIM_STATUSES = (ClaimStatus.DOCUMENTS_PENDING, ClaimStatus.READY, ClaimStatus.FILED)
+# A claim in these is settled: the row stays (reports count claims and amounts), its heirs go.
+CLOSED_CLAIM_STATUSES = (ClaimStatus.PAID, ClaimStatus.REFUSED)
 PERSON_ACTIONS = (AuditAction.VIEW, AuditAction.CREATE, AuditAction.UPDATE, AuditAction.DELETE, AuditAction.STATUS)
 
 
@@ -92,6 +95,11 @@ def personal_data(*, actor: Actor, worker_id: str) -> dict[str, Any]:
         "worker": worker_representation(worker, full_nik=True),
         "enrolments": [
             enrolment_representation(e) for e in Enrolment.objects.filter(worker_id=worker.id).order_by("id")
+        ],
+        # The person's claims, their heirs in full (this is everything held, for the person).
+        "claims": [
+            {**claim_representation(c), "heirs": c.heirs}
+            for c in Claim.objects.filter(worker_id=worker.id).select_related("death").order_by("created_at", "id")
         ],
         "consent": {
             "given_at": iso_datetime(worker.consent_given_at),
@@ -215,6 +223,7 @@ def erase(*, actor: Actor, worker_id: str, reason: str, request_reference: str) 
     worker.refresh_from_db()
     SyncQuarantine.objects.filter(table="workers", record_id=worker.id).delete()
     ImportRow.objects.filter(worker_id=worker.id).update(nik_masked="", full_name="")
+    claims_cleared = _erase_claim_heirs(actor, worker)
     removed = {step.name: step.erase(actor, worker.id) for step in steps}
     audit_event(
         actor,
@@ -222,9 +231,38 @@ def erase(*, actor: Actor, worker_id: str, reason: str, request_reference: str) 
         "worker",
         worker.id,
         area_code=worker.village_id,
-        context={"reason": reason, "request_reference": request_reference, "version": worker.version, **removed},
+        context={
+            "reason": reason,
+            "request_reference": request_reference,
+            "version": worker.version,
+            "claim_heirs": claims_cleared,
+            **removed,
+        },
     )
     return worker
+
+
+def _erase_claim_heirs(actor: Actor, worker: Worker) -> int:
+    """The heirs (names, NIKs, phones) of the person's settled claims go; the claims stay, with
+    their program, status and amount, so the claim reports do not move. Open claims never get
+    here (erase refuses them). Answers how many claims lost their heirs (0 on a second run)."""
+    claims = [
+        claim
+        for claim in Claim.objects.select_for_update()
+        .filter(worker_id=worker.id, status__in=CLOSED_CLAIM_STATUSES)
+        .order_by("id")
+        if claim.heirs
+    ]
+    for claim in claims:
+        Claim.objects.filter(pk=claim.pk).update(heirs=[], version=claim.version + 1, updated_at=timezone.now())
+    audit_events(
+        actor,
+        [
+            AuditEntry(AuditAction.UPDATE, "claim", c.id, c.village_id, {"heirs": ["…", ""]}, {"erasure": True})
+            for c in claims
+        ],
+    )
+    return len(claims)
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.utils import timezone
 
+from enrolment.funding.models import Claim, DeathReport
 from enrolment.models import Enrolment
 from tests.conftest import GEDUNG_WANI, committed
 from tests.factories import EnrolmentFactory, WorkerFactory, worker_payload
@@ -138,10 +139,62 @@ def test_erasure_is_refused_while_live_then_removes_every_value_and_keeps_the_co
         assert value not in dump
     assert AuditEvent.objects.filter(action="erase").values_list("object_id", "context").get() == (
         worker.id,
-        {"reason": "permintaan subjek data", "request_reference": "SR-2026-001", "version": 2, "odk_attachments": 0},
+        {
+            "reason": "permintaan subjek data",
+            "request_reference": "SR-2026-001",
+            "version": 2,
+            "claim_heirs": 0,
+            "odk_attachments": 0,
+        },
     )
     changed = client.patch(f"/api/v1/workers/{worker.id}", {"full_name": "Siti Rahayu"}, format="json")
     assert changed.json()["error"]["code"] == "processing_restricted"
+
+
+def claim_of(worker, *, status: str, heirs: list) -> Claim:
+    death = DeathReport.objects.create(worker=worker, date_of_death=dt.date(2026, 11, 20), cause="other", place="Rumah")
+    return Claim.objects.create(
+        death=death, worker=worker, village_id=worker.village_id, program="JKM", covered=True, status=status,
+        checklist=[], heirs=heirs, amount_idr=42_000_000, status_changed_at=timezone.now(),
+    )  # fmt: skip
+
+
+@committed
+def test_erasure_waits_for_an_open_claim_then_anonymises_the_heirs_of_the_settled_one(api, make_user):
+    operator = make_user(role=Role.VILLAGE_OPERATOR)
+    worker = person()
+    heirs = [{"name": "Rahmat", "relationship": "child", "nik": HEIR_NIK, "phone": "+6281288880000"}]
+    claim = claim_of(worker, status="filed", heirs=heirs)
+    client = api(operator)
+    request = {"reason": "permintaan ahli waris", "request_reference": "SR-2026-002"}
+
+    body = client.get(f"/api/v1/workers/{worker.id}/personal-data").json()
+    assert [(c["id"], c["status"], c["heirs"]) for c in body["claims"]] == [(claim.id, "filed", heirs)]
+    refused = client.post(f"/api/v1/workers/{worker.id}/erase", request, format="json")
+    assert (refused.status_code, refused.json()["error"]["details"]) == (
+        409,
+        {"claims": [{"id": claim.id, "program": "JKM", "status": "filed"}]},
+    )
+    assert Claim.objects.get(pk=claim.pk).heirs == heirs
+
+    Claim.objects.filter(pk=claim.pk).update(status="paid")
+    erased = client.post(f"/api/v1/workers/{worker.id}/erase", request, format="json")
+    again = client.post(f"/api/v1/workers/{worker.id}/erase", request, format="json")
+
+    assert erased.status_code == again.status_code == 200
+    stored = Claim.objects.get(pk=claim.pk)
+    assert (stored.heirs, stored.status, stored.amount_idr, stored.version) == ([], "paid", 42_000_000, 2)
+    assert AuditEvent.objects.filter(action="erase").values_list("context", flat=True).get()["claim_heirs"] == 1
+    assert AuditEvent.objects.filter(object_type="claim").values_list(
+        "action", "object_id", "changes", "context"
+    ).get() == (
+        "update",
+        claim.id,
+        {"heirs": ["…", ""]},
+        {"erasure": True},
+    )
+    dump = dump_database()
+    assert [v for v in (HEIR_NIK, "+6281288880000", "8128888000") if v in dump] == []
 
 
 def test_restriction_stops_changes_and_is_audited(api, make_user):
