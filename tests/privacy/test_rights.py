@@ -72,7 +72,11 @@ def test_access_log_and_audit_access_name_who_touched_whom(api, make_user, admin
     client.get("/api/v1/workers")
 
     log = api(supervisor).get(f"/api/v1/workers/{worker.id}/access-log").json()["events"]
-    assert [(e["user"], e["action"], e["object_id"]) for e in log] == [("petugas-a", "view", worker.id)]
+    listed = AuditEvent.objects.get(actor=officer, action="list", object_id="")
+    assert [(e["user"], e["action"], e["object_id"], e["context"]) for e in log] == [
+        ("petugas-a", "view", worker.id, {"full_nik": True}),
+        ("petugas-a", "list", worker.id, {"of": listed.id}),
+    ]
     assert api(officer).get(f"/api/v1/workers/{worker.id}/access-log").status_code == 403
 
     since = (timezone.now() - dt.timedelta(hours=1)).isoformat()
@@ -80,14 +84,55 @@ def test_access_log_and_audit_access_name_who_touched_whom(api, make_user, admin
     response = api(admin_user).get("/api/v1/audit/access", {"user": officer.pk, "since": since, "until": until})
     assert response.status_code == 200
     touched = response.json()
-    assert sorted((p["worker"], p["actions"]) for p in touched["people"]) == sorted(
-        [(worker.id, ["view"]), (other.id, ["update"])]
+    assert sorted((p["worker"], p["actions"], p["village"]) for p in touched["people"]) == sorted(
+        [(worker.id, ["view", "list"], GEDUNG_WANI), (other.id, ["update", "list"], GEDUNG_WANI)]
     )
-    assert [r["action"] for r in touched["bulk_reads"]] == ["list"]
+    assert [(r["action"], r["object_id"], r["context"]["count"]) for r in touched["bulk_reads"]] == [("list", "", 2)]
     assert (
         api(supervisor).get("/api/v1/audit/access", {"user": officer.pk, "since": since, "until": until}).status_code
         == 403
     )
+
+
+def test_people_seen_in_an_export_or_a_sync_pull_are_in_their_access_log_and_the_breach_list(
+    api, make_user, admin_user
+):
+    operator = make_user(role=Role.VILLAGE_OPERATOR, username="operator-a")
+    officer = make_user(role=Role.FIELD_OFFICER, username="petugas-b")
+    worker = person()
+    EnrolmentFactory(worker=worker)
+    other = WorkerFactory()
+    elsewhere = WorkerFactory(village_id="17.04.01.2002")
+
+    b"".join(api(operator).get("/api/v1/exports/workers.csv").streaming_content)
+    b"".join(api(operator).get("/api/v1/exports/enrolments.csv").streaming_content)
+    assert api(officer).get("/api/v1/sync").status_code == 200
+
+    exports = list(AuditEvent.objects.filter(action="export", object_id="").order_by("id"))
+    pulled = AuditEvent.objects.get(action="sync_pull", object_type="sync")
+    assert [e.context["count"] for e in exports] == [2, 1]
+    rows = AuditEvent.objects.filter(object_type="worker").exclude(object_id="").exclude(action="view")
+    assert sorted(((r.actor_username, r.action, r.object_id, r.area_code, r.context) for r in rows), key=lambda r: (*r[:4], r[4]["of"])) == sorted([
+        ("operator-a", "export", worker.id, GEDUNG_WANI, {"of": exports[0].id}),
+        ("operator-a", "export", other.id, GEDUNG_WANI, {"of": exports[0].id}),
+        ("operator-a", "export", worker.id, GEDUNG_WANI, {"of": exports[1].id}),
+        ("petugas-b", "sync_pull", worker.id, GEDUNG_WANI, {"of": pulled.id}),
+        ("petugas-b", "sync_pull", other.id, GEDUNG_WANI, {"of": pulled.id}),
+    ], key=lambda r: (*r[:4], r[4]["of"]))  # fmt: skip
+    log = api(admin_user).get(f"/api/v1/workers/{worker.id}/access-log").json()["events"]
+    assert [(e["user"], e["action"]) for e in log] == [
+        ("operator-a", "export"),
+        ("operator-a", "export"),
+        ("petugas-b", "sync_pull"),
+    ]
+    assert not AuditEvent.objects.filter(object_id=elsewhere.id).exists()
+    since = (timezone.now() - dt.timedelta(hours=1)).isoformat()
+    until = (timezone.now() + dt.timedelta(hours=1)).isoformat()
+    touched = api(admin_user).get("/api/v1/audit/access", {"user": officer.pk, "since": since, "until": until}).json()
+    assert sorted((p["worker"], p["actions"]) for p in touched["people"]) == sorted(
+        [(worker.id, ["sync_pull"]), (other.id, ["sync_pull"])]
+    )
+    assert [(r["action"], r["object_type"]) for r in touched["bulk_reads"]] == [("sync_pull", "sync")]
 
 
 @committed
