@@ -8,7 +8,8 @@ median of --repeat per mode:
   pull    GET /api/v1/sync (no cursor) by a field officer of a village of --village-workers
           workers and as many enrolments (3,000 + 3,000 by default): 3,000 rows.
   export  GET /api/v1/exports/workers.csv by the village's operator, the whole body read: 3,000 rows.
-  list    GET /api/v1/workers (one page, 50 by default) by the officer: 50 rows.
+  list    GET /api/v1/workers (one page: 100) by the officer: 100 rows.
+  alone   the per-person statements by themselves, 3,000 rows: COPY and INSERT … SELECT.
 
 Usage: .venv/bin/python bench/audit_people.py [--village-workers 3000] [--others 7000] [--repeat 7]
 Uses BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/enrolment_bench_audit), which
@@ -120,6 +121,27 @@ def main() -> None:
                 assert written == (1 + seen[name] if on else 1), (name, on, written, seen[name])
     per_person_rows(True)
 
+    # The per-person statements alone (what "with" adds), in their own transaction each.
+    from django.db import transaction
+
+    from villages.audit import Actor, audit_event, audit_people, audit_people_in
+    from workers.models import Worker
+
+    actor = Actor(user=officer)
+    village = Worker.objects.filter(village_id=VILLAGE)
+    pairs = list(village.values_list("id", "village_id"))
+    alone: dict[str, list[float]] = {"COPY (pull, list)": [], "INSERT ... SELECT (export)": []}
+    for _ in range(args.repeat):
+        for label, write in (
+            ("COPY (pull, list)", lambda event: audit_people(actor, event, pairs)),
+            ("INSERT ... SELECT (export)", lambda event: audit_people_in(actor, event, village)),
+        ):
+            with transaction.atomic():
+                event = audit_event(actor, "export", "worker")
+                started = time.perf_counter()
+                assert write(event) == len(pairs)
+                alone[label].append(time.perf_counter() - started)
+
     print(f"machine load (1 min): {os.getloadavg()[0]:.2f}; median of {args.repeat}, alternating")
     for name in reads:
         off = statistics.median(times[(name, False)]) * 1000
@@ -128,6 +150,8 @@ def main() -> None:
             f"{name:7} {seen[name]:6,} people   without {off:8.1f} ms   with {on:8.1f} ms   "
             f"+{on - off:6.1f} ms ({(on - off) / off * 100:+.0f} %)"
         )
+    for label, seconds in alone.items():
+        print(f"alone   {len(pairs):6,} rows     {label:28} {statistics.median(seconds) * 1000:8.1f} ms")
 
 
 if __name__ == "__main__":
