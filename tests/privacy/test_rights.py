@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from enrolment.funding.models import Claim, DeathReport
 from enrolment.models import Enrolment
+from panel.selectors import history
 from tests.conftest import GEDUNG_WANI, committed
 from tests.factories import EnrolmentFactory, WorkerFactory, worker_payload
 from tests.privacy.test_no_plaintext import dump_database
@@ -279,3 +280,14 @@ def test_bulk_access_alarm_counts_full_nik_views_and_exports_per_hour(api, make_
         {"people": 6, "limit": 3, "what": "export"},
     )
     assert [r.getMessage().split(" reached ")[1].split(" people")[0] for r in caplog.records] == ["6"]
+
+
+def test_the_panel_history_names_the_lists_a_person_was_in(api, make_user):
+    operator = make_user(role=Role.VILLAGE_OPERATOR, username="operator-c")
+    worker = person()
+    api(operator).get("/api/v1/workers")
+
+    with translation.override("id"):
+        lines = [line.sentence for line in history(user=operator, worker=worker, enrolment_ids=[])]
+
+    assert lines == ["operator-c melihat data ini dalam daftar"]
