@@ -291,3 +291,21 @@ def test_the_panel_history_names_the_lists_a_person_was_in(api, make_user):
         lines = [line.sentence for line in history(user=operator, worker=worker, enrolment_ids=[])]
 
     assert lines == ["operator-c melihat data ini dalam daftar"]
+
+
+def test_reading_claims_is_in_the_person_s_access_log(api, make_user, admin_user):
+    officer = make_user(role=Role.FIELD_OFFICER, username="petugas-c")
+    worker = person()
+    claim = claim_of(worker, status="documents_pending", heirs=[{"name": "Rahmat", "relationship": "child"}])
+    client = api(officer)
+
+    assert [c["id"] for c in client.get("/api/v1/claims").json()["results"]] == [claim.id]
+    assert client.get(f"/api/v1/claims/{claim.id}").status_code == 200
+
+    listed = AuditEvent.objects.get(action="list", object_type="claim")
+    assert listed.context == {"count": 1, "filters": {}}
+    log = api(admin_user).get(f"/api/v1/workers/{worker.id}/access-log").json()["events"]
+    assert [(e["user"], e["action"], e["context"]) for e in log] == [
+        ("petugas-c", "list", {"of": listed.id}),
+        ("petugas-c", "view", {"claim": claim.id}),
+    ]
