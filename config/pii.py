@@ -379,3 +379,12 @@ def decrypt_bytes(blob: bytes, *, context: str) -> bytes:
         return cipher.decrypt(blob[start : start + NONCE_BYTES], blob[start + NONCE_BYTES :], context.encode("utf-8"))
     except InvalidTag as problem:
         raise DecryptionError("the file does not open under its key") from problem
+
+
+def bytes_key_id(blob: bytes) -> str:
+    """The id of the key a file sealed by `encrypt_bytes` is under ('' when it is not one):
+    what `reencrypt` reads, from the first bytes only, to find files under an old key."""
+    head = len(FILE_MAGIC)
+    if blob[:head] != FILE_MAGIC:
+        return ""
+    return blob[head : head + KEY_ID_LENGTH].decode("ascii", errors="replace")

@@ -9,6 +9,10 @@ key are selected (the key id leads every token), so a run killed halfway, or run
 finds less to do. On PostgreSQL the rewrite does not move the offline-sync stamp (the
 `pii.reencrypt` setting, read by the stamping trigger: villages 0004): the values are the same,
 devices have nothing to fetch again and pushes see no conflict.
+
+Files sealed with `pii.encrypt_bytes` (an import's invalid rows) are not rows: an app that keeps
+such files names an `EncryptedFiles` provider on its AppConfig (`encrypted_files`, a dotted
+path), and `reencrypt` re-seals them after the tables (`--check` counts them too).
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import Model
 
 from config import pii
+from config.providers import provider
 
 
 @dataclass
@@ -106,4 +112,32 @@ def stale_rows() -> dict[str, int]:
         with connection.cursor() as cursor:
             cursor.execute(f'SELECT count(*) FROM "{model._meta.db_table}" WHERE {stale}', params)  # noqa: S608
             counts[model._meta.label] = int(cursor.fetchone()[0])
+    for files in encrypted_files():
+        counts[files.label] = files.stale()
     return counts
+
+
+@runtime_checkable
+class EncryptedFiles(Protocol):
+    """One app's files sealed with `pii.encrypt_bytes`, for `reencrypt`."""
+
+    label: str
+
+    def stale(self) -> int:
+        """How many are under another key than the first."""
+        ...
+
+    def reencrypt(self) -> tuple[int, int]:
+        """Re-seals them under the first key, safely against concurrent writers and a kill;
+        answers (re-sealed, changed meanwhile)."""
+        ...
+
+
+def encrypted_files() -> list[EncryptedFiles]:
+    """The providers the installed apps declare (`encrypted_files` on their AppConfig)."""
+    paths = [str(getattr(c, "encrypted_files", "")) for c in apps.get_app_configs()]
+    return [
+        provider("encrypted_files", path, EncryptedFiles, not_one="is not an EncryptedFiles (label, stale, reencrypt)")
+        for path in paths
+        if path
+    ]

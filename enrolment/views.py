@@ -229,7 +229,14 @@ class VerificationQueueView(APIView):
         paginator = CursorPagination()
         paginator.ordering = ("status_changed_at", "id")
         page = paginator.paginate_queryset(enrolments, request, view=self)
-        audit_list(Actor.from_request(request), "enrolment", count=len(page), filters=query, queue=True)
+        audit_list(
+            Actor.from_request(request),
+            "enrolment",
+            count=len(page),
+            filters=query,
+            queue=True,
+            people=((e.worker_id, e.village_id) for e in page),
+        )
         return paginator.get_paginated_response([queue_item_representation(e) for e in page])
 
 

@@ -64,6 +64,7 @@ ACTION_SENTENCES = {
     AuditAction.DELETE: gettext_noop("%(who)s deleted this record"),
     AuditAction.STATUS: gettext_noop("%(who)s changed the status from %(before)s to %(after)s"),
     AuditAction.VIEW: gettext_noop("%(who)s viewed this record"),
+    AuditAction.LIST: gettext_noop("%(who)s saw this record in a list"),
     AuditAction.EXPORT: gettext_noop("%(who)s exported this record"),
     AuditAction.IMPORT: gettext_noop("%(who)s imported this record"),
     AuditAction.SYNC_PULL: gettext_noop("%(who)s received this record on a device"),

@@ -5,10 +5,13 @@ Services call these inside their transaction, so an event exists exactly when it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from django.db import connection
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from rest_framework.request import Request
 
@@ -106,6 +109,64 @@ def audit_events(actor: Actor, events: Iterable[AuditEntry]) -> None:
 
 
 _ACTOR_FIELDS = ("actor_id", "actor_username", "device", "ip")
+
+# --- People seen in a list, an export or a sync pull ----------------------------------------------
+# A read of many records is one event (its count and filters); who was in it is one more row per
+# person, `worker` + the person's id + their village, context {"of": <that event's id>}: so a
+# person's access log and a user's people touched (enrolment/privacy) hold them like single
+# views, and a breach notice names everyone a leaked account saw. The rows carry ids only, never
+# a value; they are written in one statement per read (COPY, or INSERT … SELECT for an export).
+
+PERSON = "worker"
+
+
+def audit_people(actor: Actor, of: AuditEvent, people: Iterable[tuple[str, str]]) -> int:
+    """One row per distinct person of `people` ((worker id, village code) pairs) seen in the
+    read `of` (its action). Answers how many."""
+    seen = dict(people)
+    seen.pop("", None)
+    context = {"of": of.pk}
+    audit_events(actor, [AuditEntry(of.action, PERSON, wid, area, None, context) for wid, area in seen.items()])
+    return len(seen)
+
+
+def audit_people_in(
+    actor: Actor, of: AuditEvent, queryset: QuerySet[Any], *, person: str = "id", village: str = "village_id"
+) -> int:
+    """The same for every person a queryset selects (`person` and `village` name their columns,
+    e.g. "worker_id" for enrolments), in one INSERT … SELECT: an export of 100,000 people never
+    travels through Python. Answers how many rows were written."""
+    selected = (
+        queryset.order_by()
+        .annotate(audit_person=F(person), audit_area=F(village))
+        .values_list("audit_person", "audit_area")
+        .distinct()
+    )
+    inner, inner_params = selected.query.get_compiler(using=selected.db).as_sql()
+    fields = _actor_fields(actor)
+    postgres = connection.vendor == "postgresql"
+    json_cast, inet_cast = ("::jsonb", "::inet") if postgres else ("", "")
+    table = AuditEvent._meta.db_table
+    sql = (
+        f'INSERT INTO "{table}" (at, actor_id, actor_username, device, ip, action, object_type, object_id,'  # noqa: S608
+        f" area_code, changes, context) SELECT %s, %s, %s, %s, %s{inet_cast}, %s, %s, people.audit_person,"
+        f" people.audit_area, NULL, %s{json_cast} FROM ({inner}) AS people"
+    )
+    params = [
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+        fields["actor_id"],
+        fields["actor_username"],
+        fields["device"],
+        fields["ip"],
+        of.action,
+        PERSON,
+        json.dumps({"of": of.pk}),
+        *inner_params,
+    ]
+    # The outer values come first in the text, the inner SELECT's parameters after them.
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return max(cursor.rowcount, 0)
 
 
 def _actor_fields(actor: Actor) -> dict[str, Any]:

@@ -102,7 +102,11 @@ class DuplicateListView(APIView):
         paginator.ordering = "id"
         page = paginator.paginate_queryset(pairs, request, view=self)
         permissions.audit_list(
-            Actor.from_request(request), "duplicate_pair", count=len(page), filters=filters.validated_data
+            Actor.from_request(request),
+            "duplicate_pair",
+            count=len(page),
+            filters=filters.validated_data,
+            people=[pair for p in page for pair in ((p.a_id, p.a.village_id), (p.b_id, p.b.village_id))],
         )
         return paginator.get_paginated_response([selectors.pair_representation(p) for p in page])
 
@@ -213,6 +217,11 @@ class WorkerLookupView(APIView):
                 }
             )
         permissions.audit_list(
-            Actor.from_request(request), "worker", count=sum(1 for m in matches if m.worker), filters={}, lookup=True
+            Actor.from_request(request),
+            "worker",
+            count=sum(1 for m in matches if m.worker),
+            filters={},
+            lookup=True,
+            people=((m.worker.id, m.worker.village_id) for m in matches if m.worker),
         )
         return Response({"matches": answer})

@@ -10,14 +10,14 @@ sees is villages/scope.py.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from villages.audit import Actor, audit_event, mask_nik
+from villages.audit import Actor, audit_event, audit_people, mask_nik
 from villages.models import AuditAction, Role, User
 from villages.scope import scope_of
 from workers.models import Worker
@@ -69,10 +69,13 @@ def audit_list(
     filters: Mapping[str, object],
     object_id: str = "",
     area_code: str = "",
+    people: Iterable[tuple[str, str]] = (),
     **context: Any,
 ) -> None:
-    """A page of people's records was read (a list, the verification queue, an import's rows)."""
-    audit_event(
+    """A page of people's records was read (a list, the verification queue, an import's rows):
+    one event with the count and filters, and one row per person on the page (`people`: (worker
+    id, village) pairs; villages.audit.audit_people), in one more statement."""
+    event = audit_event(
         actor,
         AuditAction.LIST,
         object_type,
@@ -80,6 +83,7 @@ def audit_list(
         area_code=area_code,
         context={"count": count, **context, "filters": filters_for_audit(filters)},
     )
+    audit_people(actor, event, people)
 
 
 def count_bulk_access(actor: Actor, people: int, *, what: str) -> bool:

@@ -55,7 +55,13 @@ class WorkerListView(APIView):
         paginator = CursorPagination()
         paginator.ordering = "id"
         page = paginator.paginate_queryset(workers, request, view=self)
-        permissions.audit_list(Actor.from_request(request), "worker", count=len(page), filters=filters.validated_data)
+        permissions.audit_list(
+            Actor.from_request(request),
+            "worker",
+            count=len(page),
+            filters=filters.validated_data,
+            people=((w.id, w.village_id) for w in page),
+        )
         return paginator.get_paginated_response([worker_representation(w, full_nik=False) for w in page])
 
     @extend_schema(

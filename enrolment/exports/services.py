@@ -31,7 +31,7 @@ from django.utils import timezone
 from config.errors import PermissionDenied
 from enrolment.imports.layout import HEADERS
 from enrolment.models import LIVE_STATUSES, Enrolment, Status
-from villages.audit import Actor, audit_event, mask_nik
+from villages.audit import Actor, audit_event, audit_people_in, mask_nik
 from villages.models import AuditAction
 from villages.scope import scope_of
 from workers.models import Worker
@@ -158,13 +158,18 @@ def export_prepare(
     filters: dict[str, Any] = {"status": sorted(status)} if status else {}
     if budget_year:
         filters["budget_year"] = budget_year
-    audit_event(
+    event = audit_event(
         actor,
         AuditAction.EXPORT,
         "worker" if kind == "workers" else "enrolment",
         area_code=area or "",
         context={"format": file_format, "count": count, "full_nik": full_nik, "filters": filters},
     )
+    # Everyone in the file, one audit row each (ids only), in one INSERT … SELECT of the same rows.
+    if kind == "workers":
+        audit_people_in(actor, event, workers)
+    else:
+        audit_people_in(actor, event, enrolments, person="worker_id")
     count_bulk_access(actor, count, what="export")
     return Export(kind=kind, headers=headers, rows=rows, count=count)
 

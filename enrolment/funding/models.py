@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from config.pii import EncryptedJSONField
 from enrolment.models import FundingAllocation
 from villages.models import Area, User
 from workers.models import Worker
@@ -254,7 +255,9 @@ class Claim(models.Model):
     reason = models.CharField(max_length=40, blank=True)
     status = models.CharField(max_length=17, choices=ClaimStatus.choices)
     checklist = models.JSONField(default=list)
-    heirs = models.JSONField(default=list, blank=True)
+    # The heirs (names, NIKs, phones; often children) encrypted at rest like the worker's own
+    # (config/pii.py): one token for the list, never searched in SQL.
+    heirs = EncryptedJSONField(default=list, blank=True)
     amount_idr = models.PositiveBigIntegerField(default=0)
     notes = models.TextField(blank=True)
     version = models.PositiveIntegerField(default=1)

@@ -36,9 +36,11 @@ from enrolment.funding.serializers import (
     renewal_representation,
 )
 from enrolment.serializers import EnrolmentSerializer, enrolment_representation
-from villages.audit import Actor
+from villages.audit import Actor, audit_event
 from villages.auth import official
+from villages.models import AuditAction
 from villages.permissions import AdminOrSupervisor, role_in
+from workers.permissions import audit_list
 
 IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False, description="412 when stale.")
 
@@ -179,14 +181,23 @@ class ClaimListView(APIView):
 
     @extend_schema(parameters=[ClaimFilterSerializer], responses={200: ClaimSerializer(many=True)}, tags=["claims"])
     def get(self, request: Request) -> Response:
-        return filtered_page(
-            view=self,
-            request=request,
-            filters=ClaimFilterSerializer,
-            select=partial(deaths.claim_list, user=official(request)),
-            serializer_class=ClaimSerializer,
-            ordering="id",
+        query = ClaimFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        paginator = CursorPagination()
+        paginator.ordering = "id"
+        page = paginator.paginate_queryset(
+            deaths.claim_list(user=official(request), **query.validated_data), request, view=self
         )
+        claims = page or []
+        # A claim names the deceased and their heirs: audited as a list of those people.
+        audit_list(
+            Actor.from_request(request),
+            "claim",
+            count=len(claims),
+            filters=query.validated_data,
+            people=((c.worker_id, c.village_id) for c in claims),
+        )
+        return paginator.get_paginated_response(ClaimSerializer(claims, many=True).data)
 
 
 class ClaimDetailView(APIView):
@@ -194,7 +205,17 @@ class ClaimDetailView(APIView):
 
     @extend_schema(responses={200: ClaimSerializer}, tags=["claims"])
     def get(self, request: Request, claim_id: str) -> Response:
-        return Response(claim_representation(deaths.claim_get(user=official(request), claim_id=claim_id)))
+        claim = deaths.claim_get(user=official(request), claim_id=claim_id)
+        # A read of the person's claim (and their heirs): in the person's access log.
+        audit_event(
+            Actor.from_request(request),
+            AuditAction.VIEW,
+            "worker",
+            claim.worker_id,
+            area_code=claim.village_id,
+            context={"claim": claim.id},
+        )
+        return Response(claim_representation(claim))
 
     @extend_schema(
         parameters=[IF_MATCH],

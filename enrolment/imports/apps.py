@@ -7,3 +7,5 @@ class ImportsConfig(AppConfig):
     name = "enrolment.imports"
     label = "enrolment_imports"
     verbose_name = "Imports"
+    # Files of personal data sealed with config/pii.py that `manage.py reencrypt` re-seals.
+    encrypted_files = "enrolment.imports.invalid_rows.InvalidRowsFiles"

@@ -5,7 +5,8 @@ Written from the upload when the job ends, just before the upload itself is dele
 IMPORT_INVALID_ROWS_HOURS (the `enrolment.imports.prune_invalid_rows` beat task deletes it): it
 holds personal data, at rest only as long as an operator needs it to correct the rows, and
 encrypted there (config/pii.py `encrypt_bytes`, bound to the job's id): the stored file holds no
-plaintext identifier; `invalid_rows_read` opens it for the download.
+plaintext identifier; `invalid_rows_read` opens it for the download. `manage.py reencrypt`
+re-seals the kept files under the first key (`InvalidRowsFiles`, declared on ImportsConfig).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from config import pii
 from config.pii import DecryptionError, decrypt_bytes, encrypt_bytes
 from enrolment.imports.models import ImportJob, ImportRow, ImportStatus, RowResult
 from enrolment.imports.readers import open_sheet
@@ -113,3 +115,59 @@ def invalid_rows_prune(*, older_than: dt.timedelta | None = None) -> int:
         job.invalid_rows_file.delete(save=True)
         deleted += 1
     return deleted
+
+
+class InvalidRowsFiles:
+    """The kept spreadsheets as `manage.py reencrypt` sees them (config.reencrypt.EncryptedFiles).
+
+    A file under an old key is sealed again under the first key into a new name
+    (`<job>.<key id>.xlsx.enc`), the job is pointed at it only if it still names the old file
+    (compare and swap: a prune or a concurrent re-seal wins), then the old file is deleted.
+    Killed halfway, the job still names a whole file that opens (old or new); a new file left
+    without its job is replaced on the next run. Run twice, the second finds nothing to do."""
+
+    label = "enrolment.ImportJob.invalid_rows_file"
+
+    def _kept(self) -> Any:
+        return ImportJob.objects.exclude(invalid_rows_file="").order_by("id")
+
+    @staticmethod
+    def _key_id(job: ImportJob) -> str:
+        try:
+            with job.invalid_rows_file.open("rb") as handle:
+                return pii.bytes_key_id(handle.read(len(pii.FILE_MAGIC) + pii.KEY_ID_LENGTH))
+        except FileNotFoundError:
+            return ""
+
+    def stale(self) -> int:
+        """Kept files under another key than the first (a file gone from disk is not counted)."""
+        current = pii.keyring().current_id
+        return sum(1 for job in self._kept().iterator() if self._key_id(job) not in ("", current))
+
+    def reencrypt(self) -> tuple[int, int]:
+        """(files re-sealed, files a concurrent prune or re-seal changed first)."""
+        current = pii.keyring().current_id
+        done = skipped = 0
+        for job in self._kept().iterator():
+            if self._key_id(job) in ("", current):
+                continue
+            old_name = job.invalid_rows_file.name
+            storage = job.invalid_rows_file.storage
+            with job.invalid_rows_file.open("rb") as handle:
+                blob = handle.read()
+            try:
+                body = decrypt_bytes(blob, context=_context(job))
+            except DecryptionError:
+                skipped += 1  # not openable: the download deletes it, the prune too
+                continue
+            target = f"imports/invalid/{job.id}.{current}.xlsx.enc"
+            if storage.exists(target):
+                storage.delete(target)  # left by a run killed before its swap
+            new_name = storage.save(target, ContentFile(encrypt_bytes(body, context=_context(job))))
+            if ImportJob.objects.filter(pk=job.pk, invalid_rows_file=old_name).update(invalid_rows_file=new_name):
+                storage.delete(old_name)
+                done += 1
+            else:
+                storage.delete(new_name)
+                skipped += 1
+        return done, skipped

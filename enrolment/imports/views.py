@@ -147,6 +147,7 @@ class ImportRowsView(APIView):
             filters=filters.validated_data,
             object_id=str(job.id),
             area_code=job.area_code,
+            people=((r.worker_id, job.area_code) for r in page if r.worker_id and not job.dry_run),
         )
         return paginator.get_paginated_response([import_row_representation(row) for row in page])
 

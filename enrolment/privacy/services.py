@@ -12,7 +12,7 @@ import secrets
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -20,12 +20,13 @@ from config.errors import NotFound, ServiceError
 from config.formats import iso_datetime
 from config.locks import lock_keys
 from enrolment.funding.models import Claim, ClaimStatus
+from enrolment.funding.serializers import claim_representation
 from enrolment.imports.models import ImportRow
 from enrolment.models import LIVE_STATUSES, Enrolment
 from enrolment.privacy.erasure import erasure_steps
 from enrolment.serializers import enrolment_representation
 from enrolment.sync.models import SyncQuarantine
-from villages.audit import Actor, audit_event
+from villages.audit import Actor, AuditEntry, audit_event, audit_events
 from villages.models import AuditAction, AuditEvent, User
 from villages.scope import scope_of
 from workers.models import Worker
@@ -36,7 +37,12 @@ from workers.serializers import worker_representation
 ERASED_NAME = "-"
 # A claim in these still needs the person's data (the heirs are paid against it): no erasure.
 OPEN_CLAIM_STATUSES = (ClaimStatus.DOCUMENTS_PENDING, ClaimStatus.READY, ClaimStatus.FILED)
+# A claim in these is settled: the row stays (reports count claims and amounts), its heirs go.
+CLOSED_CLAIM_STATUSES = (ClaimStatus.PAID, ClaimStatus.REFUSED)
 PERSON_ACTIONS = (AuditAction.VIEW, AuditAction.CREATE, AuditAction.UPDATE, AuditAction.DELETE, AuditAction.STATUS)
+# Reads of many people: one event with the count and filters, plus one `worker` row per person
+# seen (villages.audit.audit_people, context {"of": <the event's id>}).
+SEEN_ACTIONS = (AuditAction.LIST, AuditAction.EXPORT, AuditAction.SYNC_PULL)
 
 
 class ErasureRestricted(ServiceError):
@@ -93,6 +99,11 @@ def personal_data(*, actor: Actor, worker_id: str) -> dict[str, Any]:
         "enrolments": [
             enrolment_representation(e) for e in Enrolment.objects.filter(worker_id=worker.id).order_by("id")
         ],
+        # The person's claims, their heirs in full (this is everything held, for the person).
+        "claims": [
+            {**claim_representation(c), "heirs": c.heirs}
+            for c in Claim.objects.filter(worker_id=worker.id).select_related("death").order_by("created_at", "id")
+        ],
         "consent": worker.consent(),
         "erased_at": iso_datetime(worker.erased_at),
         "restricted_at": iso_datetime(worker.restricted_at),
@@ -110,28 +121,45 @@ def personal_data(*, actor: Actor, worker_id: str) -> dict[str, Any]:
 
 
 def people_touched(*, actor: Actor, user_id: int, since: dt.datetime, until: dt.datetime) -> dict[str, Any]:
-    """Every person one user viewed or changed in a period, and their lists and exports (for a
-    breach notice within 72 hours). Admins."""
-    events = AuditEvent.objects.filter(actor_id=user_id, at__gte=since, at__lt=until).order_by("at", "id")
-    people: dict[str, dict[str, Any]] = {}
-    enrolment_people = dict(
-        Enrolment.objects.filter(
-            id__in=events.filter(object_type="enrolment").values_list("object_id", flat=True)
-        ).values_list("id", "worker_id")
+    """Every person one user viewed, changed, or saw in a list, an export or a sync pull in a
+    period, and those reads themselves (for a breach notice within 72 hours). Admins.
+
+    Grouped in the database (a pull of a village is thousands of per-person rows): one row per
+    person and action, merged here; actions in the order the user first did them."""
+    events = AuditEvent.objects.filter(actor_id=user_id, at__gte=since, at__lt=until)
+    grouped = (
+        events.exclude(object_id="")
+        .filter(
+            Q(object_type="worker", action__in=(*PERSON_ACTIONS, *SEEN_ACTIONS))
+            | Q(object_type="enrolment", action__in=PERSON_ACTIONS)
+        )
+        .values("object_type", "object_id", "action")
+        .annotate(first=Min("at"), last=Max("at"), area=Max("area_code"))
     )
-    reads: list[dict[str, Any]] = []
-    for event in events:
-        worker_id = event.object_id if event.object_type == "worker" else enrolment_people.get(event.object_id)
-        if worker_id and event.action in PERSON_ACTIONS:
-            person = people.setdefault(
-                worker_id, {"worker": worker_id, "village": event.area_code, "actions": [], "first_at": None}
-            )
-            if event.action not in person["actions"]:
-                person["actions"].append(event.action)
-            person["first_at"] = person["first_at"] or iso_datetime(event.at)
-            person["last_at"] = iso_datetime(event.at)
-        elif event.action in (AuditAction.LIST, AuditAction.EXPORT, AuditAction.SYNC_PULL, AuditAction.IMPORT):
-            reads.append(_event(event))
+    rows = list(grouped)
+    enrolment_people = dict(
+        Enrolment.objects.filter(id__in=[r["object_id"] for r in rows if r["object_type"] == "enrolment"]).values_list(
+            "id", "worker_id"
+        )
+    )
+    people: dict[str, dict[str, Any]] = {}
+    for row in sorted(rows, key=lambda r: (r["first"], r["action"])):
+        worker_id = row["object_id"] if row["object_type"] == "worker" else enrolment_people.get(row["object_id"])
+        if not worker_id:
+            continue
+        person = people.setdefault(
+            worker_id, {"worker": worker_id, "village": row["area"], "actions": [], "first": row["first"], "last": None}
+        )
+        if row["action"] not in person["actions"]:
+            person["actions"].append(row["action"])
+        person["first"] = min(person["first"], row["first"])
+        person["last"] = max(person["last"] or row["last"], row["last"])
+    # The reads themselves (their counts and filters); the per-person rows are already above.
+    reads = (
+        events.filter(action__in=(*SEEN_ACTIONS, AuditAction.IMPORT))
+        .exclude(Q(object_type="worker") & ~Q(object_id=""))
+        .order_by("at", "id")
+    )
     audit_event(
         actor, AuditAction.LIST, "audit", str(user_id), context={"since": since.isoformat(), "until": until.isoformat()}
     )
@@ -139,8 +167,17 @@ def people_touched(*, actor: Actor, user_id: int, since: dt.datetime, until: dt.
         "user": user_id,
         "since": iso_datetime(since),
         "until": iso_datetime(until),
-        "people": list(people.values()),
-        "bulk_reads": reads,
+        "people": [
+            {
+                "worker": p["worker"],
+                "village": p["village"],
+                "actions": p["actions"],
+                "first_at": iso_datetime(p["first"]),
+                "last_at": iso_datetime(p["last"]),
+            }
+            for p in people.values()
+        ],
+        "bulk_reads": [_event(e) for e in reads],
     }
 
 
@@ -207,6 +244,7 @@ def erase(*, actor: Actor, worker_id: str, reason: str, request_reference: str) 
     worker.refresh_from_db()
     SyncQuarantine.objects.filter(table="workers", record_id=worker.id).delete()
     ImportRow.objects.filter(worker_id=worker.id).update(nik_masked="", full_name="")
+    claims_cleared = _erase_claim_heirs(actor, worker)
     removed = {step.name: step.erase(actor, worker.id) for step in steps}
     audit_event(
         actor,
@@ -214,9 +252,38 @@ def erase(*, actor: Actor, worker_id: str, reason: str, request_reference: str) 
         "worker",
         worker.id,
         area_code=worker.village_id,
-        context={"reason": reason, "request_reference": request_reference, "version": worker.version, **removed},
+        context={
+            "reason": reason,
+            "request_reference": request_reference,
+            "version": worker.version,
+            "claim_heirs": claims_cleared,
+            **removed,
+        },
     )
     return worker
+
+
+def _erase_claim_heirs(actor: Actor, worker: Worker) -> int:
+    """The heirs (names, NIKs, phones) of the person's settled claims go; the claims stay, with
+    their program, status and amount, so the claim reports do not move. Open claims never get
+    here (erase refuses them). Answers how many claims lost their heirs (0 on a second run)."""
+    claims = [
+        claim
+        for claim in Claim.objects.select_for_update()
+        .filter(worker_id=worker.id, status__in=CLOSED_CLAIM_STATUSES)
+        .order_by("id")
+        if claim.heirs
+    ]
+    for claim in claims:
+        Claim.objects.filter(pk=claim.pk).update(heirs=[], version=claim.version + 1, updated_at=timezone.now())
+    audit_events(
+        actor,
+        [
+            AuditEntry(AuditAction.UPDATE, "claim", c.id, c.village_id, {"heirs": ["…", ""]}, {"erasure": True})
+            for c in claims
+        ],
+    )
+    return len(claims)
 
 
 @transaction.atomic

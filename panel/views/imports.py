@@ -82,6 +82,7 @@ def _row_report(request: HttpRequest, job: ImportJob) -> dict[str, object]:
         filters={"result": "invalid" if only_invalid else None},
         object_id=str(job.id),
         area_code=job.area_code,
+        people=((r.worker_id, job.area_code) for r in page.object_list if r.worker_id and not job.dry_run),
     )
     return {
         "rows": [{"row": r, "reason": row_reason(r.error)} for r in page.object_list],

@@ -83,7 +83,13 @@ def people(request: HttpRequest) -> HttpResponse:
         needs_correction=True if filters.get("perbaiki") else None,
     ).select_related("village", "occupation")
     page = Paginator(workers.order_by("full_name", "id"), PAGE_SIZE).get_page(request.GET.get("halaman"))
-    audit_list(access.actor_of(request), "worker", count=len(page.object_list), filters=filters)
+    audit_list(
+        access.actor_of(request),
+        "worker",
+        count=len(page.object_list),
+        filters=filters,
+        people=((w.id, w.village_id) for w in page.object_list),
+    )
     rows = [{"worker": w, "nik": mask_nik(w.nik)} for w in page.object_list]
     return render(
         request,

@@ -49,7 +49,14 @@ def _queue(request: HttpRequest) -> tuple[dict, list, object]:
         .order_by("status_changed_at", "id")
     )
     page = Paginator(enrolments, PAGE_SIZE).get_page(request.GET.get("halaman"))
-    audit_list(access.actor_of(request), "enrolment", count=len(page.object_list), filters=query, queue=True)
+    audit_list(
+        access.actor_of(request),
+        "enrolment",
+        count=len(page.object_list),
+        filters=query,
+        queue=True,
+        people=((e.worker_id, e.village_id) for e in page.object_list),
+    )
     rows = [
         {
             "enrolment": e,

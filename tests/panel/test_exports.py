@@ -48,7 +48,7 @@ def test_supervisor_exports_workers_masked_and_audited(api, supervisor, people):
         "L",
     )
     assert record["No KPJ"] == "12345678901"
-    event = AuditEvent.objects.get(action="export")
+    event = AuditEvent.objects.get(action="export", object_id="")
     assert (event.object_type, event.area_code, event.actor_username) == ("worker", KAUR, "supervisor-kaur")
     assert event.context == {"format": "csv", "count": 2, "full_nik": False, "filters": {}}
 
@@ -59,7 +59,10 @@ def test_operator_may_export_full_niks_of_its_village_only(api, operator, people
 
     assert [r[1] for r in masked[1:]] == ["1704********0001"]
     assert [r[1] for r in full[1:]] == ["1704014101900001"]
-    assert [e.context["full_nik"] for e in AuditEvent.objects.filter(action="export").order_by("id")] == [False, True]
+    assert [e.context["full_nik"] for e in AuditEvent.objects.filter(action="export", object_id="").order_by("id")] == [
+        False,
+        True,
+    ]
 
 
 def test_full_niks_are_refused_to_other_roles(api, supervisor, people):
@@ -83,7 +86,7 @@ def test_enrolments_xlsx_with_filters(api, supervisor, people):
         "Siti Aminah",
         201_600,
     )
-    event = AuditEvent.objects.get(action="export")
+    event = AuditEvent.objects.get(action="export", object_id="")
     assert (event.object_type, event.context["filters"]) == (
         "enrolment",
         {"status": ["active"], "budget_year": 2026},

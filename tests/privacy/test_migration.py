@@ -1,14 +1,18 @@
-"""workers 0008 and enrolment 0012: rows stored in plaintext before the upgrade are encrypted,
+"""workers 0008, enrolment 0017 and 0019: rows stored in plaintext before the upgrade are encrypted,
 their blind indexes filled; a rerun changes nothing."""
 
+import datetime as dt
 import importlib
 import json
 from types import SimpleNamespace
 
 from django.db import connection
+from django.utils import timezone
 
 from config.pii import blind_index
+from enrolment.funding.models import Claim, DeathReport
 from enrolment.registry.models import RegistryBatch
+from tests.factories import WorkerFactory
 from workers.models import Worker
 
 NIK, KK, PHONE = "1704014101900555", "1704010101005555", "+6281255550000"
@@ -65,3 +69,22 @@ def test_plaintext_rows_are_encrypted_and_indexed_once(db):
         blind_index(PHONE, purpose="phone"),
     )
     assert RegistryBatch.objects.get(pk=batch.pk).payload == f'{{"nik": "{NIK}"}}'
+
+
+def test_enrolment_0019_encrypts_the_heirs_of_claims_once(db):
+    worker = WorkerFactory()
+    death = DeathReport.objects.create(worker=worker, date_of_death=dt.date(2026, 11, 20), cause="other", place="Rumah")
+    claim = Claim.objects.create(
+        death=death, worker=worker, village_id=worker.village_id, program="JKM", covered=True, status="paid",
+        checklist=[], heirs=[], amount_idr=42_000_000, status_changed_at=timezone.now(),
+    )  # fmt: skip
+    raw("UPDATE enrolment_claim SET heirs = %s WHERE id = %s", [json.dumps(HEIRS), claim.id])  # as before 0019
+
+    run("enrolment.migrations.0019_encrypt_claim_heirs")
+    stored = raw("SELECT heirs FROM enrolment_claim WHERE id = %s", [claim.id])
+    run("enrolment.migrations.0019_encrypt_claim_heirs")
+
+    assert raw("SELECT heirs FROM enrolment_claim WHERE id = %s", [claim.id]) == stored
+    assert "1704010505100556" not in str(stored)
+    assert "Rahmat" not in str(stored)
+    assert Claim.objects.get(pk=claim.pk).heirs == HEIRS

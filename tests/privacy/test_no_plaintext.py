@@ -8,6 +8,7 @@ import io
 import logging
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,9 @@ import redis
 from django.conf import settings as django_settings
 from django.db import connection
 
+from enrolment.funding.models import Claim
+from enrolment.imports.invalid_rows import invalid_rows_read
+from enrolment.imports.models import ImportJob
 from enrolment.imports.services import import_job_run
 from enrolment.registry.models import RegistryBatch
 from enrolment.registry.services import registry_batch_claim
@@ -32,8 +36,10 @@ NIK_IMPORT, PHONE_IMPORT = "1704010602850789", "081377712345"
 NIK_REGISTRY, KK_REGISTRY = "1704010703800912", "1704010101009999"
 NIK_QUARANTINE = "1704010808800345"
 PHONE_PATCHED = "081311223344"
-KNOWN = [NIK_A, KK_A, NIK_HEIR, NIK_IMPORT, NIK_REGISTRY, KK_REGISTRY, NIK_QUARANTINE]
-PHONES = [PHONE_A, PHONE_HEIR, PHONE_IMPORT, PHONE_PATCHED]
+NIK_INVALID_ROW, PHONE_INVALID_ROW = "1704010909800678", "081366655544"  # an import row kept as invalid
+NIK_CLAIM_HEIR, PHONE_CLAIM_HEIR = "1704011010100234", "081355566677"  # heirs corrected on a claim
+KNOWN = [NIK_A, KK_A, NIK_HEIR, NIK_IMPORT, NIK_REGISTRY, KK_REGISTRY, NIK_QUARANTINE, NIK_INVALID_ROW, NIK_CLAIM_HEIR]
+PHONES = [PHONE_A, PHONE_HEIR, PHONE_IMPORT, PHONE_PATCHED, PHONE_INVALID_ROW, PHONE_CLAIM_HEIR]
 
 
 def forms(phone: str) -> list[str]:
@@ -116,11 +122,29 @@ def test_no_known_nik_kk_or_phone_in_the_dump_the_logs_or_redis(api, make_user, 
     duplicate = client.post("/api/v1/workers", worker_payload(nik=NIK_A), format="json")
     assert duplicate.json()["error"]["code"] == "nik_already_registered"
 
-    # An import (its file is removed after the job).
+    # An import (its file is removed after the job), with an invalid row whose spreadsheet is kept
+    # for the operator to fix: sealed at rest (a zip would hide a plaintext NIK from the scan).
     row = [NIK_IMPORT, "Darmawan", "L", "1985-02-06", GEDUNG_WANI, "petani", PHONE_IMPORT, "", "", "", "", ""]
-    uploaded = upload(api(operator), csv_file([row], COLUMNS))
+    bad = [NIK_INVALID_ROW, "Sumarni", "X", "1985-02-07", GEDUNG_WANI, "petani", PHONE_INVALID_ROW, "", "", "", "", ""]
+    uploaded = upload(api(operator), csv_file([row, bad], COLUMNS))
     assert uploaded.status_code == 202, uploaded.json()
     import_job_run(job_id=uploaded.json()["id"])
+    job = ImportJob.objects.get(pk=uploaded.json()["id"])
+    assert (job.invalid_count, job.invalid_rows_file.name.endswith(".xlsx.enc")) == (1, True)
+    stored = Path(job.invalid_rows_file.path).read_bytes()
+    assert stored[:4] == b"PII1"
+    assert not zipfile.is_zipfile(io.BytesIO(stored))
+    sheet = zipfile.ZipFile(io.BytesIO(invalid_rows_read(job) or b""))
+    assert NIK_INVALID_ROW in b"".join(sheet.read(n) for n in sheet.namelist()).decode()  # the service reads it
+
+    # A death: the claim copies the heirs, which are then corrected on the claim.
+    death = {"date_of_death": "2026-11-20", "cause": "other", "place": "Rumah"}
+    reported = client.post(f"/api/v1/workers/{body['id']}/death", death, format="json")
+    assert reported.status_code == 201, reported.json()
+    heirs = [{"name": "Rahmat", "relationship": "child", "nik": NIK_CLAIM_HEIR, "phone": PHONE_CLAIM_HEIR}]
+    patched = client.patch(f"/api/v1/claims/{reported.json()['id']}", {"heirs": heirs}, format="json")
+    assert patched.status_code == 200, patched.json()
+    assert Claim.objects.get(pk=reported.json()["id"]).heirs[0]["nik"] == NIK_CLAIM_HEIR
 
     # A registry batch: the body frozen at the claim holds NIKs and phones.
     make_verified(1, nik=NIK_REGISTRY, kk_number=KK_REGISTRY)

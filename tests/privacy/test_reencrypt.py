@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import os
 import signal
 import subprocess
@@ -10,10 +12,17 @@ import threading
 import time
 from pathlib import Path
 
+from django.core.files.base import ContentFile
+from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from config import pii
+from config.pii import encrypt_bytes
 from config.reencrypt import encrypted_columns, reencrypt_model, stale_rows
+from enrolment.funding.models import Claim, DeathReport
+from enrolment.imports.invalid_rows import invalid_rows_read
+from enrolment.imports.models import ImportJob
 from tests.conftest import committed
 from tests.factories import WorkerFactory, make_nik
 from tests.pii_keys import TEST_BLIND_INDEX_KEY, TEST_FIELD_ENCRYPTION_KEY, TEST_FIELD_ENCRYPTION_KEY_OLD
@@ -172,3 +181,45 @@ def test_reencrypt_killed_halfway_resumes_and_finishes(settings):
     with connection.cursor() as cursor:
         cursor.execute("SELECT id, sync_txid FROM workers_worker ORDER BY id")
         assert cursor.fetchall() == stamps  # same values: devices have nothing to fetch again
+
+
+def test_reencrypt_covers_claim_heirs_and_kept_invalid_rows_files(db, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.FIELD_ENCRYPTION_KEYS = OLD
+    old_id = pii.keyring().current_id
+    worker = WorkerFactory()
+    heirs = [{"name": "Rahmat", "relationship": "child", "nik": make_nik(serial=77), "phone": "+6281277000077"}]
+    death = DeathReport.objects.create(worker=worker, date_of_death=dt.date(2026, 11, 20), cause="other", place="Rumah")
+    claim = Claim.objects.create(
+        death=death, worker=worker, village_id=worker.village_id, program="JKM", covered=True, status="paid",
+        checklist=[], heirs=heirs, amount_idr=42_000_000, status_changed_at=timezone.now(),
+    )  # fmt: skip
+    job = ImportJob.objects.create(filename="a.csv", file_format="csv", file_sha256="0" * 64, invalid_count=1)
+    sheet = b"PK fake xlsx with " + make_nik(serial=78).encode()
+    job.invalid_rows_file.save(
+        f"{job.id}.xlsx.enc", ContentFile(encrypt_bytes(sheet, context=f"import-invalid-rows:{job.id}"))
+    )
+    old_file = Path(job.invalid_rows_file.path)
+
+    settings.FIELD_ENCRYPTION_KEYS = NEW
+    new_id = pii.keyring().current_id
+    assert stale_rows()["enrolment.Claim"] == 1
+    assert stale_rows()["enrolment.ImportJob.invalid_rows_file"] == 1
+    out = io.StringIO()
+    call_command("reencrypt", "--batch-size", "2", stdout=out)
+    call_command("reencrypt", stdout=io.StringIO())  # a second run: nothing to do
+
+    assert "enrolment.ImportJob.invalid_rows_file: 1 files re-encrypted" in out.getvalue()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT heirs FROM enrolment_claim WHERE id = %s", [claim.id])
+        assert pii.token_key_id(cursor.fetchone()[0]) == new_id != old_id
+    assert Claim.objects.get(pk=claim.pk).heirs == heirs
+    job.refresh_from_db()
+    assert job.invalid_rows_file.name == f"imports/invalid/{job.id}.{new_id}.xlsx.enc"
+    assert not old_file.exists()
+    assert sorted(p.name for p in (tmp_path / "imports" / "invalid").iterdir()) == [f"{job.id}.{new_id}.xlsx.enc"]
+    assert invalid_rows_read(job) == sheet
+    assert set(stale_rows().values()) == {0}
+    settings.FIELD_ENCRYPTION_KEYS = [TEST_FIELD_ENCRYPTION_KEY]  # the old key can go
+    assert invalid_rows_read(job) == sheet
+    assert Claim.objects.get(pk=claim.pk).heirs == heirs

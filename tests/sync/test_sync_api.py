@@ -59,7 +59,7 @@ def test_first_pull_is_everything_in_scope_flat(api, officer):
     assert [(e["id"], e["worker"], e["programs"], e["status"]) for e in enrolments["created"]] == [
         ("mine-e", "mine", '["JKK","JKM"]', "draft")
     ]
-    event = AuditEvent.objects.get(action="sync_pull")
+    event = AuditEvent.objects.get(action="sync_pull", object_type="sync")
     assert (event.context["workers"], event.context["enrolments"], event.context["full_nik"]) == (1, 1, True)
 
 

@@ -22,7 +22,7 @@ from config.errors import PermissionDenied
 from enrolment.models import Enrolment
 from enrolment.sync import wire
 from enrolment.sync.services.common import PULL_ROLES
-from villages.audit import Actor, audit_event
+from villages.audit import Actor, audit_event, audit_people
 from villages.models import AuditAction, Device, RecordMove, ScopeChange, User
 from villages.scope import Scope, scope_of
 from villages.sync_clock import Snapshot, take_snapshot
@@ -178,7 +178,7 @@ def sync_pull(*, actor: Actor, device: Device | None, last_pulled_at: int | None
             model=Enrolment, table="enrolments", source=wire.ENROLMENT_SOURCE, serialize=wire.enrolment_record,
             scope=scope, since=since, device=actor.device, removed=removed, added=added, moves=moves,
         )  # fmt: skip
-        audit_event(
+        event = audit_event(
             actor,
             AuditAction.SYNC_PULL,
             "sync",
@@ -190,6 +190,16 @@ def sync_pull(*, actor: Actor, device: Device | None, last_pulled_at: int | None
                 "enrolments": len(enrolments),
                 "full_nik": full_nik["value"],
             },
+        )
+        # Everyone whose record (or enrolment) went to the device, one audit row each (ids only,
+        # one COPY); tombstones carry nothing of a person.
+        audit_people(
+            actor,
+            event,
+            (
+                *((r["id"], r["village"]) for r in (*workers.created, *workers.updated)),
+                *((r["worker"], r["village"]) for r in (*enrolments.created, *enrolments.updated)),
+            ),
         )
     if device is not None:
         _note_pull(device)

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from config.reencrypt import TableProgress, encrypted_columns, reencrypt_model, stale_rows
+from config.reencrypt import TableProgress, encrypted_columns, encrypted_files, reencrypt_model, stale_rows
 
 
 class Command(BaseCommand):
@@ -24,7 +24,7 @@ class Command(BaseCommand):
         if options["check"]:
             counts = stale_rows()
             for label, count in counts.items():
-                self.stdout.write(f"{label}: {count} rows under another key")
+                self.stdout.write(f"{label}: {count} under another key")
             if any(counts.values()):
                 raise SystemExit(1)
             return
@@ -39,4 +39,9 @@ class Command(BaseCommand):
             )
             self.stdout.write(
                 f"{done.label}: {done.rows} rows re-encrypted, {done.skipped} changed meanwhile (already current)"
+            )
+        for files in encrypted_files():
+            resealed, changed = files.reencrypt()
+            self.stdout.write(
+                f"{files.label}: {resealed} files re-encrypted, {changed} changed meanwhile or unreadable"
             )
