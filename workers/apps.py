@@ -1,13 +1,14 @@
 from typing import Any
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 
 class WorkersConfig(AppConfig):
     name = "workers"
-    verbose_name = "Workers"
+    verbose_name = _("Workers")
 
     def ready(self) -> None:
         checks.register(_enrolment_rules_provided)

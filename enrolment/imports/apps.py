@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ImportsConfig(AppConfig):
@@ -6,4 +7,4 @@ class ImportsConfig(AppConfig):
 
     name = "enrolment.imports"
     label = "enrolment_imports"
-    verbose_name = "Imports"
+    verbose_name = _("Imports")
