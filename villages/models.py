@@ -214,6 +214,19 @@ class DeviceToken(AbstractAuthToken):
         ordering = ["-created"]
 
 
+# knox's fields carry no verbose names (the admin would show them in English): named here, on
+# DeviceToken's own copies of them.
+for _name, _label in {
+    "digest": _("digest"),
+    "token_key": _("token key"),
+    "user": _("user"),
+    "created": _("created at"),
+    "expiry": _("expires at"),
+}.items():
+    _field = DeviceToken._meta.get_field(_name)
+    _field.verbose_name = _field._verbose_name = _label  # type: ignore[attr-defined]  # _verbose_name: what migrations read
+
+
 class AuditAction(models.TextChoices):
     VIEW = "view", _("viewed")
     LIST = "list", _("listed")
