@@ -149,7 +149,7 @@ TEXT_PATTERNS = [
     re.compile(r"<summary>(.*?)</summary>", re.S),  # filter titles
     re.compile(r"<h2[^>]*>(.*?)</h2>", re.S),  # fieldsets, inlines
     re.compile(r'<option value="[a-z_]+">(.*?)</option>', re.S),  # actions
-    re.compile(r'<th scope="row">(.*?)</th>', re.S),  # the app index's model rows
+    re.compile(r'<th scope="row"[^>]*>(.*?)</th>', re.S),  # the app index's model rows
     re.compile(r"<caption>(.*?)</caption>", re.S),  # the app index's app names
 ]
 
