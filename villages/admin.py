@@ -18,11 +18,9 @@ def _shown(model: type[Model], name: str, show: Callable[[Any], Any], order: boo
     def column(self: Any, obj: Model) -> Any:
         return show(getattr(obj, name))
 
-    column.short_description = model._meta.get_field(name).verbose_name  # type: ignore[attr-defined]
-    if order:
-        column.admin_order_field = name  # type: ignore[attr-defined]
     column.__name__ = f"{name}_shown"
-    return column
+    label = getattr(model._meta.get_field(name), "verbose_name", name)  # the field's own (translated) name
+    return admin.display(description=label, ordering=name if order else None)(column)
 
 
 def rupiah_field(model: type[Model], name: str) -> Any:
@@ -274,6 +272,10 @@ class DeviceAdmin(ScopedAdminMixin, admin.ModelAdmin):
         self.message_user(request, _("%(n)d devices revoked.") % {"n": len(queryset)}, messages.SUCCESS)
 
 
+AUDIT_COLUMNS = ("at", "actor", "actor_username", "device", "ip", "action", "object_type", "object_id", "area_code",
+                 "changes_shown", "context_shown")  # fmt: skip
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Read-only: the log is append-only (the database refuses changes too). Supervisors see
@@ -287,9 +289,8 @@ class AuditEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     # The JSON columns readably and masked (they are masked when written; shown masked again in
     # case an older row was not).
-    fields = ["at", "actor", "actor_username", "device", "ip", "action", "object_type", "object_id", "area_code",
-              "changes_shown", "context_shown"]  # fmt: skip
-    readonly_fields = fields
+    fields = AUDIT_COLUMNS
+    readonly_fields = AUDIT_COLUMNS
     changes_shown = json_field(AuditEvent, "changes")
     context_shown = json_field(AuditEvent, "context")
 

@@ -224,7 +224,7 @@ for _name, _label in {
     "expiry": _("expires at"),
 }.items():
     _field = DeviceToken._meta.get_field(_name)
-    _field.verbose_name = _field._verbose_name = _label  # type: ignore[attr-defined]  # _verbose_name: what migrations read
+    _field.verbose_name = _field._verbose_name = _label  # _verbose_name: what migrations read
 
 
 class AuditAction(models.TextChoices):
