@@ -18,14 +18,16 @@ from django.test import Client
 from django.utils import timezone, translation
 from django.utils.text import capfirst
 
-from enrolment.funding.models import Claim, DeathReport, RegistryMessage
+from enrolment.funding.models import Claim, DeathReport, Payment, RegistryMessage, RenewalJob
+from enrolment.imports.models import ImportJob, ImportRow
 from enrolment.models import FundingAllocation
+from enrolment.registry.models import RegistryBatch, RegistryBatchItem, RegistryChange, RegistryCursor
 from enrolment.sync.models import SyncQuarantine
 from tests.conftest import GEDUNG_WANI, KAUR
 from tests.factories import EnrolmentFactory, WorkerFactory, make_nik
 from villages import display
-from villages.audit import Actor, audit_event
-from villages.models import AreaTarget, Role
+from villages.audit import Actor, audit_event, mask_nik
+from villages.models import AreaTarget, Device, Role
 
 PROJECT_APPS = {"villages", "workers", "enrolment", "openrosa", "panel"}
 # Words Indonesian writes as English does (abbreviations and loanwords); nothing else may stay.
@@ -185,7 +187,7 @@ def console(make_user):
 
 
 @pytest.fixture
-def people(db):
+def people(db, make_user):
     """One of everything the admin lists, with NIKs in every place a NIK can hide."""
     nik = make_nik(dt.date(1985, 3, 4), serial=4321)
     heir_nik = make_nik(dt.date(2012, 6, 7), serial=8765)
@@ -225,6 +227,25 @@ def people(db):
     )
     audit_event(Actor(user=None), "update", "worker", worker.id, area_code=GEDUNG_WANI,
                 changes={"note": [f"lama {nik}", "baru"]})  # fmt: skip
+    # The rest, so that every change page (and its inline rows) is opened too.
+    official = make_user(role=Role.FIELD_OFFICER, areas=(GEDUNG_WANI,), username="petugas-desa")
+    Device.objects.create(user=official, device_id="hp-1", name="HP Siti")
+    job = ImportJob.objects.create(filename="warga.csv", file_format="csv", area_code=GEDUNG_WANI)
+    ImportRow.objects.create(
+        job=job, row_number=2, result="invalid", nik_masked=mask_nik(nik), full_name="Siti Aminah",
+        error={"nik": [f"NIK {nik} sudah terdaftar"]},
+    )  # fmt: skip
+    batch = RegistryBatch.objects.create(record_count=1, last_error_details={"nik": nik})
+    RegistryBatchItem.objects.create(
+        batch=batch, enrolment=enrolment, village_id=GEDUNG_WANI, position=0, error={"detail": f"NIK {nik} ditolak"}
+    )
+    RegistryChange.objects.create(participant_number="12345678901", ref="r-1", status="active", outcome="unmatched")
+    RegistryCursor.objects.create(name="changes", value="c-1")
+    RenewalJob.objects.create(area_id=KAUR, from_budget_year=2026, to_allocation=allocation)
+    Payment.objects.create(
+        reference="TRX-1", request_hash="h", allocation=allocation, period_from=dt.date(2026, 1, 1),
+        period_to=dt.date(2026, 1, 1), amount_idr=16_800, paid_at=timezone.now(), enrolment_count=1,
+    )  # fmt: skip
     return {"nik": nik, "heir_nik": heir_nik, "worker": worker, "enrolment": enrolment, "allocation": allocation}
 
 
@@ -239,10 +260,10 @@ def _pages(client: Client, model: type[models.Model]) -> dict[str, str]:
     if adding.status_code == 200:
         pages["add"] = adding.content.decode()
     first = model._default_manager.order_by("pk").first()
-    if first is not None:
-        change = client.get(f"{base}{first.pk}/change/")
-        assert change.status_code == 200, base
-        pages["change"] = change.content.decode()
+    assert first is not None, f"the fixture has no {model.__name__}"
+    change = client.get(f"{base}{first.pk}/change/")
+    assert change.status_code == 200, base
+    pages["change"] = change.content.decode()
     return pages
 
 
@@ -253,10 +274,12 @@ def test_the_admin_pages_show_no_english_label_and_no_full_nik(console, people):
     found: dict[str, set[str]] = {"index": _texts(index) & english_only}
     leaked = {}
     shown: dict[str, set[str]] = {}
+    pages: dict[str, str] = {}
     for model, _model_admin in PROJECT_ADMINS:
         for kind, page in _pages(console, model).items():
             where = f"{model._meta.model_name} {kind}"
             shown[where] = _texts(page)
+            pages[where] = page
             found[where] = shown[where] & english_only
             leaked[where] = [n for n in (people["nik"], people["heir_nik"]) if n in page]
 
@@ -268,6 +291,10 @@ def test_the_admin_pages_show_no_english_label_and_no_full_nik(console, people):
     assert {"Ahli waris", "Telepon", "Penghasilan bulanan"} <= shown["worker change"]
     assert {"Iuran sebulan (Rp)", "Program", "Verifikasi kepesertaan yang dipilih"} <= shown["enrolment changelist"]
     assert "Full name" in english_only
+    # The NIKs inside JSON fields and request bodies are there, masked.
+    masked = f"{people['nik'][:4]}********{people['nik'][-4:]}"
+    showing_it = ["auditevent", "importjob", "registrybatch", "registrybatchitem", "registrymessage", "syncquarantine"]
+    assert [m for m in showing_it if masked not in pages[f"{m} change"]] == []
     assert "Workers" in english_only
 
 
