@@ -44,7 +44,9 @@ class ContributionRule(models.Model):
     segment = models.CharField(max_length=3, choices=Segment.choices, verbose_name=_("segment"))
     program = models.CharField(max_length=3, choices=Program.choices, verbose_name=_("program"))
     basis = models.CharField(max_length=10, choices=RateBasis.choices, verbose_name=_("basis"))
-    rate_bp = models.PositiveIntegerField(default=0, verbose_name=_("rate (basis points)"))
+    rate_bp = models.PositiveIntegerField(
+        default=0, verbose_name=_("rate (basis points)"), help_text=_("100 basis points = 1 %.")
+    )
     flat_idr = models.PositiveIntegerField(default=0, verbose_name=_("flat amount (IDR)"))
     minimum_idr = models.PositiveIntegerField(default=0, verbose_name=_("minimum (IDR)"))
     valid_from = models.DateField(verbose_name=_("valid from"))
@@ -96,10 +98,17 @@ class ContributionDiscount(models.Model):
 
     name = models.CharField(max_length=100, verbose_name=_("name"))
     segment = models.CharField(max_length=3, choices=Segment.choices, default=Segment.BPU, verbose_name=_("segment"))
-    programs = models.JSONField(default=list, verbose_name=_("programs"))  # ["JKK", "JKM"]
+    programs = models.JSONField(
+        default=list, verbose_name=_("programs"), help_text=_('Program codes, e.g. ["JKK", "JKM"].')
+    )
     percent = models.PositiveSmallIntegerField(verbose_name=_("percent"))
     # Occupation groups it is for (see OccupationGroup); empty: every group.
-    occupation_groups = models.JSONField(default=list, blank=True, verbose_name=_("occupation groups"))
+    occupation_groups = models.JSONField(
+        default=list,
+        blank=True,
+        verbose_name=_("occupation groups"),
+        help_text=_('Occupation group codes, e.g. ["transport"]; empty: every group.'),
+    )
     self_paid_only = models.BooleanField(default=True, verbose_name=_("self-paid only"))
     valid_from = models.DateField(verbose_name=_("valid from"))
     valid_to = models.DateField(verbose_name=_("valid to"))
