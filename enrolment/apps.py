@@ -1,9 +1,9 @@
 from typing import Any
 
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 
 
 class EnrolmentConfig(AppConfig):
