@@ -10,10 +10,20 @@ from django.utils.translation import gettext_lazy as _
 
 from enrolment.models import ContributionDiscount, ContributionRule, Enrolment, IncomeBand, Status
 from enrolment.services import EnrolmentOutcome, TransitionRequest, enrolments_transition
-from villages.admin import AdminOnlyMixin, ReadOnlyMixin, ScopedAdminMixin, staff
+from villages.admin import (
+    AdminOnlyMixin,
+    ReadOnlyMixin,
+    ScopedAdminMixin,
+    json_field,
+    programs_field,
+    rupiah_field,
+    staff,
+)
 from villages.audit import Actor, mask_nik
 from villages.auth import client_address
 from villages.models import Role
+from workers.admin import NikSearchMixin
+from workers.models import OccupationGroup
 from workers.services import Result
 
 
@@ -26,19 +36,23 @@ class ContributionRuleAdmin(AdminOnlyMixin, admin.ModelAdmin):
         "program",
         "basis",
         "rate_bp",
-        "flat_idr",
-        "minimum_idr",
+        "flat_shown",
+        "minimum_shown",
         "valid_from",
         "valid_to",
         "source",
     ]
     list_filter = ["segment", "program"]
+    flat_shown = rupiah_field(ContributionRule, "flat_idr")
+    minimum_shown = rupiah_field(ContributionRule, "minimum_idr")
 
 
 @admin.register(IncomeBand)
 class IncomeBandAdmin(AdminOnlyMixin, admin.ModelAdmin):
-    list_display = ["segment", "income_from", "base_idr", "valid_from", "valid_to", "source"]
+    list_display = ["segment", "income_from_shown", "base_shown", "valid_from", "valid_to", "source"]
     list_filter = ["segment"]
+    income_from_shown = rupiah_field(IncomeBand, "income_from")
+    base_shown = rupiah_field(IncomeBand, "base_idr")
 
 
 @admin.register(ContributionDiscount)
@@ -46,13 +60,19 @@ class ContributionDiscountAdmin(AdminOnlyMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "segment",
-        "programs",
+        "programs_shown",
         "percent",
-        "occupation_groups",
+        "groups_shown",
         "self_paid_only",
         "valid_from",
         "valid_to",
     ]
+    programs_shown = programs_field(ContributionDiscount, "programs")
+
+    @admin.display(description=_("occupation groups"))
+    def groups_shown(self, obj: ContributionDiscount) -> str:
+        labels = dict(OccupationGroup.choices)
+        return ", ".join(str(labels.get(g, g)) for g in obj.occupation_groups) or str(_("every group"))
 
 
 class RejectForm(forms.Form):
@@ -84,7 +104,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
+class EnrolmentAdmin(NikSearchMixin, ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
     """The verification list: submitted enrolments of the caller's areas, verified or rejected
     by actions that go through `enrolments_transition` (the workflow's rules, one audit event
     per change), exactly as the API does. Fields are read-only here, the registry's above all
@@ -99,17 +119,28 @@ class EnrolmentAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
         "status",
         "warnings_shown",
         "funding_source",
-        "monthly_contribution",
+        "programs_shown",
+        "monthly_shown",
         "registry_number",
         "updated_at",
     ]
     list_filter = [StatusFilter, "segment", "funding_source", "budget_year"]
-    search_fields = ["id", "worker__id", "worker__full_name", "registry_number"]
+    search_fields = ["id", "worker__id", "worker__full_name", "registry_number"]  # and a whole NIK
+    search_help_text = _("An enrolment or worker ID, a name, a KPJ number, or a whole NIK (16 digits).")
+    nik_path = "worker__"
     list_select_related = ["worker", "village", "funding_source"]
-    readonly_fields = ["worker_name", "worker_nik"]
-    exclude = ["request_hash"]
+    readonly_fields = ["worker_name", "worker_nik", "programs_shown", "monthly_shown", "annual_shown",
+                       "detail_shown", "warnings_json", "errors_shown"]  # fmt: skip
+    exclude = ["request_hash", "programs", "monthly_contribution", "annual_contribution", "contribution_detail",
+               "warnings", "errors"]  # fmt: skip
     actions = ["verify", "reject"]
     show_full_result_count = False
+    programs_shown = programs_field(Enrolment, "programs")
+    monthly_shown = rupiah_field(Enrolment, "monthly_contribution")
+    annual_shown = rupiah_field(Enrolment, "annual_contribution")
+    detail_shown = json_field(Enrolment, "contribution_detail")
+    warnings_json = json_field(Enrolment, "warnings")
+    errors_shown = json_field(Enrolment, "errors")
 
     @admin.display(description=_("worker"))
     def worker_name(self, obj: Enrolment) -> str:

@@ -3,6 +3,7 @@ from typing import Any
 from django.apps import AppConfig
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 
 
 class EnrolmentConfig(AppConfig):
@@ -13,7 +14,7 @@ class EnrolmentConfig(AppConfig):
     the code"). A new model in those packages does the same."""
 
     name = "enrolment"
-    verbose_name = "Enrolments"
+    verbose_name = _("Enrolments")
 
     def ready(self) -> None:
         from config.metrics import register_scrape_collector

@@ -41,17 +41,23 @@ class ContributionRule(models.Model):
     whole rupiah and raised to `minimum_idr`.
     """
 
-    segment = models.CharField(max_length=3, choices=Segment.choices)
-    program = models.CharField(max_length=3, choices=Program.choices)
-    basis = models.CharField(max_length=10, choices=RateBasis.choices)
-    rate_bp = models.PositiveIntegerField(default=0)
-    flat_idr = models.PositiveIntegerField(default=0)
-    minimum_idr = models.PositiveIntegerField(default=0)
-    valid_from = models.DateField()
-    valid_to = models.DateField(null=True, blank=True)  # inclusive; empty = until further notice
-    source = models.CharField(max_length=200, blank=True)  # the regulation, e.g. "PP 44/2015"
+    segment = models.CharField(max_length=3, choices=Segment.choices, verbose_name=_("segment"))
+    program = models.CharField(max_length=3, choices=Program.choices, verbose_name=_("program"))
+    basis = models.CharField(max_length=10, choices=RateBasis.choices, verbose_name=_("basis"))
+    rate_bp = models.PositiveIntegerField(
+        default=0, verbose_name=_("rate (basis points)"), help_text=_("100 basis points = 1 %.")
+    )
+    flat_idr = models.PositiveIntegerField(default=0, verbose_name=_("flat amount (IDR)"))
+    minimum_idr = models.PositiveIntegerField(default=0, verbose_name=_("minimum (IDR)"))
+    valid_from = models.DateField(verbose_name=_("valid from"))
+    valid_to = models.DateField(
+        null=True, blank=True, verbose_name=_("valid to")
+    )  # inclusive; empty = until further notice
+    source = models.CharField(max_length=200, blank=True, verbose_name=_("source"))  # the regulation, e.g. "PP 44/2015"
 
     class Meta:
+        verbose_name = _("contribution rule")
+        verbose_name_plural = _("contribution rules")
         ordering = ["segment", "program", "valid_from"]
         constraints = [
             models.CheckConstraint(
@@ -70,14 +76,16 @@ class IncomeBand(models.Model):
     band is open-ended. Seeded with the lowest band (base Rp 1,000,000).
     """
 
-    segment = models.CharField(max_length=3, choices=Segment.choices, default=Segment.BPU)
-    income_from = models.PositiveBigIntegerField()
-    base_idr = models.PositiveBigIntegerField()
-    valid_from = models.DateField()
-    valid_to = models.DateField(null=True, blank=True)
-    source = models.CharField(max_length=200, blank=True)
+    segment = models.CharField(max_length=3, choices=Segment.choices, default=Segment.BPU, verbose_name=_("segment"))
+    income_from = models.PositiveBigIntegerField(verbose_name=_("income from"))
+    base_idr = models.PositiveBigIntegerField(verbose_name=_("base (IDR)"))
+    valid_from = models.DateField(verbose_name=_("valid from"))
+    valid_to = models.DateField(null=True, blank=True, verbose_name=_("valid to"))
+    source = models.CharField(max_length=200, blank=True, verbose_name=_("source"))
 
     class Meta:
+        verbose_name = _("income band")
+        verbose_name_plural = _("income bands")
         ordering = ["segment", "income_from", "valid_from"]
 
     def __str__(self) -> str:
@@ -88,18 +96,27 @@ class ContributionDiscount(models.Model):
     """A percentage off some programs for a period, e.g. PP 50/2025's 50 % on JKK and JKM for
     self-paying BPU (transport 2026-01..2027-03, other sectors 2026-04..2026-12)."""
 
-    name = models.CharField(max_length=100)
-    segment = models.CharField(max_length=3, choices=Segment.choices, default=Segment.BPU)
-    programs = models.JSONField(default=list)  # ["JKK", "JKM"]
-    percent = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    segment = models.CharField(max_length=3, choices=Segment.choices, default=Segment.BPU, verbose_name=_("segment"))
+    programs = models.JSONField(
+        default=list, verbose_name=_("programs"), help_text=_('Program codes, e.g. ["JKK", "JKM"].')
+    )
+    percent = models.PositiveSmallIntegerField(verbose_name=_("percent"))
     # Occupation groups it is for (see OccupationGroup); empty: every group.
-    occupation_groups = models.JSONField(default=list, blank=True)
-    self_paid_only = models.BooleanField(default=True)
-    valid_from = models.DateField()
-    valid_to = models.DateField()
-    source = models.CharField(max_length=200, blank=True)
+    occupation_groups = models.JSONField(
+        default=list,
+        blank=True,
+        verbose_name=_("occupation groups"),
+        help_text=_('Occupation group codes, e.g. ["transport"]; empty: every group.'),
+    )
+    self_paid_only = models.BooleanField(default=True, verbose_name=_("self-paid only"))
+    valid_from = models.DateField(verbose_name=_("valid from"))
+    valid_to = models.DateField(verbose_name=_("valid to"))
+    source = models.CharField(max_length=200, blank=True, verbose_name=_("source"))
 
     class Meta:
+        verbose_name = _("contribution discount")
+        verbose_name_plural = _("contribution discounts")
         ordering = ["valid_from", "name"]
         constraints = [
             models.CheckConstraint(condition=Q(percent__lte=100), name="discount_percent_max"),
@@ -127,24 +144,32 @@ class FundingAllocation(models.Model):
     seat; a rejection, an end or a deletion frees one.
     """
 
-    id = models.CharField(primary_key=True, max_length=64, default=new_allocation_id)
-    funding_source = models.ForeignKey(FundingSource, on_delete=models.PROTECT, related_name="+")
-    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
-    budget_year = models.PositiveSmallIntegerField()
-    decree_number = models.CharField(max_length=200)
-    decree_date = models.DateField()
-    period_start = models.DateField()
-    period_end = models.DateField()
-    quota_workers = models.PositiveIntegerField()
-    amount_idr = models.PositiveBigIntegerField()
-    committed_workers = models.BigIntegerField(default=0, db_default=0, editable=False)
-    committed_idr = models.BigIntegerField(default=0, db_default=0, editable=False)
-    version = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    id = models.CharField(primary_key=True, max_length=64, default=new_allocation_id, verbose_name=_("ID"))
+    funding_source = models.ForeignKey(
+        FundingSource, on_delete=models.PROTECT, related_name="+", verbose_name=_("funding source")
+    )
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", verbose_name=_("area"))
+    budget_year = models.PositiveSmallIntegerField(verbose_name=_("budget year"))
+    decree_number = models.CharField(max_length=200, verbose_name=_("decree number"))
+    decree_date = models.DateField(verbose_name=_("decree date"))
+    period_start = models.DateField(verbose_name=_("period start"))
+    period_end = models.DateField(verbose_name=_("period end"))
+    quota_workers = models.PositiveIntegerField(verbose_name=_("quota workers"))
+    amount_idr = models.PositiveBigIntegerField(verbose_name=_("amount (IDR)"))
+    committed_workers = models.BigIntegerField(
+        default=0, db_default=0, editable=False, verbose_name=_("committed workers")
+    )
+    committed_idr = models.BigIntegerField(default=0, db_default=0, editable=False, verbose_name=_("committed (IDR)"))
+    version = models.PositiveIntegerField(default=1, verbose_name=_("version"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("created by")
+    )
 
     class Meta:
+        verbose_name = _("funding allocation")
+        verbose_name_plural = _("funding allocations")
         app_label = "enrolment"  # see enrolment/apps.py
         ordering = ["budget_year", "area_id", "decree_number"]
         constraints = [
@@ -196,52 +221,82 @@ PAYMENT_PERIODS = (1, 3, 6, 12)
 class Enrolment(ClientRecord):
     """A person's participation (a client record, villages/records.py)."""
 
-    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="enrolments")
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="enrolments", verbose_name=_("worker"))
     # The worker's village, kept here so scoping, sync and reports never join workers.
-    village = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", db_index=False)
-    segment = models.CharField(max_length=3, choices=Segment.choices, default=Segment.BPU)
-    programs = models.JSONField(default=list)
-    funding_source = models.ForeignKey(
-        FundingSource, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    village = models.ForeignKey(
+        Area, on_delete=models.PROTECT, related_name="+", db_index=False, verbose_name=_("village")
     )
-    budget_year = models.PositiveSmallIntegerField(null=True, blank=True)
-    funding_decree = models.CharField(max_length=200, blank=True)  # the decree paying for it
-    coverage_start = models.DateField(null=True, blank=True)
-    payment_period_months = models.PositiveSmallIntegerField(default=1)
+    segment = models.CharField(max_length=3, choices=Segment.choices, default=Segment.BPU, verbose_name=_("segment"))
+    programs = models.JSONField(default=list, verbose_name=_("programs"))
+    funding_source = models.ForeignKey(
+        FundingSource,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("funding source"),
+    )
+    budget_year = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("budget year"))
+    funding_decree = models.CharField(
+        max_length=200, blank=True, verbose_name=_("funding decree")
+    )  # the decree paying for it
+    coverage_start = models.DateField(null=True, blank=True, verbose_name=_("coverage start"))
+    payment_period_months = models.PositiveSmallIntegerField(default=1, verbose_name=_("payment period (months)"))
     # Server-computed from the rate tables: the first month's amount, and a year of coverage
     # from coverage_start at the rates in force each month (discounts change within a year).
-    monthly_contribution = models.PositiveIntegerField(default=0)
-    annual_contribution = models.PositiveBigIntegerField(default=0)
-    contribution_detail = models.JSONField(default=dict, blank=True)
+    monthly_contribution = models.PositiveIntegerField(default=0, verbose_name=_("monthly contribution (IDR)"))
+    annual_contribution = models.PositiveBigIntegerField(default=0, verbose_name=_("annual contribution (IDR)"))
+    contribution_detail = models.JSONField(default=dict, blank=True, verbose_name=_("contribution detail"))
 
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
-    status_reason = models.TextField(blank=True)
-    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, verbose_name=_("status"))
+    status_reason = models.TextField(blank=True, verbose_name=_("status reason"))
+    status_changed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("status changed at"))
     status_changed_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("status changed by"),
     )
     # KPJ: the participant number the registry issues (11 digits).
-    registry_number = models.CharField(max_length=11, blank=True)
-    synced_at = models.DateTimeField(null=True, blank=True)
+    registry_number = models.CharField(max_length=11, blank=True, verbose_name=_("participant number (KPJ)"))
+    synced_at = models.DateTimeField(null=True, blank=True, verbose_name=_("synced at"))
     # What the registry last said about the participation, and from when ('' before registration).
     registry_status = models.CharField(
-        max_length=10, choices=RegistryStatus.choices, blank=True, default="", db_default=""
+        max_length=10,
+        choices=RegistryStatus.choices,
+        blank=True,
+        default="",
+        db_default="",
+        verbose_name=_("registry status"),
     )
-    registry_status_date = models.DateField(null=True, blank=True)
+    registry_status_date = models.DateField(null=True, blank=True, verbose_name=_("registry status date"))
 
     # The budget year (enrolment/funding): the decree paying for it, the last month paid for
     # (first day of that month), and for a renewal the enrolment it continues and the participant
     # number (KPJ) it renews, which the registry keeps.
     allocation = models.ForeignKey(
-        FundingAllocation, null=True, blank=True, on_delete=models.PROTECT, related_name="enrolments"
+        FundingAllocation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="enrolments",
+        verbose_name=_("allocation"),
     )
-    paid_through = models.DateField(null=True, blank=True)
+    paid_through = models.DateField(null=True, blank=True, verbose_name=_("paid through"))
     renewal_of = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="renewed_by"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="renewed_by", verbose_name=_("renewal of")
     )
-    renews = models.CharField(max_length=11, blank=True, default="", db_default="")
+    renews = models.CharField(
+        max_length=11, blank=True, default="", db_default="", verbose_name=_("renews participant number (KPJ)")
+    )
 
     class Meta(ClientRecord.Meta):
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
         constraints = [
             *ClientRecord.Meta.constraints,
             # One live enrolment per person and budget year: a renewal makes next year's while this

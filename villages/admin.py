@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -7,10 +8,36 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from villages import selectors, services
+from villages import display, selectors, services
 from villages.models import Area, AreaTarget, Assignment, AuditEvent, Device, Role, User
 from villages.records import bookkeeping_last
 from villages.scope import scope_of
+
+
+def _shown(model: type[Model], name: str, show: Callable[[Any], Any], order: bool) -> Any:
+    def column(self: Any, obj: Model) -> Any:
+        return show(getattr(obj, name))
+
+    column.__name__ = f"{name}_shown"
+    label = getattr(model._meta.get_field(name), "verbose_name", name)  # the field's own (translated) name
+    return admin.display(description=label, ordering=name if order else None)(column)
+
+
+def rupiah_field(model: type[Model], name: str) -> Any:
+    """An amount column or read-only field as rupiah (`Rp 16.800`), titled by the field's name:
+    `amount_shown = rupiah_field(Payment, "amount_idr")`, then "amount_shown" in list_display."""
+    return _shown(model, name, display.rupiah, order=True)
+
+
+def json_field(model: type[Model], name: str, *, short: bool = False) -> Any:
+    """A JSON field shown readably and masked (villages.display.masked_json): never its raw
+    text, which may hold NIKs and phones. `short` makes a one-line changelist column."""
+    return _shown(model, name, display.masked_json_short if short else display.masked_json, order=False)
+
+
+def programs_field(model: type[Model], name: str) -> Any:
+    """A list of program codes (["JKK", "JKM"]) by the programs' names."""
+    return _shown(model, name, display.program_names, order=False)
 
 
 def staff(request: HttpRequest) -> User:
@@ -144,11 +171,12 @@ class AreaAdmin(ScopedAdminMixin, admin.ModelAdmin):
 class AreaTargetAdmin(ScopedAdminMixin, admin.ModelAdmin):
     scope_field = "area__code"
     change_roles = (Role.SUPERVISOR,)  # supervisors set their areas' targets (API.md)
-    list_display = ["area", "year", "target_workers", "budget_idr", "updated_by", "updated_at"]
+    list_display = ["area", "year", "target_workers", "budget_shown", "updated_by", "updated_at"]
     list_filter = ["year"]
     search_fields = ["area__code", "area__name"]
     autocomplete_fields = ["area"]
     readonly_fields = ["updated_by", "updated_at"]
+    budget_shown = rupiah_field(AreaTarget, "budget_idr")
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "area":
@@ -258,6 +286,10 @@ class DeviceAdmin(ScopedAdminMixin, admin.ModelAdmin):
         self.message_user(request, _("%(n)d devices revoked.") % {"n": len(queryset)}, messages.SUCCESS)
 
 
+AUDIT_COLUMNS = ("at", "actor", "actor_username", "device", "ip", "action", "object_type", "object_id", "area_code",
+                 "changes_shown", "context_shown")  # fmt: skip
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
     """Read-only: the log is append-only (the database refuses changes too). Supervisors see
@@ -269,3 +301,9 @@ class AuditEventAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
     search_fields = ["actor_username", "object_id", "area_code"]
     date_hierarchy = "at"
     show_full_result_count = False
+    # The JSON columns readably and masked (they are masked when written; shown masked again in
+    # case an older row was not).
+    fields = AUDIT_COLUMNS
+    readonly_fields = AUDIT_COLUMNS
+    changes_shown = json_field(AuditEvent, "changes")
+    context_shown = json_field(AuditEvent, "context")

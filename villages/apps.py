@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class VillagesConfig(AppConfig):
     name = "villages"
-    verbose_name = "Areas and officials"
+    verbose_name = _("Areas and officials")
 
     def ready(self) -> None:
         from config import lookups  # noqa: F401  (registers the `__any` lookup)

@@ -48,19 +48,23 @@ class Area(models.Model):
     deleted: workers, targets and history still point at them.
     """
 
-    code = models.CharField(primary_key=True, max_length=13)
-    name = models.CharField(max_length=120)
-    level = models.CharField(max_length=8, choices=AreaLevel.choices)
-    kind = models.CharField(max_length=10, choices=AreaKind.choices)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
-    postal_code = models.CharField(max_length=5, blank=True)
+    code = models.CharField(primary_key=True, max_length=13, verbose_name=_("code"))
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    level = models.CharField(max_length=8, choices=AreaLevel.choices, verbose_name=_("level"))
+    kind = models.CharField(max_length=10, choices=AreaKind.choices, verbose_name=_("kind"))
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("parent area")
+    )
+    postal_code = models.CharField(max_length=5, blank=True, verbose_name=_("postal code"))
     # The decree the row was loaded from, e.g. "Kepmendagri 300.2.2-2138/2025".
-    source_decree = models.CharField(max_length=64)
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    source_decree = models.CharField(max_length=64, verbose_name=_("source decree"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("area")
+        verbose_name_plural = _("areas")
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(condition=Q(code__regex=AREA_CODE_REGEX), name="area_code_format"),
@@ -78,14 +82,23 @@ class Area(models.Model):
 class AreaTarget(models.Model):
     """How many workers an area aims to cover in a budget year, and the money set aside (IDR)."""
 
-    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="targets")
-    year = models.PositiveSmallIntegerField()
-    target_workers = models.PositiveIntegerField()
-    budget_idr = models.PositiveBigIntegerField()
-    updated_by = models.ForeignKey("villages.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    updated_at = models.DateTimeField(auto_now=True)
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="targets", verbose_name=_("area"))
+    year = models.PositiveSmallIntegerField(verbose_name=_("year"))
+    target_workers = models.PositiveIntegerField(verbose_name=_("target workers"))
+    budget_idr = models.PositiveBigIntegerField(verbose_name=_("budget (IDR)"))
+    updated_by = models.ForeignKey(
+        "villages.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("updated by"),
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("area target")
+        verbose_name_plural = _("area targets")
         ordering = ["area_id", "year"]
         constraints = [
             models.UniqueConstraint(fields=["area", "year"], name="area_target_one_per_year"),
@@ -118,14 +131,16 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]  # knox (untyp
 
     first_name = None  # type: ignore[assignment]
     last_name = None  # type: ignore[assignment]
-    full_name = models.CharField(max_length=150, blank=True)
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    full_name = models.CharField(max_length=150, blank=True, verbose_name=_("full name"))
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER, verbose_name=_("role"))
 
     REQUIRED_FIELDS = ["email"]
 
     objects: ClassVar[OfficialManager] = OfficialManager()
 
     class Meta:
+        verbose_name = _("official")
+        verbose_name_plural = _("officials")
         ordering = ["username"]
         constraints = [
             models.CheckConstraint(condition=Q(role__in=Role.values), name="user_role_valid"),
@@ -145,11 +160,13 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]  # knox (untyp
 class Assignment(models.Model):
     """An official's area. It covers the area and everything below it."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="assignments")
-    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="assignments")
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="assignments", verbose_name=_("user"))
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="assignments", verbose_name=_("area"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
         ordering = ["user_id", "area_id"]
         constraints = [models.UniqueConstraint(fields=["user", "area"], name="assignment_unique")]
 
@@ -163,20 +180,22 @@ class Device(models.Model):  # type: ignore[django-manager-missing]  # `tokens`:
     `device_id` is what the app reports; two officials sharing one phone are two devices.
     """
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="devices")
-    device_id = models.CharField(max_length=64)
-    name = models.CharField(max_length=100, blank=True)
-    app_version = models.CharField(max_length=32, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_login_at = models.DateTimeField(null=True, blank=True)
-    last_seen_at = models.DateTimeField(null=True, blank=True)
-    last_pull_at = models.DateTimeField(null=True, blank=True)
-    last_push_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="devices", verbose_name=_("user"))
+    device_id = models.CharField(max_length=64, verbose_name=_("device ID"))
+    name = models.CharField(max_length=100, blank=True, verbose_name=_("name"))
+    app_version = models.CharField(max_length=32, blank=True, verbose_name=_("app version"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    last_login_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last login at"))
+    last_seen_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last seen at"))
+    last_pull_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last pull at"))
+    last_push_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last push at"))
     # Records waiting on the phone, as the app last reported it.
-    pending_count = models.PositiveIntegerField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    pending_count = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("pending count"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
 
     class Meta:
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
         ordering = ["-last_seen_at", "pk"]
         constraints = [models.UniqueConstraint(fields=["user", "device_id"], name="device_unique_per_user")]
 
@@ -187,10 +206,25 @@ class Device(models.Model):  # type: ignore[django-manager-missing]  # `tokens`:
 class DeviceToken(AbstractAuthToken):
     """knox's hashed, expiring token, tied to the device it was issued to (KNOX_TOKEN_MODEL)."""
 
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="tokens")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="tokens", verbose_name=_("device"))
 
     class Meta:
+        verbose_name = _("device token")
+        verbose_name_plural = _("device tokens")
         ordering = ["-created"]
+
+
+# knox's fields carry no verbose names (the admin would show them in English): named here, on
+# DeviceToken's own copies of them.
+for _name, _label in {
+    "digest": _("digest"),
+    "token_key": _("token key"),
+    "user": _("user"),
+    "created": _("created at"),
+    "expiry": _("expires at"),
+}.items():
+    _field = DeviceToken._meta.get_field(_name)
+    _field.verbose_name = _field._verbose_name = _label  # _verbose_name: what migrations read
 
 
 class AuditAction(models.TextChoices):
@@ -218,24 +252,32 @@ class AuditEvent(models.Model):
     `actor` is not a real foreign key, so deleting an official never needs to touch the log.
     """
 
-    at = models.DateTimeField(default=timezone.now, db_index=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("time"))
     actor = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("actor"),
     )
-    actor_username = models.CharField(max_length=150, blank=True)
-    device = models.BigIntegerField(null=True, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    action = models.CharField(max_length=10, choices=AuditAction.choices)
-    object_type = models.CharField(max_length=20)
-    object_id = models.CharField(max_length=64, blank=True)
+    actor_username = models.CharField(max_length=150, blank=True, verbose_name=_("actor username"))
+    device = models.BigIntegerField(null=True, blank=True, verbose_name=_("device"))
+    ip = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("IP address"))
+    action = models.CharField(max_length=10, choices=AuditAction.choices, verbose_name=_("action"))
+    object_type = models.CharField(max_length=20, verbose_name=_("object type"))
+    object_id = models.CharField(max_length=64, blank=True, verbose_name=_("object ID"))
     # The village (or area) the object belongs to, so audit views can be scoped like data.
-    area_code = models.CharField(max_length=13, blank=True)
+    area_code = models.CharField(max_length=13, blank=True, verbose_name=_("area code"))
     # {field: [before, after]} for changes; NIK-like values masked.
-    changes = models.JSONField(null=True, blank=True)
+    changes = models.JSONField(null=True, blank=True, verbose_name=_("changes"))
     # Anything else worth knowing: {"full_nik": true}, {"reason": ...}, {"count": 1000}, filters.
-    context = models.JSONField(default=dict, blank=True)
+    context = models.JSONField(default=dict, blank=True, verbose_name=_("context"))
 
     class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["object_type", "object_id"], name="audit_object"),
@@ -263,7 +305,11 @@ class SyncClock(models.Model):
     as they commit. PostgreSQL uses transaction ids instead and never touches this table.
     """
 
-    value = models.BigIntegerField(default=0)
+    value = models.BigIntegerField(default=0, verbose_name=_("value"))
+
+    class Meta:
+        verbose_name = _("sync clock")
+        verbose_name_plural = _("sync clocks")
 
     def __str__(self) -> str:
         return str(self.value)
@@ -273,10 +319,14 @@ class SyncSnapshot(models.Model):
     """The snapshot a PostgreSQL pull read, kept so the next pull can ask exactly which writes it
     did not see (villages/sync_clock.py). The device's cursor is this row's id."""
 
-    id = models.BigAutoField(primary_key=True)
+    id = models.BigAutoField(primary_key=True, verbose_name=_("ID"))
     # pg_snapshot as text: "xmin:xmax:xip,xip,…"
-    snapshot = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    snapshot = models.TextField(verbose_name=_("snapshot"))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("sync snapshot")
+        verbose_name_plural = _("sync snapshots")
 
     def __str__(self) -> str:
         return f"{self.pk}: {self.snapshot}"
@@ -285,13 +335,15 @@ class SyncSnapshot(models.Model):
 class RecordMove(models.Model):
     """A synced record left a village (its village changed); written by a trigger."""
 
-    table = models.CharField(max_length=32)  # "workers" or "enrolments", the sync table names
-    record_id = models.CharField(max_length=64)
-    from_village = models.CharField(max_length=13)
-    to_village = models.CharField(max_length=13)
-    sync_txid = models.BigIntegerField(default=0, db_default=0, editable=False)
+    table = models.CharField(max_length=32, verbose_name=_("table"))  # "workers" or "enrolments", the sync table names
+    record_id = models.CharField(max_length=64, verbose_name=_("record ID"))
+    from_village = models.CharField(max_length=13, verbose_name=_("from village"))
+    to_village = models.CharField(max_length=13, verbose_name=_("to village"))
+    sync_txid = models.BigIntegerField(default=0, db_default=0, editable=False, verbose_name=_("sync transaction"))
 
     class Meta:
+        verbose_name = _("record move")
+        verbose_name_plural = _("record moves")
         indexes = [models.Index(fields=["sync_txid"], name="recordmove_txid")]
 
     def __str__(self) -> str:
@@ -302,12 +354,16 @@ class ScopeChange(models.Model):
     """An area added to or removed from an official (an Assignment row inserted or deleted);
     written by a trigger, so changes through the API and through the admin are both seen."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_constraint=False)
-    area_code = models.CharField(max_length=13)
-    added = models.BooleanField()
-    sync_txid = models.BigIntegerField(default=0, db_default=0, editable=False)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="+", db_constraint=False, verbose_name=_("user")
+    )
+    area_code = models.CharField(max_length=13, verbose_name=_("area code"))
+    added = models.BooleanField(verbose_name=_("added"))
+    sync_txid = models.BigIntegerField(default=0, db_default=0, editable=False, verbose_name=_("sync transaction"))
 
     class Meta:
+        verbose_name = _("scope change")
+        verbose_name_plural = _("scope changes")
         indexes = [models.Index(fields=["user", "sync_txid"], name="scopechange_user_txid")]
 
     def __str__(self) -> str:

@@ -48,36 +48,58 @@ class ClientRecord(models.Model):
     # related name and indexes differ); scope, sync and the audit log go by it.
     village_id: str
 
-    id = models.CharField(primary_key=True, max_length=CLIENT_ID_MAX_LENGTH)
+    id = models.CharField(primary_key=True, max_length=CLIENT_ID_MAX_LENGTH, verbose_name=_("ID"))
     # Derived by the server (never a refusal), and the field errors of a flagged record.
-    warnings = models.JSONField(default=list, blank=True)
-    needs_correction = models.BooleanField(default=False)
-    errors = models.JSONField(default=dict, blank=True)
+    warnings = models.JSONField(default=list, blank=True, verbose_name=_("warnings"))
+    needs_correction = models.BooleanField(default=False, verbose_name=_("needs correction"))
+    errors = models.JSONField(default=dict, blank=True, verbose_name=_("errors"))
 
-    version = models.PositiveIntegerField(default=1)
+    version = models.PositiveIntegerField(default=1, verbose_name=_("version"))
     # Hash of the normalised create request: a replay of the same create answers 200.
-    request_hash = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    request_hash = models.CharField(max_length=64, blank=True, verbose_name=_("request hash"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     # Officials are deactivated, never deleted, so nothing looks records up by them: unindexed.
     created_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("created by"),
     )
     updated_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("updated by"),
     )
-    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("deleted at"))
     deleted_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("deleted by"),
     )
     # Offline sync: the transaction that last wrote the row and the one that created it, stamped
     # by database triggers (villages/sync_clock.py); never set by Python.
-    sync_txid = models.BigIntegerField(default=0, db_default=0, editable=False)
-    sync_created_txid = models.BigIntegerField(default=0, db_default=0, editable=False)
+    sync_txid = models.BigIntegerField(default=0, db_default=0, editable=False, verbose_name=_("sync transaction"))
+    sync_created_txid = models.BigIntegerField(
+        default=0, db_default=0, editable=False, verbose_name=_("sync creating transaction")
+    )
     # The device (villages.Device pk) whose official created the record, if any: that device has
     # it already, so its pulls send the record as `updated`, never `created` (WatermelonDB would
     # otherwise re-create a record the device deleted meanwhile, undoing the deletion).
-    created_on_device = models.BigIntegerField(null=True, blank=True, editable=False)
+    created_on_device = models.BigIntegerField(
+        null=True, blank=True, editable=False, verbose_name=_("created on device")
+    )
 
     class Meta:
         abstract = True

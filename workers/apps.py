@@ -3,11 +3,12 @@ from typing import Any
 from django.apps import AppConfig
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 
 
 class WorkersConfig(AppConfig):
     name = "workers"
-    verbose_name = "Workers"
+    verbose_name = _("Workers")
 
     def ready(self) -> None:
         checks.register(_enrolment_rules_provided)

@@ -31,14 +31,16 @@ class OccupationGroup(models.TextChoices):
 class Occupation(models.Model):
     """A reference row (seeded from DOMAIN.md, extendable by an admin)."""
 
-    code = models.CharField(primary_key=True, max_length=32)
-    name = models.CharField(max_length=100)  # Indonesian, as officials say it
-    name_en = models.CharField(max_length=100)
-    group = models.CharField(max_length=20, choices=OccupationGroup.choices)
-    sort_order = models.PositiveSmallIntegerField(default=0)
-    active = models.BooleanField(default=True)
+    code = models.CharField(primary_key=True, max_length=32, verbose_name=_("code"))
+    name = models.CharField(max_length=100, verbose_name=_("name"))  # Indonesian, as officials say it
+    name_en = models.CharField(max_length=100, verbose_name=_("English name"))
+    group = models.CharField(max_length=20, choices=OccupationGroup.choices, verbose_name=_("group"))
+    sort_order = models.PositiveSmallIntegerField(default=0, verbose_name=_("sort order"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
 
     class Meta:
+        verbose_name = _("occupation")
+        verbose_name_plural = _("occupations")
         ordering = ["sort_order", "code"]
 
     def __str__(self) -> str:
@@ -49,15 +51,17 @@ class FundingSource(models.Model):
     """Who pays the contribution. `public_budget` (APBN/APBD and the like) and `self_paid`
     decide which discounts apply (PP 50/2025 discounts self-paying BPU only)."""
 
-    code = models.CharField(primary_key=True, max_length=32)
-    name = models.CharField(max_length=100)
-    name_en = models.CharField(max_length=100)
-    public_budget = models.BooleanField(default=False)
-    self_paid = models.BooleanField(default=False)
-    sort_order = models.PositiveSmallIntegerField(default=0)
-    active = models.BooleanField(default=True)
+    code = models.CharField(primary_key=True, max_length=32, verbose_name=_("code"))
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    name_en = models.CharField(max_length=100, verbose_name=_("English name"))
+    public_budget = models.BooleanField(default=False, verbose_name=_("public budget"))
+    self_paid = models.BooleanField(default=False, verbose_name=_("self-paid"))
+    sort_order = models.PositiveSmallIntegerField(default=0, verbose_name=_("sort order"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
 
     class Meta:
+        verbose_name = _("funding source")
+        verbose_name_plural = _("funding sources")
         ordering = ["sort_order", "code"]
         constraints = [
             models.CheckConstraint(condition=~Q(public_budget=True, self_paid=True), name="funding_public_or_self"),
@@ -83,16 +87,20 @@ class PrivacyNotice(models.Model):
     consent: reference data (seeded by workers 0013; a new version is a new row, never an edit).
     A consent names the version it was given under and one of its purposes (UU 27/2022)."""
 
-    version = models.CharField(primary_key=True, max_length=20)
-    title = models.CharField(max_length=200)
-    summary = models.TextField()  # what the officer reads out, in Indonesian
-    text = models.TextField()
+    version = models.CharField(primary_key=True, max_length=20, verbose_name=_("version"))
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    summary = models.TextField(verbose_name=_("summary"))  # what the officer reads out, in Indonesian
+    text = models.TextField(verbose_name=_("text"))
     # The purposes (codes) consent under this notice may be given for; the first is the default.
-    purposes = models.JSONField(default=list)
-    effective_from = models.DateField()
-    effective_until = models.DateField(null=True, blank=True)  # the last day; open when null
+    purposes = models.JSONField(default=list, verbose_name=_("purposes"))
+    effective_from = models.DateField(verbose_name=_("effective from"))
+    effective_until = models.DateField(
+        null=True, blank=True, verbose_name=_("effective until")
+    )  # the last day; open when null
 
     class Meta:
+        verbose_name = _("privacy notice")
+        verbose_name_plural = _("privacy notices")
         ordering = ["effective_from", "version"]
         constraints = [
             models.CheckConstraint(
@@ -115,49 +123,73 @@ class HeirRelationship(models.TextChoices):
 
 class Worker(ClientRecord):
     # Indexed by the prefix index and (village, birth_date) below, not by Django's default pair.
-    village = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="workers", db_index=False)
+    village = models.ForeignKey(
+        Area, on_delete=models.PROTECT, related_name="workers", db_index=False, verbose_name=_("village")
+    )
     # Personal data is encrypted at rest (config/pii.py): NIK, No. KK, phone, mother's maiden name
     # and heirs. Exact matches (NIK uniqueness, "already registered", search by NIK, import
     # matching) go through the blind indexes beside them, kept by every save.
     # The normalised 16 digits; as typed only on a record that needs correction.
-    nik = EncryptedTextField(blank=True)
-    nik_bi = BlindIndexField(source="nik", purpose="nik")
-    kk_number = EncryptedTextField(blank=True)  # No. KK, the family card
-    kk_bi = BlindIndexField(source="kk_number", purpose="kk")
-    full_name = models.CharField(max_length=150, blank=True)
-    birth_date = models.DateField(null=True, blank=True)
-    birth_place = models.CharField(max_length=100, blank=True)
-    sex = models.CharField(max_length=1, choices=Sex.choices, blank=True)
-    phone = EncryptedTextField(blank=True)  # E.164
-    phone_bi = BlindIndexField(source="phone", purpose="phone")
-    address_street = models.CharField(max_length=200, blank=True)
-    address_dusun = models.CharField(max_length=100, blank=True)
-    address_rt = models.CharField(max_length=3, blank=True)
-    address_rw = models.CharField(max_length=3, blank=True)
+    nik = EncryptedTextField(blank=True, verbose_name=_("NIK"))
+    nik_bi = BlindIndexField(source="nik", purpose="nik", verbose_name=_("NIK blind index"))
+    kk_number = EncryptedTextField(blank=True, verbose_name=_("family card number (No. KK)"))  # No. KK, the family card
+    kk_bi = BlindIndexField(source="kk_number", purpose="kk", verbose_name=_("family card blind index"))
+    full_name = models.CharField(max_length=150, blank=True, verbose_name=_("full name"))
+    birth_date = models.DateField(null=True, blank=True, verbose_name=_("birth date"))
+    birth_place = models.CharField(max_length=100, blank=True, verbose_name=_("birth place"))
+    sex = models.CharField(max_length=1, choices=Sex.choices, blank=True, verbose_name=_("sex"))
+    phone = EncryptedTextField(blank=True, verbose_name=_("phone"))  # E.164
+    phone_bi = BlindIndexField(source="phone", purpose="phone", verbose_name=_("phone blind index"))
+    address_street = models.CharField(max_length=200, blank=True, verbose_name=_("street address"))
+    address_dusun = models.CharField(max_length=100, blank=True, verbose_name=_("hamlet (dusun)"))
+    address_rt = models.CharField(max_length=3, blank=True, verbose_name=_("RT"))
+    address_rw = models.CharField(max_length=3, blank=True, verbose_name=_("RW"))
     occupation = models.ForeignKey(
-        Occupation, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        Occupation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("occupation"),
     )
-    kusuka_number = models.CharField(max_length=32, blank=True)  # fishers' KUSUKA card
-    monthly_income = models.PositiveBigIntegerField(null=True, blank=True)  # IDR
-    mother_maiden_name = EncryptedTextField(blank=True)
+    kusuka_number = models.CharField(
+        max_length=32, blank=True, verbose_name=_("KUSUKA card number")
+    )  # fishers' KUSUKA card
+    monthly_income = models.PositiveBigIntegerField(null=True, blank=True, verbose_name=_("monthly income"))  # IDR
+    mother_maiden_name = EncryptedTextField(blank=True, verbose_name=_("mother's maiden name"))
     # [{name, relationship, nik, phone}]: ahli waris, needed at claim time.
-    heirs = EncryptedJSONField(default=list, blank=True)
-    consent_given_at = models.DateTimeField(null=True, blank=True)
-    consent_method = models.CharField(max_length=10, choices=ConsentMethod.choices, blank=True)
-    consent_recorded_by = models.CharField(max_length=150, blank=True)
+    heirs = EncryptedJSONField(default=list, blank=True, verbose_name=_("heirs"))
+    consent_given_at = models.DateTimeField(null=True, blank=True, verbose_name=_("consent given at"))
+    consent_method = models.CharField(
+        max_length=10, choices=ConsentMethod.choices, blank=True, verbose_name=_("consent method")
+    )
+    consent_recorded_by = models.CharField(max_length=150, blank=True, verbose_name=_("consent recorded by"))
     # The privacy notice the consent was given under and what for (PrivacyNotice; validated by
     # workers/validation.py, defaulting to the notice in force on the day of consent).
-    consent_purpose = models.CharField(max_length=40, blank=True, default="", db_default="")
-    consent_notice_version = models.CharField(max_length=20, blank=True, default="", db_default="")
+    consent_purpose = models.CharField(
+        max_length=40, blank=True, default="", db_default="", verbose_name=_("consent purpose")
+    )
+    consent_notice_version = models.CharField(
+        max_length=20, blank=True, default="", db_default="", verbose_name=_("consent notice version")
+    )
     # Data-subject rights (enrolment/privacy): anonymised on request, or processing restricted.
-    erased_at = models.DateTimeField(null=True, blank=True)
-    restricted_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True, verbose_name=_("erased at"))
+    restricted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("restricted at"))
     # A tombstone left by a merge names the record that survived it (workers/duplicates).
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("merged into"),
     )
 
     class Meta(ClientRecord.Meta):
+        verbose_name = _("worker")
+        verbose_name_plural = _("workers")
         constraints = [
             *ClientRecord.Meta.constraints,
             # One live person per NIK, nationally (by its blind index). Tombstones and quarantined
@@ -229,12 +261,16 @@ class MatchName(models.Model):
     """A worker's normalised name and birth date, for the duplicate finder (one row per worker,
     rewritten by every save of the worker; workers/duplicates/finder.py)."""
 
-    worker = models.OneToOneField(Worker, primary_key=True, on_delete=models.CASCADE, related_name="+")
-    name_key = models.CharField(max_length=150, blank=True)  # workers/duplicates/names.py
-    birth_date = models.DateField(null=True, blank=True)
+    worker = models.OneToOneField(
+        Worker, primary_key=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("worker")
+    )
+    name_key = models.CharField(max_length=150, blank=True, verbose_name=_("name key"))  # workers/duplicates/names.py
+    birth_date = models.DateField(null=True, blank=True, verbose_name=_("birth date"))
 
     class Meta:
         # Candidates born on a date (or its day/month swap); pg_trgm compares the names in SQL.
+        verbose_name = _("match name")
+        verbose_name_plural = _("match names")
         indexes = [models.Index(fields=["birth_date"], name="matchname_birth_date")]
 
     def __str__(self) -> str:
@@ -246,10 +282,14 @@ class MatchKey(models.Model):
     workers/duplicates/keys.py). Several rows per worker; the key itself leads the index."""
 
     pk = models.CompositePrimaryKey("key", "worker")
-    key = models.CharField(max_length=40)
-    worker = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="+", db_index=False)
+    key = models.CharField(max_length=40, verbose_name=_("key"))
+    worker = models.ForeignKey(
+        Worker, on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("worker")
+    )
 
     class Meta:
+        verbose_name = _("match key")
+        verbose_name_plural = _("match keys")
         indexes = [models.Index(fields=["worker"], name="matchkey_worker")]  # rewriting a worker's keys
 
     def __str__(self) -> str:
@@ -268,23 +308,41 @@ class DuplicatePair(models.Model):
     `a` is the smaller id: one row per pair whichever record was saved first. A dismissed pair
     stays dismissed (the finder never reopens it); a merged pair names the survivor."""
 
-    a = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="+", db_index=False)
-    b = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="+")
-    score = models.FloatField()
-    reasons = models.JSONField(default=list)
-    status = models.CharField(max_length=10, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN)
-    found_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(
-        "villages.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    a = models.ForeignKey(
+        Worker, on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("first worker")
     )
-    resolution_reason = models.CharField(max_length=500, blank=True)
+    b = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="+", verbose_name=_("second worker"))
+    score = models.FloatField(verbose_name=_("score"))
+    reasons = models.JSONField(default=list, verbose_name=_("reasons"))
+    status = models.CharField(
+        max_length=10, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN, verbose_name=_("status")
+    )
+    found_at = models.DateTimeField(auto_now_add=True, verbose_name=_("found at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
+    resolved_by = models.ForeignKey(
+        "villages.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("resolved by"),
+    )
+    resolution_reason = models.CharField(max_length=500, blank=True, verbose_name=_("resolution reason"))
     survivor = models.ForeignKey(
-        Worker, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        Worker,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("survivor"),
     )
 
     class Meta:
+        verbose_name = _("duplicate pair")
+        verbose_name_plural = _("duplicate pairs")
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["a", "b"], name="duplicatepair_unique"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -47,17 +48,24 @@ def worker_list(
     if occupation:
         workers = workers.filter(occupation_id=occupation)
     if q:
-        digits = normalise_nik(q)
-        workers = (
-            workers.filter(nik_bi=blind_index(digits, purpose="nik"))
-            if digits.isdigit() and len(digits) == 16
-            else workers.filter(Q(full_name__icontains=q))
-        )
+        by_nik = workers_by_nik(workers, q)
+        workers = by_nik if by_nik is not None else workers.filter(Q(full_name__icontains=q))
     if updated_since:
         workers = workers.filter(updated_at__gte=updated_since)
     if needs_correction is not None:
         workers = workers.filter(needs_correction=needs_correction)
     return workers
+
+
+def workers_by_nik(workers: QuerySet[Any], q: str, *, path: str = "") -> QuerySet[Any] | None:
+    """`workers` narrowed to the person whose whole NIK `q` is, through the blind index (the NIK
+    itself is encrypted: no scan, no decryption); None when `q` is not a whole NIK. `path` leads
+    from the queryset's model to the worker ("worker__" for enrolments). The API's search and
+    the admin's use this."""
+    digits = normalise_nik(q)
+    if not (digits.isdigit() and len(digits) == 16):
+        return None
+    return workers.filter(**{f"{path}nik_bi": blind_index(digits, purpose="nik")})
 
 
 def worker_get(*, user: User, worker_id: str) -> Worker:

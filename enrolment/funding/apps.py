@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class FundingConfig(AppConfig):
@@ -7,4 +8,4 @@ class FundingConfig(AppConfig):
 
     name = "enrolment.funding"
     label = "enrolment_funding"
-    verbose_name = "Funding, renewals, payments and claims"
+    verbose_name = _("Funding, renewals, payments and claims")

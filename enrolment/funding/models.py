@@ -50,30 +50,38 @@ class RenewalJob(models.Model):
     planned; a real run then creates the new enrolments chunk by chunk, each chunk in one
     transaction with `processed_rows`, so a worker that dies halfway resumes where it stopped."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
-    from_budget_year = models.PositiveSmallIntegerField()
-    to_allocation = models.ForeignKey(FundingAllocation, on_delete=models.PROTECT, related_name="renewals")
-    dry_run = models.BooleanField(default=True)
-    order = models.CharField(max_length=40, default="earliest_enrolment")
-    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    error = models.TextField(blank=True)
-    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", verbose_name=_("area"))
+    from_budget_year = models.PositiveSmallIntegerField(verbose_name=_("from budget year"))
+    to_allocation = models.ForeignKey(
+        FundingAllocation, on_delete=models.PROTECT, related_name="renewals", verbose_name=_("to allocation")
+    )
+    dry_run = models.BooleanField(default=True, verbose_name=_("dry run"))
+    order = models.CharField(max_length=40, default="earliest_enrolment", verbose_name=_("order"))
+    status = models.CharField(
+        max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, verbose_name=_("status")
+    )
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    created_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     # Who runs it: a run holds the lease while it works and renews it per chunk; a job whose
     # lease ran out (its worker died) is taken up again by the sweeper.
-    lease_until = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    total_rows = models.PositiveIntegerField(default=0)
-    processed_rows = models.PositiveIntegerField(default=0)
-    carried_count = models.PositiveIntegerField(default=0)
-    left_out_count = models.PositiveIntegerField(default=0)
-    created_count = models.PositiveIntegerField(default=0)
-    cost_idr = models.PositiveBigIntegerField(default=0)
-    left_out_by_reason = models.JSONField(default=dict, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True, verbose_name=_("lease until"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    total_rows = models.PositiveIntegerField(default=0, verbose_name=_("total rows"))
+    processed_rows = models.PositiveIntegerField(default=0, verbose_name=_("processed rows"))
+    carried_count = models.PositiveIntegerField(default=0, verbose_name=_("carried count"))
+    left_out_count = models.PositiveIntegerField(default=0, verbose_name=_("left out count"))
+    created_count = models.PositiveIntegerField(default=0, verbose_name=_("created count"))
+    cost_idr = models.PositiveBigIntegerField(default=0, verbose_name=_("cost (IDR)"))
+    left_out_by_reason = models.JSONField(default=dict, blank=True, verbose_name=_("left out by reason"))
 
     class Meta:
+        verbose_name = _("renewal job")
+        verbose_name_plural = _("renewal jobs")
         app_label = "enrolment"  # see enrolment/apps.py
         ordering = ["-created_at"]
         constraints = [models.CheckConstraint(condition=Q(status__in=JobStatus.values), name="renewal_status_valid")]
@@ -86,23 +94,27 @@ class RenewalRow(models.Model):
     """One candidate of a renewal: carried over (with its cost and, after a real run, the new
     enrolment) or left out with the reason. `position` is the order used (1 = first served)."""
 
-    job = models.ForeignKey(RenewalJob, on_delete=models.CASCADE, related_name="rows", db_index=False)
-    position = models.PositiveIntegerField()
-    enrolment_id = models.CharField(max_length=64)
-    worker_id = models.CharField(max_length=64)
-    village_id = models.CharField(max_length=13)
-    participant_number = models.CharField(max_length=11, blank=True)
-    outcome = models.CharField(max_length=10, choices=RenewalOutcome.choices)
-    reason = models.CharField(max_length=12, choices=LeftOutReason.choices, blank=True)
+    job = models.ForeignKey(
+        RenewalJob, on_delete=models.CASCADE, related_name="rows", db_index=False, verbose_name=_("job")
+    )
+    position = models.PositiveIntegerField(verbose_name=_("position"))
+    enrolment_id = models.CharField(max_length=64, verbose_name=_("enrolment ID"))
+    worker_id = models.CharField(max_length=64, verbose_name=_("worker ID"))
+    village_id = models.CharField(max_length=13, verbose_name=_("village ID"))
+    participant_number = models.CharField(max_length=11, blank=True, verbose_name=_("participant number (KPJ)"))
+    outcome = models.CharField(max_length=10, choices=RenewalOutcome.choices, verbose_name=_("outcome"))
+    reason = models.CharField(max_length=12, choices=LeftOutReason.choices, blank=True, verbose_name=_("reason"))
     # The new year's price: first month and twelve months (the cost), and the pricing detail.
-    monthly_idr = models.PositiveIntegerField(default=0)
-    cost_idr = models.PositiveBigIntegerField(default=0)
-    detail = models.JSONField(default=dict, blank=True)
+    monthly_idr = models.PositiveIntegerField(default=0, verbose_name=_("monthly amount (IDR)"))
+    cost_idr = models.PositiveBigIntegerField(default=0, verbose_name=_("cost (IDR)"))
+    detail = models.JSONField(default=dict, blank=True, verbose_name=_("detail"))
     # The new year's enrolment: made by this job, or found already there (an earlier run).
-    new_enrolment_id = models.CharField(max_length=64, blank=True)
-    already_renewed = models.BooleanField(default=False)
+    new_enrolment_id = models.CharField(max_length=64, blank=True, verbose_name=_("new enrolment ID"))
+    already_renewed = models.BooleanField(default=False, verbose_name=_("already renewed"))
 
     class Meta:
+        verbose_name = _("renewal row")
+        verbose_name_plural = _("renewal rows")
         app_label = "enrolment"  # see enrolment/apps.py
         ordering = ["job_id", "position"]
         constraints = [
@@ -121,21 +133,30 @@ class Payment(models.Model):
     """A payment for some months of cover, of an allocation's enrolments or of listed ones.
     Idempotent on `reference` (the payer's transfer or receipt number)."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    reference = models.CharField(max_length=100, unique=True)
-    request_hash = models.CharField(max_length=64)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    reference = models.CharField(max_length=100, unique=True, verbose_name=_("reference"))
+    request_hash = models.CharField(max_length=64, verbose_name=_("request hash"))
     allocation = models.ForeignKey(
-        FundingAllocation, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+        FundingAllocation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
+        verbose_name=_("allocation"),
     )
-    period_from = models.DateField()  # first day of the first month paid
-    period_to = models.DateField()  # first day of the last month paid
-    amount_idr = models.PositiveBigIntegerField()
-    paid_at = models.DateTimeField()
-    enrolment_count = models.PositiveIntegerField(default=0)
-    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    period_from = models.DateField(verbose_name=_("period from"))  # first day of the first month paid
+    period_to = models.DateField(verbose_name=_("period to"))  # first day of the last month paid
+    amount_idr = models.PositiveBigIntegerField(verbose_name=_("amount (IDR)"))
+    paid_at = models.DateTimeField(verbose_name=_("paid at"))
+    enrolment_count = models.PositiveIntegerField(default=0, verbose_name=_("enrolment count"))
+    created_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
         app_label = "enrolment"  # see enrolment/apps.py
         ordering = ["-paid_at"]
         constraints = [
@@ -147,10 +168,16 @@ class Payment(models.Model):
 
 
 class PaymentItem(models.Model):
-    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="items", db_index=False)
-    enrolment = models.ForeignKey("enrolment.Enrolment", on_delete=models.PROTECT, related_name="+")
+    payment = models.ForeignKey(
+        Payment, on_delete=models.CASCADE, related_name="items", db_index=False, verbose_name=_("payment")
+    )
+    enrolment = models.ForeignKey(
+        "enrolment.Enrolment", on_delete=models.PROTECT, related_name="+", verbose_name=_("enrolment")
+    )
 
     class Meta:
+        verbose_name = _("payment item")
+        verbose_name_plural = _("payment items")
         app_label = "enrolment"  # see enrolment/apps.py
         constraints = [models.UniqueConstraint(fields=["payment", "enrolment"], name="payment_item_unique")]
 
@@ -176,21 +203,25 @@ class RegistryMessage(models.Model):
     first answer, so a message is applied there once whatever the faults. `dedupe_key` makes
     writing the message itself idempotent (one death event per person)."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    kind = models.CharField(max_length=8, choices=MessageKind.choices)
-    dedupe_key = models.CharField(max_length=120, unique=True)
-    path = models.CharField(max_length=200)
-    body = models.TextField()
-    status = models.CharField(max_length=8, choices=MessageStatus.choices, default=MessageStatus.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    answer = models.JSONField(null=True, blank=True)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    kind = models.CharField(max_length=8, choices=MessageKind.choices, verbose_name=_("kind"))
+    dedupe_key = models.CharField(max_length=120, unique=True, verbose_name=_("dedupe key"))
+    path = models.CharField(max_length=200, verbose_name=_("path"))
+    body = models.TextField(verbose_name=_("body"))
+    status = models.CharField(
+        max_length=8, choices=MessageStatus.choices, default=MessageStatus.PENDING, verbose_name=_("status")
+    )
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    lease_until = models.DateTimeField(null=True, blank=True, verbose_name=_("lease until"))
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
+    answer = models.JSONField(null=True, blank=True, verbose_name=_("answer"))
 
     class Meta:
+        verbose_name = _("registry message")
+        verbose_name_plural = _("registry messages")
         app_label = "enrolment"  # see enrolment/apps.py
         ordering = ["created_at"]
         indexes = [
@@ -209,17 +240,21 @@ class DeathCause(models.TextChoices):
 class DeathReport(models.Model):
     """A death the village heard of. A person dies once: one report per worker."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    worker = models.OneToOneField(Worker, on_delete=models.PROTECT, related_name="+")
-    date_of_death = models.DateField()
-    cause = models.CharField(max_length=14, choices=DeathCause.choices)
-    place = models.CharField(max_length=200)
-    reported_by_name = models.CharField(max_length=150, blank=True)
-    notes = models.TextField(blank=True)
-    reported_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    worker = models.OneToOneField(Worker, on_delete=models.PROTECT, related_name="+", verbose_name=_("worker"))
+    date_of_death = models.DateField(verbose_name=_("date of death"))
+    cause = models.CharField(max_length=14, choices=DeathCause.choices, verbose_name=_("cause"))
+    place = models.CharField(max_length=200, verbose_name=_("place"))
+    reported_by_name = models.CharField(max_length=150, blank=True, verbose_name=_("reported by name"))
+    notes = models.TextField(blank=True, verbose_name=_("notes"))
+    reported_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("reported by")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("death report")
+        verbose_name_plural = _("death reports")
         app_label = "enrolment"  # see enrolment/apps.py
 
     def __str__(self) -> str:
@@ -243,29 +278,36 @@ class Claim(models.Model):
     """The heirs' claim after a death, or the clear answer that there is none (`covered` false,
     with the reason). `checklist` is [{document, received}] from DOMAIN.md's document list."""
 
-    id = models.CharField(primary_key=True, max_length=64, default=new_id)
-    death = models.OneToOneField(DeathReport, on_delete=models.PROTECT, related_name="claim")
-    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="+")
-    village = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    id = models.CharField(primary_key=True, max_length=64, default=new_id, verbose_name=_("ID"))
+    death = models.OneToOneField(DeathReport, on_delete=models.PROTECT, related_name="claim", verbose_name=_("death"))
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="+", verbose_name=_("worker"))
+    village = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", verbose_name=_("village"))
     enrolment = models.ForeignKey(
-        "enrolment.Enrolment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "enrolment.Enrolment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("enrolment"),
     )
-    program = models.CharField(max_length=3, choices=ClaimProgram.choices)
-    covered = models.BooleanField()
-    reason = models.CharField(max_length=40, blank=True)
-    status = models.CharField(max_length=17, choices=ClaimStatus.choices)
-    checklist = models.JSONField(default=list)
+    program = models.CharField(max_length=3, choices=ClaimProgram.choices, verbose_name=_("program"))
+    covered = models.BooleanField(verbose_name=_("covered"))
+    reason = models.CharField(max_length=40, blank=True, verbose_name=_("reason"))
+    status = models.CharField(max_length=17, choices=ClaimStatus.choices, verbose_name=_("status"))
+    checklist = models.JSONField(default=list, verbose_name=_("checklist"))
     # The heirs (names, NIKs, phones; often children) encrypted at rest like the worker's own
     # (config/pii.py): one token for the list, never searched in SQL.
-    heirs = EncryptedJSONField(default=list, blank=True)
-    amount_idr = models.PositiveBigIntegerField(default=0)
-    notes = models.TextField(blank=True)
-    version = models.PositiveIntegerField(default=1)
-    status_changed_at = models.DateTimeField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    heirs = EncryptedJSONField(default=list, blank=True, verbose_name=_("heirs"))
+    amount_idr = models.PositiveBigIntegerField(default=0, verbose_name=_("amount (IDR)"))
+    notes = models.TextField(blank=True, verbose_name=_("notes"))
+    version = models.PositiveIntegerField(default=1, verbose_name=_("version"))
+    status_changed_at = models.DateTimeField(verbose_name=_("status changed at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("claim")
+        verbose_name_plural = _("claims")
         app_label = "enrolment"  # see enrolment/apps.py
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["village", "status"], name="claim_village_status")]

@@ -7,9 +7,9 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from enrolment.imports.models import ImportJob, ImportRow
-from villages.admin import ScopedAdminMixin
+from villages.admin import ScopedAdminMixin, json_field
 
-ROW_COLUMNS = ("row_number", "result", "worker_id", "enrolment_id", "nik_masked", "error")
+ROW_COLUMNS = ("row_number", "result", "worker_id", "enrolment_id", "nik_masked", "error_shown")
 
 
 class ImportRowInline(admin.TabularInline):
@@ -20,6 +20,7 @@ class ImportRowInline(admin.TabularInline):
     max_num = 0
     can_delete = False
     show_change_link = False
+    error_shown = json_field(ImportRow, "error")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ImportRow]:
         # Only the problems: a job may have 80,000 rows (all of them: GET /api/v1/imports/{id}/rows).

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ImportsConfig(AppConfig):
@@ -6,6 +7,6 @@ class ImportsConfig(AppConfig):
 
     name = "enrolment.imports"
     label = "enrolment_imports"
-    verbose_name = "Imports"
+    verbose_name = _("Imports")
     # Files of personal data sealed with config/pii.py that `manage.py reencrypt` re-seals.
     encrypted_files = "enrolment.imports.invalid_rows.InvalidRowsFiles"

@@ -39,44 +39,54 @@ class ImportJob(models.Model):
     made: who may read the job is decided on it, like any record of that area.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    created_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     # The creator's areas when the job was made ([] for an admin: everything), and their common
     # ancestor ("" when they have none, or for an admin).
-    scope_codes = models.JSONField(default=list, blank=True)
-    area_code = models.CharField(max_length=13, blank=True)
-    language = models.CharField(max_length=8, default="id")  # of the creating request: row messages
-    filename = models.CharField(max_length=255)
-    file_format = models.CharField(max_length=4, choices=ImportFormat.choices)
-    file = models.FileField(upload_to="imports/", blank=True)
-    file_size = models.PositiveBigIntegerField(default=0)
-    file_sha256 = models.CharField(max_length=64)
+    scope_codes = models.JSONField(default=list, blank=True, verbose_name=_("scope codes"))
+    area_code = models.CharField(max_length=13, blank=True, verbose_name=_("area code"))
+    language = models.CharField(
+        max_length=8, default="id", verbose_name=_("language")
+    )  # of the creating request: row messages
+    filename = models.CharField(max_length=255, verbose_name=_("filename"))
+    file_format = models.CharField(max_length=4, choices=ImportFormat.choices, verbose_name=_("file format"))
+    file = models.FileField(upload_to="imports/", blank=True, verbose_name=_("file"))
+    file_size = models.PositiveBigIntegerField(default=0, verbose_name=_("file size"))
+    file_sha256 = models.CharField(max_length=64, verbose_name=_("file SHA-256 hash"))
     # The invalid rows as uploaded, to fix and upload again (imports/invalid_rows.py: kept for
     # IMPORT_INVALID_ROWS_HOURS after the job ends).
-    invalid_rows_file = models.FileField(upload_to="imports/invalid/", blank=True)
+    invalid_rows_file = models.FileField(upload_to="imports/invalid/", blank=True, verbose_name=_("invalid rows file"))
     # Headers of the file that are not import columns (e.g. an export's status columns): skipped.
-    ignored_columns = models.JSONField(default=list, blank=True)
-    dry_run = models.BooleanField(default=False)
+    ignored_columns = models.JSONField(default=list, blank=True, verbose_name=_("ignored columns"))
+    dry_run = models.BooleanField(default=False, verbose_name=_("dry run"))
 
-    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
-    error = models.TextField(blank=True)  # why the whole file failed (unreadable, missing columns)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED, verbose_name=_("status")
+    )
+    error = models.TextField(
+        blank=True, verbose_name=_("error")
+    )  # why the whole file failed (unreadable, missing columns)
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
     # Data rows read so far, and the file's total once known (XLSX tells up front; CSV at the end).
-    processed_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0, verbose_name=_("processed rows"))
     # Runs started (each delivery of the task that claims the job), and the last sign of life:
     # set at each claim and with each committed chunk. A queued or running job whose heartbeat is
     # older than IMPORT_STALL_SECONDS has lost its worker or its nudge: the sweeper starts it again.
-    attempts = models.PositiveSmallIntegerField(default=0)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    total_rows = models.PositiveIntegerField(null=True, blank=True)
-    created_count = models.PositiveIntegerField(default=0)
-    updated_count = models.PositiveIntegerField(default=0)
-    unchanged_count = models.PositiveIntegerField(default=0)
-    invalid_count = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    heartbeat_at = models.DateTimeField(null=True, blank=True, verbose_name=_("heartbeat at"))
+    total_rows = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("total rows"))
+    created_count = models.PositiveIntegerField(default=0, verbose_name=_("created count"))
+    updated_count = models.PositiveIntegerField(default=0, verbose_name=_("updated count"))
+    unchanged_count = models.PositiveIntegerField(default=0, verbose_name=_("unchanged count"))
+    invalid_count = models.PositiveIntegerField(default=0, verbose_name=_("invalid count"))
 
     class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
         app_label = "enrolment"  # see enrolment/apps.py
         ordering = ["-created_at"]
         indexes = [
@@ -102,19 +112,23 @@ class ImportRow(models.Model):
     body, with field errors named by the file's column headers."""
 
     # Not indexed on its own: the unique (job, row_number) below serves every lookup by job.
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rows", db_index=False)
-    row_number = models.PositiveIntegerField()
-    result = models.CharField(max_length=10, choices=RowResult.choices)
-    worker_id = models.CharField(max_length=64, blank=True)
-    worker_result = models.CharField(max_length=10, blank=True)
-    enrolment_id = models.CharField(max_length=64, blank=True)
-    enrolment_result = models.CharField(max_length=10, blank=True)
-    nik_masked = models.CharField(max_length=40, blank=True)
-    full_name = models.CharField(max_length=150, blank=True)
-    error = models.JSONField(null=True, blank=True)
-    warnings = models.JSONField(default=list, blank=True)
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.CASCADE, related_name="rows", db_index=False, verbose_name=_("job")
+    )
+    row_number = models.PositiveIntegerField(verbose_name=_("row number"))
+    result = models.CharField(max_length=10, choices=RowResult.choices, verbose_name=_("result"))
+    worker_id = models.CharField(max_length=64, blank=True, verbose_name=_("worker ID"))
+    worker_result = models.CharField(max_length=10, blank=True, verbose_name=_("worker result"))
+    enrolment_id = models.CharField(max_length=64, blank=True, verbose_name=_("enrolment ID"))
+    enrolment_result = models.CharField(max_length=10, blank=True, verbose_name=_("enrolment result"))
+    nik_masked = models.CharField(max_length=40, blank=True, verbose_name=_("NIK (masked)"))
+    full_name = models.CharField(max_length=150, blank=True, verbose_name=_("full name"))
+    error = models.JSONField(null=True, blank=True, verbose_name=_("error"))
+    warnings = models.JSONField(default=list, blank=True, verbose_name=_("warnings"))
 
     class Meta:
+        verbose_name = _("import row")
+        verbose_name_plural = _("import rows")
         app_label = "enrolment"  # see enrolment/apps.py
         ordering = ["job_id", "row_number"]
         constraints = [models.UniqueConstraint(fields=["job", "row_number"], name="import_row_unique")]

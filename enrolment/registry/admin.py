@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from config.errors import ServiceError
 from enrolment.registry.models import RegistryBatch, RegistryBatchItem, RegistryChange, RegistryCursor
 from enrolment.registry.services import registry_batch_retry
-from villages.admin import staff
+from villages.admin import json_field, staff
 from villages.audit import Actor
 
 
@@ -29,7 +29,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-ITEM_COLUMNS = ("position", "enrolment", "village", "outcome", "participant_number", "reason_code", "reason", "error")
+ITEM_COLUMNS = ("position", "enrolment", "village", "outcome", "participant_number", "reason_code", "reason",
+                "error_shown")  # fmt: skip
 
 
 class RegistryBatchItemInline(admin.TabularInline):
@@ -40,6 +41,7 @@ class RegistryBatchItemInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
+    error_shown = json_field(RegistryBatchItem, "error")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -83,7 +85,7 @@ class RegistryBatchAdmin(ReadOnlyAdmin):
         "last_error_code",
         "last_error_message",
         "last_error_status",
-        "last_error_details",
+        "last_error_details_shown",
         "last_error_at",
         "accepted_count",
         "duplicate_count",
@@ -99,6 +101,10 @@ class RegistryBatchAdmin(ReadOnlyAdmin):
     ]
     inlines = [RegistryBatchItemInline]
     actions = ["retry_failed"]
+    last_error_details_shown = json_field(RegistryBatch, "last_error_details")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.readonly_fields  # the raw JSON never, its masked form in its place
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return bool(getattr(request.user, "is_admin", False))
@@ -131,6 +137,9 @@ class RegistryBatchItemAdmin(ReadOnlyAdmin):
     list_filter = ["outcome", "reason_code"]
     search_fields = ["enrolment__id", "participant_number", "batch__id"]
     show_full_result_count = False
+    exclude = ["error"]
+    readonly_fields = ["error_shown"]
+    error_shown = json_field(RegistryBatchItem, "error")
 
 
 @admin.register(RegistryChange)

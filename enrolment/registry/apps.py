@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RegistryConfig(AppConfig):
@@ -6,4 +7,4 @@ class RegistryConfig(AppConfig):
 
     name = "enrolment.registry"
     label = "enrolment_registry"
-    verbose_name = "Registry sync"
+    verbose_name = _("Registry sync")

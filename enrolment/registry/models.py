@@ -33,46 +33,52 @@ OPEN_BATCH_STATUSES = (BatchStatus.PENDING, BatchStatus.SENDING, BatchStatus.POL
 
 
 class RegistryBatch(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    status = models.CharField(max_length=10, choices=BatchStatus.choices, default=BatchStatus.PENDING)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    status = models.CharField(
+        max_length=10, choices=BatchStatus.choices, default=BatchStatus.PENDING, verbose_name=_("status")
+    )
     # The request body, byte for byte (UTF-8 JSON). Rebuilt only by an operator's retry of a batch
     # the registry refused as malformed (a 400 stores nothing at the registry); emptied once the
     # batch completed (it holds personal data and is never sent again). Encrypted at rest
     # (config/pii.py): it holds every record's NIK and phone.
-    payload = EncryptedTextField(blank=True)
-    record_count = models.PositiveIntegerField()
+    payload = EncryptedTextField(blank=True, verbose_name=_("payload"))
+    record_count = models.PositiveIntegerField(verbose_name=_("record count"))
     # The registry answered 202: the batch is stored there, poll for its results.
-    acknowledged = models.BooleanField(default=False)
+    acknowledged = models.BooleanField(default=False, verbose_name=_("acknowledged"))
 
     # Calls made for this batch (sends and polls), and transient failures since the last progress:
     # the retry cap and the backoff apply to `failures`.
-    attempts = models.PositiveIntegerField(default=0)
-    failures = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    failures = models.PositiveIntegerField(default=0, verbose_name=_("failures"))
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
+    last_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last attempt at"))
     # Who is sending it now (a random token per attempt) and until when.
-    lease_owner = models.CharField(max_length=32, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=32, blank=True, verbose_name=_("lease owner"))
+    lease_expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("lease expires at"))
 
-    last_error_code = models.CharField(max_length=64, blank=True)
-    last_error_message = models.TextField(blank=True)
-    last_error_status = models.PositiveSmallIntegerField(null=True, blank=True)  # HTTP status, if any
-    last_error_details = models.JSONField(default=dict, blank=True)
-    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_error_code = models.CharField(max_length=64, blank=True, verbose_name=_("last error code"))
+    last_error_message = models.TextField(blank=True, verbose_name=_("last error message"))
+    last_error_status = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("last error status")
+    )  # HTTP status, if any
+    last_error_details = models.JSONField(default=dict, blank=True, verbose_name=_("last error details"))
+    last_error_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last error at"))
 
-    accepted_count = models.PositiveIntegerField(default=0)
-    duplicate_count = models.PositiveIntegerField(default=0)
-    rejected_count = models.PositiveIntegerField(default=0)
+    accepted_count = models.PositiveIntegerField(default=0, verbose_name=_("accepted count"))
+    duplicate_count = models.PositiveIntegerField(default=0, verbose_name=_("duplicate count"))
+    rejected_count = models.PositiveIntegerField(default=0, verbose_name=_("rejected count"))
     # The registry's own processing time for the answer (Server-Timing), in milliseconds.
-    registry_ms = models.FloatField(null=True, blank=True)
+    registry_ms = models.FloatField(null=True, blank=True, verbose_name=_("registry time (ms)"))
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    first_sent_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-    failed_at = models.DateTimeField(null=True, blank=True)
-    retried_at = models.DateTimeField(null=True, blank=True)
-    retried_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    payload_rebuilt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    first_sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("first sent at"))
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
+    failed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("failed at"))
+    retried_at = models.DateTimeField(null=True, blank=True, verbose_name=_("retried at"))
+    retried_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("retried by")
+    )
+    payload_rebuilt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("payload rebuilt at"))
 
     class Meta:
         app_label = "enrolment"  # see enrolment/apps.py
@@ -109,21 +115,27 @@ class ItemOutcome(models.TextChoices):
 class RegistryBatchItem(models.Model):
     """One enrolment in one batch, with what the registry said about it."""
 
-    batch = models.ForeignKey(RegistryBatch, on_delete=models.PROTECT, related_name="items")
-    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="registry_items")
+    batch = models.ForeignKey(RegistryBatch, on_delete=models.PROTECT, related_name="items", verbose_name=_("batch"))
+    enrolment = models.ForeignKey(
+        Enrolment, on_delete=models.PROTECT, related_name="registry_items", verbose_name=_("enrolment")
+    )
     # The enrolment's village when it was claimed: batches are scoped through their items.
-    village = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    village = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", verbose_name=_("village"))
     # The record's index in the payload (a 400 from the registry names the record by it).
-    position = models.PositiveSmallIntegerField()
-    outcome = models.CharField(max_length=10, choices=ItemOutcome.choices, default=ItemOutcome.PENDING)
-    participant_number = models.CharField(max_length=11, blank=True)  # KPJ
-    reason_code = models.CharField(max_length=64, blank=True)
-    reason = models.TextField(blank=True)
+    position = models.PositiveSmallIntegerField(verbose_name=_("position"))
+    outcome = models.CharField(
+        max_length=10, choices=ItemOutcome.choices, default=ItemOutcome.PENDING, verbose_name=_("outcome")
+    )
+    participant_number = models.CharField(max_length=11, blank=True, verbose_name=_("participant number (KPJ)"))  # KPJ
+    reason_code = models.CharField(max_length=64, blank=True, verbose_name=_("reason code"))
+    reason = models.TextField(blank=True, verbose_name=_("reason"))
     # What the registry said about this record when it refused the whole batch (400), until a retry.
-    error = models.JSONField(default=dict, blank=True)
-    applied_at = models.DateTimeField(null=True, blank=True)
+    error = models.JSONField(default=dict, blank=True, verbose_name=_("error"))
+    applied_at = models.DateTimeField(null=True, blank=True, verbose_name=_("applied at"))
 
     class Meta:
+        verbose_name = _("registry batch item")
+        verbose_name_plural = _("registry batch items")
         app_label = "enrolment"  # see enrolment/apps.py
         ordering = ["batch_id", "position"]
         constraints = [
@@ -148,11 +160,12 @@ class RegistryCursor(models.Model):
     """Where a feed of the registry was read up to. Written in the transaction that applies the
     page it comes with, never before."""
 
-    name = models.CharField(primary_key=True, max_length=32)
-    value = models.CharField(max_length=256, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    name = models.CharField(primary_key=True, max_length=32, verbose_name=_("name"))
+    value = models.CharField(max_length=256, blank=True, verbose_name=_("value"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name_plural = _("registry cursors")
         app_label = "enrolment"  # see enrolment/apps.py
         verbose_name = _("registry cursor")
 
@@ -171,20 +184,27 @@ class ChangeOutcome(models.TextChoices):
 class RegistryChange(models.Model):
     """Every status change read from the registry's feed and what it did here (append-only)."""
 
-    received_at = models.DateTimeField(auto_now_add=True)
-    page_cursor = models.CharField(max_length=256, blank=True)  # the `since` of its page
-    participant_number = models.CharField(max_length=11, blank=True)
-    ref = models.CharField(max_length=64, blank=True)
-    status = models.CharField(max_length=10, blank=True)
-    effective_date = models.DateField(null=True, blank=True)
-    reason = models.TextField(blank=True)
-    outcome = models.CharField(max_length=16, choices=ChangeOutcome.choices)
+    received_at = models.DateTimeField(auto_now_add=True, verbose_name=_("received at"))
+    page_cursor = models.CharField(max_length=256, blank=True, verbose_name=_("page cursor"))  # the `since` of its page
+    participant_number = models.CharField(max_length=11, blank=True, verbose_name=_("participant number (KPJ)"))
+    ref = models.CharField(max_length=64, blank=True, verbose_name=_("reference"))
+    status = models.CharField(max_length=10, blank=True, verbose_name=_("status"))
+    effective_date = models.DateField(null=True, blank=True, verbose_name=_("effective date"))
+    reason = models.TextField(blank=True, verbose_name=_("reason"))
+    outcome = models.CharField(max_length=16, choices=ChangeOutcome.choices, verbose_name=_("outcome"))
     enrolment = models.ForeignKey(
-        Enrolment, null=True, blank=True, on_delete=models.PROTECT, related_name="registry_changes"
+        Enrolment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="registry_changes",
+        verbose_name=_("enrolment"),
     )
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, verbose_name=_("note"))
 
     class Meta:
+        verbose_name = _("registry change")
+        verbose_name_plural = _("registry changes")
         app_label = "enrolment"  # see enrolment/apps.py
         ordering = ["-received_at", "-id"]
         indexes = [models.Index(fields=["enrolment", "received_at"], name="registry_change_enrolment")]

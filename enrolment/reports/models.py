@@ -15,20 +15,23 @@ Only rows that count are tracked: enrolments not deleted and not flagged, worker
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class CoverageEnrolmentCount(models.Model):
     """+/- enrolments of a village, budget year (0: none), status and funding source ('': none)."""
 
-    village = models.CharField(max_length=13)
-    budget_year = models.SmallIntegerField()
-    status = models.CharField(max_length=10)
-    funding_source = models.CharField(max_length=32)
-    n = models.BigIntegerField()
-    monthly = models.BigIntegerField()
-    annual = models.BigIntegerField()
+    village = models.CharField(max_length=13, verbose_name=_("village"))
+    budget_year = models.SmallIntegerField(verbose_name=_("budget year"))
+    status = models.CharField(max_length=10, verbose_name=_("status"))
+    funding_source = models.CharField(max_length=32, verbose_name=_("funding source"))
+    n = models.BigIntegerField(verbose_name=_("count"))
+    monthly = models.BigIntegerField(verbose_name=_("monthly amount (IDR)"))
+    annual = models.BigIntegerField(verbose_name=_("annual amount (IDR)"))
 
     class Meta:
+        verbose_name = _("enrolment coverage count")
+        verbose_name_plural = _("enrolment coverage counts")
         app_label = "enrolment"  # see enrolment/apps.py
         db_table = "enrolment_coverage_enrolment"
 
@@ -39,12 +42,14 @@ class CoverageEnrolmentCount(models.Model):
 class CoverageWorkerCount(models.Model):
     """+/- workers of a village, occupation ('': none) and needs_correction."""
 
-    village = models.CharField(max_length=13)
-    occupation = models.CharField(max_length=32)
-    needs_correction = models.BooleanField()
-    n = models.BigIntegerField()
+    village = models.CharField(max_length=13, verbose_name=_("village"))
+    occupation = models.CharField(max_length=32, verbose_name=_("occupation"))
+    needs_correction = models.BooleanField(verbose_name=_("needs correction"))
+    n = models.BigIntegerField(verbose_name=_("count"))
 
     class Meta:
+        verbose_name = _("worker coverage count")
+        verbose_name_plural = _("worker coverage counts")
         app_label = "enrolment"  # see enrolment/apps.py
         db_table = "enrolment_coverage_worker"
 

@@ -16,8 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from enrolment.sync.models import SyncQuarantine
-from villages.admin import ScopedAdminMixin
+from villages.admin import ScopedAdminMixin, json_field
 from villages.audit import mask_nik
+from villages.display import masked_json
 from villages.models import Role
 
 MASKED = ("nik", "kk_number")
@@ -40,7 +41,7 @@ def masked_record(record: Any) -> Any:
     return shown
 
 
-QUARANTINE_COLUMNS = ("created_at", "device", "user", "table", "record_id", "area_code", "code", "errors",
+QUARANTINE_COLUMNS = ("created_at", "device", "user", "table", "record_id", "area_code", "code", "errors_shown",
                       "record_masked", "resolved_at", "resolved_by")  # fmt: skip
 
 
@@ -55,9 +56,11 @@ class SyncQuarantineAdmin(ScopedAdminMixin, admin.ModelAdmin):
     readonly_fields = QUARANTINE_COLUMNS
     actions = ["mark_resolved"]
 
+    errors_shown = json_field(SyncQuarantine, "errors")
+
     @admin.display(description=_("record (NIK masked)"))
     def record_masked(self, obj: SyncQuarantine) -> str:
-        return json.dumps(masked_record(obj.record), ensure_ascii=False, indent=1)
+        return masked_json(masked_record(obj.record))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SyncConfig(AppConfig):
@@ -6,4 +7,4 @@ class SyncConfig(AppConfig):
 
     name = "enrolment.sync"
     label = "enrolment_sync"
-    verbose_name = "Offline sync"
+    verbose_name = _("Offline sync")

@@ -7,18 +7,14 @@ from typing import Any
 from django import template
 from django.utils.translation import gettext_lazy as _
 
+from villages.display import rupiah
+
 register = template.Library()
 NONE = "\u2013"  # an en dash where a value is missing
 
 
-@register.filter
-def rupiah(value: Any) -> str:
-    """Integer rupiah the Indonesian way: `Rp 16.800` (dots between thousands, no decimals)."""
-    if value is None or value == "":
-        return NONE
-    amount = int(value)
-    sign = "-" if amount < 0 else ""
-    return f"{sign}Rp {abs(amount):,}".replace(",", ".")
+# Integer rupiah the Indonesian way (`Rp 16.800`): one formatter for the panel and the admin.
+register.filter("rupiah", rupiah)
 
 
 @register.filter
