@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from enrolment.models import ContributionDiscount, ContributionRule, Enrolment, IncomeBand, Status
+from enrolment.models import ContributionDiscount, ContributionRule, Enrolment, IncomeBand, Program, Status
 from enrolment.services import EnrolmentOutcome, TransitionRequest, enrolments_transition
 from villages.admin import (
     AdminOnlyMixin,
@@ -67,7 +67,7 @@ class ContributionDiscountAdmin(AdminOnlyMixin, admin.ModelAdmin):
         "valid_from",
         "valid_to",
     ]
-    programs_shown = programs_field(ContributionDiscount, "programs")
+    programs_shown = programs_field(ContributionDiscount, "programs", dict(Program.choices))
 
     @admin.display(description=_("occupation groups"))
     def groups_shown(self, obj: ContributionDiscount) -> str:
@@ -135,7 +135,7 @@ class EnrolmentAdmin(NikSearchMixin, ReadOnlyMixin, ScopedAdminMixin, admin.Mode
                "warnings", "errors"]  # fmt: skip
     actions = ["verify", "reject"]
     show_full_result_count = False
-    programs_shown = programs_field(Enrolment, "programs")
+    programs_shown = programs_field(Enrolment, "programs", dict(Program.choices))
     monthly_shown = rupiah_field(Enrolment, "monthly_contribution")
     annual_shown = rupiah_field(Enrolment, "annual_contribution")
     detail_shown = json_field(Enrolment, "contribution_detail")

@@ -20,7 +20,7 @@ from django.utils.text import capfirst
 
 from enrolment.funding.models import Claim, DeathReport, Payment, RegistryMessage, RenewalJob
 from enrolment.imports.models import ImportJob, ImportRow
-from enrolment.models import FundingAllocation
+from enrolment.models import FundingAllocation, Program
 from enrolment.registry.models import RegistryBatch, RegistryBatchItem, RegistryChange, RegistryCursor
 from enrolment.sync.models import SyncQuarantine
 from tests.conftest import GEDUNG_WANI, KAUR
@@ -127,7 +127,7 @@ def test_rupiah_programs_and_masked_json():
     }
 
     with translation.override("id"):
-        programs = display.program_names(["JKK", "JKM"])
+        programs = display.program_names(["JKK", "JKM"], dict(Program.choices))
 
     assert display.rupiah(16_800) == "Rp 16.800"
     assert display.rupiah(16_212_268_800) == "Rp 16.212.268.800"

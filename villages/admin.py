@@ -1,4 +1,4 @@
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.contrib import admin, messages
@@ -35,9 +35,9 @@ def json_field(model: type[Model], name: str, *, short: bool = False) -> Any:
     return _shown(model, name, display.masked_json_short if short else display.masked_json, order=False)
 
 
-def programs_field(model: type[Model], name: str) -> Any:
-    """A list of program codes (["JKK", "JKM"]) by the programs' names."""
-    return _shown(model, name, display.program_names, order=False)
+def programs_field(model: type[Model], name: str, labels: Mapping[str, Any]) -> Any:
+    """A list of program codes (["JKK", "JKM"]) by the programs' names (`labels`, the choices)."""
+    return _shown(model, name, lambda codes: display.program_names(codes, labels), order=False)
 
 
 def staff(request: HttpRequest) -> User:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from django.utils.html import format_html
@@ -37,13 +38,12 @@ def rupiah(value: Any) -> str:
     return f"{sign}Rp {abs(amount):,}".replace(",", ".")
 
 
-def program_names(codes: Any) -> str:
-    """`["JKK", "JKM"]` → the programs' names in the active language, one after the other."""
-    from enrolment.models import Program  # villages is below enrolment: imported when used
-
+def program_names(codes: Any, labels: Mapping[str, Any]) -> str:
+    """`["JKK", "JKM"]` → the programs' names in the active language, one after the other.
+    `labels` is the programs' choices (enrolment.models.Program): villages sits below enrolment,
+    so the caller hands them in."""
     if not codes:
         return NONE
-    labels = dict(Program.choices)
     items = codes if isinstance(codes, list | tuple) else [codes]
     return ", ".join(str(labels.get(code, code)) for code in items)
 
