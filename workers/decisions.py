@@ -103,7 +103,7 @@ def nik_status_after(nik: str, current: Worker | None) -> tuple[str, str]:
     registry said of the old one."""
     if not normalise(nik):  # what the blind index sees: no index, no NIK
         keep = current is not None and current.nik_status == NikStatus.PENDING
-        return NikStatus.PENDING, current.nik_status_reason if keep and current else ""
+        return NikStatus.PENDING.value, current.nik_status_reason if keep and current else ""
     if current is not None and current.nik == nik and current.nik_status != NikStatus.PENDING:
         return current.nik_status, current.nik_status_reason
-    return NikStatus.UNVERIFIED, ""
+    return NikStatus.UNVERIFIED.value, ""
