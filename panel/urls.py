@@ -2,7 +2,7 @@ from django.urls import path, re_path
 from django.views.i18n import set_language
 
 from panel import access
-from panel.views import auth, home, imports, operations, people, reports, targets, verification
+from panel.views import auth, follow_up, home, imports, operations, people, reports, targets, verification
 
 app_name = "panel"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("verifikasi/<client_id:enrolment_id>/", verification.enrolment_detail, name="enrolment"),
     path("peserta/", people.people, name="people"),
     path("peserta/<client_id:worker_id>/", people.person, name="person"),
+    path("tindak-lanjut-nik/", follow_up.follow_up, name="follow-up"),
     path("impor/", imports.imports, name="import"),
     path("impor/template.<str:file_format>", imports.import_template, name="import-template"),
     path("impor/<uuid:job_id>/", imports.import_job, name="import-job"),
