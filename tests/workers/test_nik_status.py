@@ -9,9 +9,13 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError, transaction
 
+from config.pii import blind_index
+from enrolment.imports.layout import derived_worker_id
 from enrolment.models import Enrolment, Status
 from tests.conftest import GEDUNG_WANI, VILLAGE_B, committed
-from tests.factories import EnrolmentFactory, WorkerFactory, make_nik, worker_payload
+from tests.factories import PASSWORD, EnrolmentFactory, WorkerFactory, make_nik, worker_payload
+from tests.openrosa.helpers import PNG, collect_client, instance_xml, new_instance_id, submission_files
+from tests.panel.test_imports import csv_file, run
 from tests.sync.helpers import changes, flat_worker
 from villages.models import AuditEvent, Role
 from workers.models import DuplicatePair, Worker
@@ -296,3 +300,50 @@ def test_devices_pull_the_status_and_cannot_push_it(api, make_user):
     assert response.status_code == 200, response.content
     assert status_of(pushed["id"]) == ("", "", "pending", "", 1)
     assert Worker.objects.get(id=pushed["id"]).needs_correction is False
+
+
+def test_an_import_row_without_a_nik_is_registered_pending(api, operator):
+    no_nik_row = ["", "Siti Aminah", "P", "01-01-1990", GEDUNG_WANI, "Nelayan", "", "", "", "", "", ""]
+    other = ["", "Darmawan", "L", "1985-02-05", GEDUNG_WANI, "petani", "", "", "", "", "", ""]
+    job, rows = run(api(operator), csv_file([no_nik_row, other]))
+
+    assert job["counts"] == {"created": 2, "updated": 0, "unchanged": 0, "invalid": 0}
+    assert {n: r["result"] for n, r in rows.items()} == {2: "created", 3: "created"}
+    first = derived_worker_id(GEDUNG_WANI, "no-nik:Siti Aminah:1990-01-01")
+    second = derived_worker_id(GEDUNG_WANI, "no-nik:Darmawan:1985-02-05")
+    assert sorted(Worker.objects.values_list("id", "nik", "nik_status", "needs_correction")) == sorted(
+        [(first, "", "pending", False), (second, "", "pending", False)]
+    )
+
+
+def test_an_odk_submission_without_a_nik_is_registered_pending(officer):
+    instance_id = new_instance_id()
+    with collect_client(officer.username, PASSWORD) as client:
+        files = submission_files(instance_xml(instance_id=instance_id, nik=""), ("signature.png", PNG))
+        response = client.post("/openrosa/submission", files=files)
+
+    assert response.status_code == 201, response.text
+    worker = Worker.objects.get()
+    assert (worker.nik, worker.nik_bi, worker.nik_status, worker.needs_correction) == ("", "", "pending", False)
+    assert list(Enrolment.objects.values_list("worker_id", "status")) == [(worker.id, Status.DRAFT)]
+
+
+def test_a_merge_that_takes_the_other_records_nik_takes_its_status(api, officer, operator):
+    known = worker_payload(full_name="Yusuf Hidayat", mother_maiden_name="Aisyah")
+    assert api(officer).post("/api/v1/workers", known, format="json").status_code == 201
+    Worker.objects.filter(id=known["id"]).update(nik_status="verified")
+    twin = no_nik(full_name="Yusuf Hidayat", mother_maiden_name="Aisyah")
+    assert api(officer).post("/api/v1/workers", twin, format="json").status_code == 201
+    pair = DuplicatePair.objects.get()
+
+    response = api(operator).post(
+        f"/api/v1/duplicates/{pair.id}/merge", {"keep": twin["id"], "fields": {"nik": known["id"]}}, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    assert status_of(twin["id"]) == (known["nik"], blind_index(known["nik"], purpose="nik"), "verified", "", 2)
+    tombstone = Worker.objects.get(id=known["id"])
+    assert (tombstone.deleted_at is not None, tombstone.merged_into_id) == (True, twin["id"])
+    event = AuditEvent.objects.get(object_id=twin["id"], action="update")
+    assert event.changes["nik_status"] == ["pending", "verified"]
+    assert "nik_bi" not in event.changes
