@@ -70,6 +70,9 @@ def test_the_follow_up_list_shows_the_villages_people_to_follow_up(browser, make
     assert people["not_found"].nik[:4] + "********" + people["not_found"].nik[-4:] in html
     event = AuditEvent.objects.get(action="list", actor_username="petugas-tl")
     assert event.context == {"count": 3, "filters": {"nik_status": "pending,not_found,mismatch"}}
+    # The link leads to the person's page, which says where the NIK stands.
+    person = browser(officer).get("/panel/peserta/p-notfound/").content.decode()
+    assert '<dd data-nik-status="not_found">tidak ditemukan di Dukcapil (NIK not found at Dukcapil.)</dd>' in person
 
 
 def test_one_status_and_a_supervisor_sees_every_village(browser, make_user, people):

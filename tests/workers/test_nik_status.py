@@ -13,8 +13,7 @@ from config.pii import blind_index
 from enrolment.imports.layout import derived_worker_id
 from enrolment.models import Enrolment, Status
 from tests.conftest import GEDUNG_WANI, VILLAGE_B, committed
-from tests.factories import PASSWORD, EnrolmentFactory, WorkerFactory, make_nik, worker_payload
-from tests.openrosa.helpers import PNG, collect_client, instance_xml, new_instance_id, submission_files
+from tests.factories import EnrolmentFactory, WorkerFactory, make_nik, worker_payload
 from tests.panel.test_imports import csv_file, run
 from tests.sync.helpers import changes, flat_worker
 from villages.models import AuditEvent, Role
@@ -314,18 +313,6 @@ def test_an_import_row_without_a_nik_is_registered_pending(api, operator):
     assert sorted(Worker.objects.values_list("id", "nik", "nik_status", "needs_correction")) == sorted(
         [(first, "", "pending", False), (second, "", "pending", False)]
     )
-
-
-def test_an_odk_submission_without_a_nik_is_registered_pending(officer):
-    instance_id = new_instance_id()
-    with collect_client(officer.username, PASSWORD) as client:
-        files = submission_files(instance_xml(instance_id=instance_id, nik=""), ("signature.png", PNG))
-        response = client.post("/openrosa/submission", files=files)
-
-    assert response.status_code == 201, response.text
-    worker = Worker.objects.get()
-    assert (worker.nik, worker.nik_bi, worker.nik_status, worker.needs_correction) == ("", "", "pending", False)
-    assert list(Enrolment.objects.values_list("worker_id", "status")) == [(worker.id, Status.DRAFT)]
 
 
 def test_a_merge_that_takes_the_other_records_nik_takes_its_status(api, officer, operator):
