@@ -17,14 +17,14 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ErrorDetail
 
 from config.errors import FieldsInvalid, IdempotencyKeyReused, PermissionDenied, ServiceError
-from enrolment.errors import AlreadyEnrolled, EnrolmentLocked
+from enrolment.errors import AlreadyEnrolled, EnrolmentLocked, NikRequired
 from enrolment.models import LIVE_STATUSES, Enrolment, Status
 from enrolment.validation import CONSENT_MISSING, CleanedEnrolment
 from enrolment.workflow import EDITABLE_STATUSES, may_move
 from villages.models import User
 from villages.scope import Scope
 from villages.upsert import Decision, Refuse, Replay, SaveMode, Write
-from workers.models import Worker
+from workers.models import NIK_FOLLOW_UP, Worker
 
 # Errors that leave nothing to file the record under: refused, never kept flagged.
 STRUCTURAL_ERRORS = frozenset({"id", "non_field_errors"})
@@ -36,7 +36,8 @@ def error_detail(message: Any, code: str) -> ErrorDetail:
 
 def submission_error(worker: Worker) -> ServiceError | None:
     """What must hold before an enrolment leaves draft: a valid worker whose consent is on file
-    (UU 27/2022: personal data goes to the registry only with a recorded legal basis)."""
+    (UU 27/2022: personal data goes to the registry only with a recorded legal basis) and whose
+    NIK is not pending, not_found or mismatch (409 nik_required)."""
     if worker.needs_correction:
         return FieldsInvalid.from_detail(
             {"worker": [error_detail(_("The worker's own data needs correction first."), "worker_needs_correction")]}
@@ -45,6 +46,8 @@ def submission_error(worker: Worker) -> ServiceError | None:
         return FieldsInvalid.from_detail(
             {"worker": [error_detail(_("Record the worker's consent before submitting."), CONSENT_MISSING)]}
         )
+    if worker.nik_status in NIK_FOLLOW_UP:  # no NIK yet, or one Dukcapil does not know / match
+        return NikRequired(details={"worker": worker.id, "nik_status": worker.nik_status})
     return None
 
 
@@ -117,6 +120,8 @@ def decide_enrolment(
             status = Status.SUBMITTED
         elif not keep_invalid:
             return Refuse(problem)
+        elif isinstance(problem, NikRequired):
+            errors.setdefault("worker", []).append(error_detail(problem.message, problem.code))
         else:
             for name, messages in problem.details["fields"].items():
                 errors.setdefault(name, []).extend(error_detail(m, CONSENT_MISSING) for m in messages)

@@ -56,3 +56,11 @@ def overruns_allocation(error: IntegrityError) -> bool:
     if constraint is None:  # SQLite names the constraint in the message only
         return any(name in str(error) for name in ALLOCATION_LIMITS)
     return constraint in ALLOCATION_LIMITS
+
+
+class NikRequired(ServiceError):
+    code = "nik_required"
+    status_code = 409
+    default_message = _(
+        "This person has no NIK yet, or the registry could not confirm it; record a confirmed NIK before submitting."
+    )

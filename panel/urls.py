@@ -2,7 +2,19 @@ from django.urls import path, re_path
 from django.views.i18n import set_language
 
 from panel import access
-from panel.views import auth, budget, claims, home, imports, operations, people, reports, targets, verification
+from panel.views import (
+    auth,
+    budget,
+    claims,
+    follow_up,
+    home,
+    imports,
+    operations,
+    people,
+    reports,
+    targets,
+    verification,
+)
 
 app_name = "panel"
 
@@ -17,6 +29,7 @@ urlpatterns = [
     path("peserta/", people.people, name="people"),
     path("peserta/<client_id:worker_id>/", people.person, name="person"),
     path("peserta/<client_id:worker_id>/meninggal/", claims.death, name="death"),
+    path("tindak-lanjut-nik/", follow_up.follow_up, name="follow-up"),
     path("impor/", imports.imports, name="import"),
     path("impor/template.<str:file_format>", imports.import_template, name="import-template"),
     path("impor/<uuid:job_id>/", imports.import_job, name="import-job"),

@@ -19,8 +19,12 @@ from registry_stub.app import DEFAULT_API_KEY, DEFAULT_PARTNER_ID
 from registry_stub.server import make_server
 from registry_stub.settings import ENV_PREFIX, FIELD_TYPES, SettingsError, StubSettings, parse_text, settings_from_env
 
-# The two list settings take one value per flag (repeatable) or a comma-separated list.
-LIST_FLAGS = {"reject_nik_prefixes": "--reject-nik-prefix", "reject_niks": "--reject-nik"}
+# The list settings take one value per flag (repeatable) or a comma-separated list.
+LIST_FLAGS = {
+    "reject_nik_prefixes": "--reject-nik-prefix",
+    "reject_niks": "--reject-nik",
+    "mismatch_niks": "--mismatch-nik",
+}
 
 
 def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:

@@ -53,6 +53,8 @@ class StubSettings:
     # Deterministic rejections: "NIK not found at Dukcapil".
     reject_nik_prefixes: tuple[str, ...] = ()
     reject_niks: tuple[str, ...] = ()
+    # Deterministic rejections: "name or birth date differ from Dukcapil's record".
+    mismatch_niks: tuple[str, ...] = ()
     # Seeds the fault RNG so a run can be replayed; None: seeded from the OS.
     seed: int | None = None
 
@@ -74,6 +76,7 @@ class StubSettings:
         data = dataclasses.asdict(self)
         data["reject_nik_prefixes"] = list(self.reject_nik_prefixes)
         data["reject_niks"] = list(self.reject_niks)
+        data["mismatch_niks"] = list(self.mismatch_niks)
         return data
 
     @classmethod
@@ -90,6 +93,9 @@ class StubSettings:
         for name, raw in data.items():
             values[name] = _coerce(name, FIELD_TYPES[name], raw)
         return cls(**values)
+
+    def is_mismatch(self, nik: str) -> bool:
+        return nik in self.mismatch_niks
 
     def is_rejected(self, nik: str) -> bool:
         return nik in self.reject_niks or any(nik.startswith(prefix) for prefix in self.reject_nik_prefixes)
@@ -108,6 +114,7 @@ FIELD_TYPES: dict[str, str] = {
     "latency_ms": "int",
     "reject_nik_prefixes": "strings",
     "reject_niks": "strings",
+    "mismatch_niks": "strings",
     "seed": "optional_int",
 }
 

@@ -497,6 +497,8 @@ def _process_records(db: sqlite3.Connection, batch: Batch, settings: StubSetting
             )
         elif settings.is_rejected(nik):
             result = _result(ref, "rejected", None, "nik_not_found", "NIK not found at Dukcapil.")
+        elif settings.is_mismatch(nik):
+            result = _result(ref, "rejected", None, "nik_mismatch", "Name or birth date differ from Dukcapil's record.")
         else:
             next_seq += 1
             number = str(PARTICIPANT_NUMBER_BASE + next_seq)

@@ -14,10 +14,11 @@ from typing import Any
 from rest_framework.exceptions import ErrorDetail
 
 from config.errors import FieldsInvalid
+from config.pii import normalise
 from villages.scope import Scope
 from villages.upsert import Decision, Refuse, Write
 from workers.errors import NikAlreadyRegistered, NikLocked
-from workers.models import Worker
+from workers.models import NikStatus, Worker
 from workers.validation import CleanedWorker
 
 # Errors in these make a record impossible to file at all, even flagged: refused, never kept.
@@ -53,14 +54,15 @@ def decide_worker(record: CleanedWorker, current: Worker | None, *, facts: Worke
     - a NIK held by another live worker, or by an earlier record of the request, is
       `nik_already_registered` (409; kept flagged under keep_invalid); the details name the other
       worker only when the caller may see it;
-    - a person whose NIK the registry holds keeps it: changing it is `nik_locked` (409).
+    - a person whose NIK the registry holds keeps it: changing it is `nik_locked` (409);
+    - a person without a NIK is `pending` (no uniqueness to check); see `nik_status_after`.
     Writes every value of the record, its warnings and its flag state.
     """
     errors = dict(record.errors)
     if errors:
         if not keep_invalid or STRUCTURAL_ERRORS & set(errors):
             return Refuse(FieldsInvalid.from_detail(record.errors))
-    else:
+    elif record.values["nik"]:
         nik = record.values["nik"]
         holder = facts.holders.get(nik)
         other_id = holder.id if holder is not None and holder.id != record.id else None
@@ -81,12 +83,27 @@ def decide_worker(record: CleanedWorker, current: Worker | None, *, facts: Worke
             return Refuse(NikLocked())
 
     flagged = bool(errors)
+    nik_status, nik_status_reason = nik_status_after(record.values.get("nik") or "", current)
     return Write(
         values={
             **record.values,
+            "nik_status": nik_status,
+            "nik_status_reason": nik_status_reason,
             "warnings": sorted(set(record.warnings)),
             "needs_correction": flagged,
             "errors": {name: [str(m) for m in messages] for name, messages in errors.items()} if flagged else {},
         },
         create_context={"needs_correction": flagged},
     )
+
+
+def nik_status_after(nik: str, current: Worker | None) -> tuple[str, str]:
+    """The NIK status a save leaves: `pending` without a NIK (the reason an operator gave kept);
+    the stored status while the NIK stays the same; `unverified` for a new NIK, whatever the
+    registry said of the old one."""
+    if not normalise(nik):  # what the blind index sees: no index, no NIK
+        keep = current is not None and current.nik_status == NikStatus.PENDING
+        return NikStatus.PENDING.value, current.nik_status_reason if keep and current else ""
+    if current is not None and current.nik == nik and current.nik_status != NikStatus.PENDING:
+        return current.nik_status, current.nik_status_reason
+    return NikStatus.UNVERIFIED.value, ""

@@ -113,6 +113,21 @@ class PrivacyNotice(models.Model):
         return self.version
 
 
+class NikStatus(models.TextChoices):
+    """Where a worker's NIK stands (API.md "Data quality"): set by the registry's answers and by
+    operators; `pending` exactly when there is no NIK yet (the database checks it)."""
+
+    UNVERIFIED = "unverified", _("unverified")
+    VERIFIED = "verified", _("verified")
+    NOT_FOUND = "not_found", _("not found at Dukcapil")
+    MISMATCH = "mismatch", _("does not match Dukcapil")
+    PENDING = "pending", _("no NIK yet")
+
+
+# A worker with one of these cannot be submitted (409 nik_required) and is followed up.
+NIK_FOLLOW_UP = (NikStatus.PENDING, NikStatus.NOT_FOUND, NikStatus.MISMATCH)
+
+
 class HeirRelationship(models.TextChoices):
     SPOUSE = "spouse", _("spouse")
     CHILD = "child", _("child")
@@ -132,6 +147,17 @@ class Worker(ClientRecord):
     # The normalised 16 digits; as typed only on a record that needs correction.
     nik = EncryptedTextField(blank=True, verbose_name=_("NIK"))
     nik_bi = BlindIndexField(source="nik", purpose="nik", verbose_name=_("NIK blind index"))
+    nik_status = models.CharField(
+        max_length=10,
+        choices=NikStatus.choices,
+        default="unverified",
+        db_default="unverified",
+        verbose_name=_("NIK status"),
+    )
+    # The registry's or an operator's reason.
+    nik_status_reason = models.CharField(
+        max_length=200, blank=True, default="", db_default="", verbose_name=_("NIK status reason")
+    )
     kk_number = EncryptedTextField(blank=True, verbose_name=_("family card number (No. KK)"))  # No. KK, the family card
     kk_bi = BlindIndexField(source="kk_number", purpose="kk", verbose_name=_("family card blind index"))
     full_name = models.CharField(max_length=150, blank=True, verbose_name=_("full name"))
@@ -192,23 +218,33 @@ class Worker(ClientRecord):
         verbose_name_plural = _("workers")
         constraints = [
             *ClientRecord.Meta.constraints,
-            # One live person per NIK, nationally (by its blind index). Tombstones and quarantined
-            # records don't count.
+            # One live person per NIK, nationally (by its blind index). Tombstones, quarantined
+            # records and people without a NIK yet don't count.
             models.UniqueConstraint(
                 fields=["nik_bi"],
-                condition=Q(deleted_at__isnull=True, needs_correction=False),
+                condition=Q(deleted_at__isnull=True, needs_correction=False) & ~Q(nik_bi=""),
                 name="worker_nik_bi_unique_live",
             ),
             models.CheckConstraint(
                 condition=Q(needs_correction=True)
                 | (
-                    Q(nik_bi__regex=r"^[0-9a-f]{32}$")
+                    (Q(nik_bi__regex=r"^[0-9a-f]{32}$") | Q(nik_status="pending"))
                     & ~Q(full_name="")
                     & Q(birth_date__isnull=False)
                     & Q(sex__in=["M", "F"])
                     & Q(occupation__isnull=False)
                 ),
                 name="worker_complete_unless_flagged",
+            ),
+            models.CheckConstraint(condition=Q(nik_status__in=NikStatus.values), name="worker_nik_status_valid"),
+            # Pending exactly when there is no NIK (an erased record keeps a random index: not pending).
+            models.CheckConstraint(
+                condition=Q(nik_status="pending", nik_bi="") | (~Q(nik_status="pending") & ~Q(nik_bi="")),
+                name="worker_nik_pending_iff_no_nik",
+            ),
+            # A reason only says why a NIK is not (yet) usable.
+            models.CheckConstraint(
+                condition=Q(nik_status__in=NIK_FOLLOW_UP) | Q(nik_status_reason=""), name="worker_nik_reason"
             ),
         ]
         # Every index costs every insert (bulk registration, imports, sync pushes), so only the

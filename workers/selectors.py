@@ -7,13 +7,14 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from config.errors import NotFound
 from config.pii import blind_index
 from villages.models import User
 from villages.scope import scope_of
-from workers.models import Worker
+from workers.models import NikStatus, Worker
 from workers.nik import normalise_nik
 from workers.permissions import filters_for_audit as filters_for_audit  # the audit rule's home
 from workers.permissions import is_nik_like as is_nik_like
@@ -26,6 +27,20 @@ class WorkerFilterSerializer(serializers.Serializer):
     q = serializers.CharField(required=False, max_length=100, help_text="Part of a name, or a whole NIK.")
     updated_since = serializers.DateTimeField(required=False)
     needs_correction = serializers.BooleanField(required=False, allow_null=True, default=None)
+    nik_status = serializers.CharField(
+        required=False,
+        max_length=60,
+        help_text="One status or a comma list, e.g. pending,not_found,mismatch (the people to follow up).",
+    )
+
+    def validate_nik_status(self, value: str) -> list[str]:
+        wanted = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = [part for part in wanted if part not in NikStatus.values]
+        if not wanted or unknown:
+            raise serializers.ValidationError(
+                _("Choose from: %(choices)s.") % {"choices": ", ".join(NikStatus.values)}, code="invalid"
+            )
+        return wanted
 
 
 def worker_list(
@@ -37,6 +52,7 @@ def worker_list(
     q: str | None = None,
     updated_since: dt.datetime | None = None,
     needs_correction: bool | None = None,
+    nik_status: list[str] | None = None,
 ) -> QuerySet[Worker]:
     """Live workers in the caller's areas (narrowed to `area` if given: 404 outside)."""
     scope = scope_of(user)
@@ -54,6 +70,8 @@ def worker_list(
         workers = workers.filter(updated_at__gte=updated_since)
     if needs_correction is not None:
         workers = workers.filter(needs_correction=needs_correction)
+    if nik_status:
+        workers = workers.filter(nik_status__in=nik_status)
     return workers
 
 

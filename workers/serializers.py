@@ -15,7 +15,7 @@ from config.errors import envelope
 from config.formats import iso_date, iso_datetime
 from villages.audit import mask_nik
 from villages.models import User
-from workers.models import ConsentMethod, HeirRelationship, Sex, Worker
+from workers.models import ConsentMethod, HeirRelationship, NikStatus, Sex, Worker
 from workers.permissions import may_see_full_nik as may_see_full_nik  # its home is workers.permissions
 from workers.services import SaveOutcome
 
@@ -25,6 +25,8 @@ def worker_representation(worker: Worker, *, full_nik: bool) -> dict[str, Any]:
     return {
         "id": worker.id,
         "nik": show(worker.nik),
+        "nik_status": worker.nik_status,
+        "nik_status_reason": worker.nik_status_reason,
         "kk_number": show(worker.kk_number),
         "full_name": worker.full_name,
         "birth_date": iso_date(worker.birth_date),
@@ -104,7 +106,12 @@ class WorkerInputSerializer(serializers.Serializer):
         r"^[A-Za-z0-9_-]{1,64}$", required=False, help_text="Client-generated; the server makes one when absent."
     )
     version = serializers.IntegerField(required=False, help_text="Bulk only: the version the change is based on.")
-    nik = serializers.CharField(help_text="16 digits; spaces, dots and dashes are stripped.")
+    nik = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="16 digits; spaces, dots and dashes are stripped. Empty for a person without a NIK yet "
+        "(registered as `nik_status: pending`; their enrolments cannot be submitted).",
+    )
     kk_number = serializers.CharField(required=False, allow_blank=True)
     full_name = serializers.CharField(max_length=150, help_text="As typed; one word is fine.")
     birth_date = serializers.DateField()
@@ -129,6 +136,10 @@ class WorkerSerializer(serializers.Serializer):
 
     id = serializers.CharField()
     nik = serializers.CharField()
+    nik_status = serializers.ChoiceField(
+        choices=NikStatus.choices, help_text="Set by the registry's answers and operators; `pending`: no NIK yet."
+    )
+    nik_status_reason = serializers.CharField(help_text="Why the NIK is not_found, mismatch or pending; else ''.")
     kk_number = serializers.CharField()
     full_name = serializers.CharField()
     birth_date = serializers.DateField(allow_null=True)
@@ -154,6 +165,13 @@ class WorkerSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Worker) -> dict[str, Any]:
         return worker_representation(instance, full_nik=self.context.get("full_nik", False))
+
+
+class NikStatusInputSerializer(serializers.Serializer):
+    nik_status = serializers.ChoiceField(choices=["unverified", "verified", "not_found", "mismatch", "pending"])
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text="Kept for not_found, mismatch and pending."
+    )
 
 
 class BulkInputSerializer(serializers.Serializer):

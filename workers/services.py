@@ -116,6 +116,8 @@ class WorkerTable(RecordTable[Worker, CleanedWorker, SaveOutcome]):
     update_fields = (
         *VALUE_FIELDS,
         *BLIND_INDEXES,
+        "nik_status",
+        "nik_status_reason",
         "warnings",
         "needs_correction",
         "errors",
@@ -136,7 +138,10 @@ class WorkerTable(RecordTable[Worker, CleanedWorker, SaveOutcome]):
 
     def prepare(self, records: Sequence[CleanedWorker], existing: Mapping[str, Worker]) -> None:
         niks = self.nik_indexes
-        holders = Worker.objects.filter(nik_bi__any=set(niks), deleted_at__isnull=True, needs_correction=False)
+        # `nik_bi <> ''` as in the unique index's condition, so PostgreSQL may read that index.
+        holders = Worker.objects.filter(nik_bi__any=set(niks), deleted_at__isnull=True, needs_correction=False).exclude(
+            nik_bi=""
+        )
         self.facts = WorkerFacts(
             scope=self.scope,
             holders={

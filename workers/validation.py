@@ -249,10 +249,9 @@ def clean_worker(data: Any, *, refs: WorkerRefs, record_id: str | None = None) -
 
     raw_nik = data.get("nik")
     if raw_nik in (None, ""):
+        # A person without a NIK yet (no e-KTP, a deactivated NIK) is registered all the same, as
+        # `pending` (workers.decisions), and cannot be submitted until the NIK arrives.
         values["nik"] = ""
-        # "required", like every other missing field: the top-level code then says fields are
-        # missing (validation_failed), not that a NIK was given and is wrong.
-        cleaned.add_error("nik", _("This field is required."), "required")
     elif not isinstance(raw_nik, str):
         values["nik"] = str(raw_nik)[:40]
         cleaned.add_error("nik", _("Send the NIK as text (it can start with a zero)."), NIK_INVALID)

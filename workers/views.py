@@ -15,10 +15,11 @@ from config.pagination import CursorPagination
 from villages.audit import Actor
 from villages.auth import official
 from villages.permissions import RecordAccess
-from workers import permissions, selectors, services
+from workers import nik_status, permissions, selectors, services
 from workers.serializers import (
     BulkInputSerializer,
     BulkOutputSerializer,
+    NikStatusInputSerializer,
     WorkerInputSerializer,
     WorkerSerializer,
     outcome_representation,
@@ -137,3 +138,28 @@ class WorkerBulkView(APIView):
         for outcome in outcomes:
             summary[outcome.result.value] += 1
         return Response({"results": results, "summary": summary})
+
+
+class WorkerNikStatusView(APIView):
+    permission_classes = [RecordAccess]
+
+    @extend_schema(
+        operation_id="workers_nik_status_create",
+        parameters=[IF_MATCH],
+        request=NikStatusInputSerializer,
+        responses={200: WorkerSerializer},
+        tags=["workers"],
+        description=(
+            "Sets where the person's NIK stands after a check with the civil registry: `unverified`, "
+            "`verified`, `not_found` or `mismatch` (with a reason). `pending` is the status of a person "
+            "without a NIK and only of them; it ends when a NIK is recorded. Audited; version + 1."
+        ),
+    )
+    def post(self, request: Request, worker_id: str) -> Response:
+        worker = nik_status.nik_status_set(
+            actor=Actor.from_request(request),
+            worker_id=worker_id,
+            data=object_body(request),
+            if_match=if_match_version(request),
+        )
+        return _detail_response(request, worker)

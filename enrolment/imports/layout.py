@@ -46,7 +46,8 @@ class Column:
 COLUMNS: tuple[Column, ...] = (
     Column("ID", "worker.id", help="Kosongkan untuk data baru. Terisi pada file hasil ekspor; jangan diubah.",
            aliases=("worker_id", "id_pekerja")),
-    Column("NIK", "worker.nik", True, "16 digit, format sel Teks (agar Excel tidak membulatkan).", "1704014101900001"),
+    Column("NIK", "worker.nik", True, "16 digit, format sel Teks (agar Excel tidak membulatkan). Kosongkan bila "
+           "belum punya NIK: pendaftarannya menunggu NIK.", "1704014101900001"),
     Column("No KK", "worker.kk_number", help="Nomor Kartu Keluarga, 16 digit (boleh kosong).",
            example="1704010101900001", aliases=("kk", "nomor_kk", "kk_number")),
     Column("Nama Lengkap", "worker.full_name", True, "Sesuai KTP; satu kata juga boleh.", "Siti Aminah",

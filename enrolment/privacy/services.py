@@ -221,7 +221,7 @@ def erase(*, actor: Actor, worker_id: str, reason: str, request_reference: str) 
     # and linking to no one.
     Worker.objects.filter(pk=worker.pk).update(
         nik="",
-        nik_bi=secrets.token_hex(16) if not worker.needs_correction else "",
+        nik_bi=secrets.token_hex(16) if not worker.needs_correction and worker.nik_bi else "",
         kk_number="",
         kk_bi="",
         phone="",

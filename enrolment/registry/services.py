@@ -68,6 +68,7 @@ from enrolment.registry.selectors import registry_batches_due, registry_batches_
 from enrolment.workflow import may_move
 from villages.audit import Actor, AuditEntry, audit_event, audit_events
 from villages.models import AuditAction
+from workers.nik_status import nik_status_from_registry, registry_answer_status
 
 logger = logging.getLogger(__name__)
 
@@ -337,7 +338,8 @@ def _record_failure(batch: RegistryBatch, error: RegistryError, now: dt.datetime
 def _apply_results(batch_id: uuid.UUID, answer: BatchAnswer) -> SendOutcome:
     """Writes the registry's results on each record: accepted or duplicate → active with the
     participant number; rejected → rejected with the registry's reason (the device sees it on its
-    next pull, and the enrolment can be corrected and submitted again). Applied once: a completed
+    next pull, and the enrolment can be corrected and submitted again). The worker's NIK status
+    follows: verified when accepted, not_found / mismatch for those reason codes. Applied once: a completed
     batch is left alone, whoever holds the lease (the answer is the registry's, for this key)."""
     now = timezone.now()
     with transaction.atomic():
@@ -347,11 +349,14 @@ def _apply_results(batch_id: uuid.UUID, answer: BatchAnswer) -> SendOutcome:
         results = {result.ref: result for result in answer.results}
         items = list(batch.items.filter(outcome=ItemOutcome.PENDING).only("id", "batch_id", "enrolment_id"))
         current = {
-            enrolment_id: (status, village)
-            for enrolment_id, status, village in Enrolment.objects.filter(id__in=[item.enrolment_id for item in items])
+            enrolment_id: (status, village, worker)
+            for enrolment_id, status, village, worker in Enrolment.objects.filter(
+                id__in=[item.enrolment_id for item in items]
+            )
             .select_for_update()
-            .values_list("id", "status", "village_id")
+            .values_list("id", "status", "village_id", "worker_id")
         }
+        nik_answers: dict[str, tuple[str, str]] = {}  # worker id → what the registry says of its NIK
         registered: dict[str, str] = {}
         rejected: dict[str, str] = {}
         events: list[AuditEntry] = []
@@ -359,7 +364,10 @@ def _apply_results(batch_id: uuid.UUID, answer: BatchAnswer) -> SendOutcome:
             result = results[item.enrolment_id]
             item.outcome, item.participant_number = result.outcome, result.participant_number
             item.reason_code, item.reason = result.reason_code, result.reason
-            status, village = current[item.enrolment_id]
+            status, village, worker_id = current[item.enrolment_id]
+            said = registry_answer_status(result.outcome, result.reason_code, result.reason)
+            if said is not None:
+                nik_answers[worker_id] = said
             target = Status.REJECTED if result.outcome == ItemOutcome.REJECTED else Status.ACTIVE
             if not may_move(None, status, target):
                 # Cannot happen while only the sync moves queued enrolments; the item keeps the answer.
@@ -393,6 +401,7 @@ def _apply_results(batch_id: uuid.UUID, answer: BatchAnswer) -> SendOutcome:
         )
         sql.update_items(items, now)
         audit_events(Actor.system(), events)
+        nik_status_from_registry(nik_answers, batch=str(batch_id))
         counts = dict.fromkeys(ItemOutcome.values, 0)
         counts.update(batch.items.values_list("outcome").annotate(n=Count("id")).values_list("outcome", "n"))
         _release(batch)

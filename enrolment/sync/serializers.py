@@ -31,7 +31,13 @@ class PullQuerySerializer(serializers.Serializer):
 class WorkerRecordSerializer(serializers.Serializer):
     id = serializers.CharField()
     village = serializers.CharField()
-    nik = serializers.CharField(help_text="Masked unless you may see it (field staff of its village).")
+    nik = serializers.CharField(
+        help_text="Masked unless you may see it (field staff of its village). Empty: no NIK yet (pending)."
+    )
+    nik_status = serializers.CharField(
+        read_only=True, help_text="unverified, verified, not_found, mismatch or pending. Server-owned."
+    )
+    nik_status_reason = serializers.CharField(read_only=True, help_text="Server-owned.")
     kk_number = serializers.CharField()
     full_name = serializers.CharField()
     birth_date = serializers.DateField(allow_null=True)

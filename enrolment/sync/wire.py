@@ -29,7 +29,7 @@ SCHEMA_VERSION = 1  # the app schema this format describes; a newer app still pu
 # Model attribute names to read for each table (`.values()`), besides what the wire needs to
 # sort a row into created/updated/deleted.
 WORKER_SOURCE = (
-    "id", "village_id", "nik", "kk_number", "full_name", "birth_date", "birth_place", "sex", "phone",
+    "id", "village_id", "nik", "nik_status", "nik_status_reason", "kk_number", "full_name", "birth_date", "birth_place", "sex", "phone",
     "address_street", "address_dusun", "address_rt", "address_rw", "occupation_id", "kusuka_number",
     "monthly_income", "mother_maiden_name", "heirs", "consent_given_at", "consent_method", "consent_recorded_by",
     "consent_purpose", "consent_notice_version", "warnings", "needs_correction", "errors", "version", "created_at", "updated_at",
@@ -63,6 +63,8 @@ def worker_record(row: Mapping[str, Any], *, full_nik: bool) -> dict[str, Any]:
         "id": row["id"],
         "village": row["village_id"],
         "nik": show(row["nik"]),
+        "nik_status": row["nik_status"],  # server-owned: a push never sets it (worker_input)
+        "nik_status_reason": row["nik_status_reason"],
         "kk_number": show(row["kk_number"]),
         "full_name": row["full_name"],
         "birth_date": _day(row["birth_date"]),

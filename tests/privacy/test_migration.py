@@ -30,14 +30,16 @@ def raw(sql: str, params: list) -> list[tuple]:
 
 
 def test_plaintext_rows_are_encrypted_and_indexed_once(db):
+    # nik_bi is a placeholder (overwritten by 0008): since workers 0014 a row with a NIK cannot
+    # have an empty index unless it is `pending` (worker_nik_pending_iff_no_nik).
     raw(
         "INSERT INTO workers_worker (id, village_id, nik, kk_number, full_name, birth_place, sex, phone,"
         " address_street, address_dusun, address_rt, address_rw, kusuka_number, mother_maiden_name, heirs,"
         " consent_method, consent_recorded_by, warnings, needs_correction, errors, version, request_hash,"
         " created_at, updated_at, nik_bi, kk_bi, phone_bi)"
         " VALUES ('old-1', '17.04.01.2001', %s, %s, 'Siti', '', 'F', %s, '', '', '', '', '', 'Fatimah', %s,"
-        " '', '', '[]', true, '{}', 1, '', now(), now(), '', '', '')",
-        [NIK, KK, PHONE, json.dumps(HEIRS)],
+        " '', '', '[]', true, '{}', 1, '', now(), now(), %s, '', '')",
+        [NIK, KK, PHONE, json.dumps(HEIRS), "0" * 32],
     )
     batch = RegistryBatch.objects.create(record_count=1)
     raw("UPDATE enrolment_registrybatch SET payload = %s WHERE id = %s", [f'{{"nik": "{NIK}"}}', batch.id])

@@ -212,6 +212,7 @@ def test_faults_put_replaces_and_patch_merges(control):
         "latency_ms": 50,
         "reject_nik_prefixes": [],
         "reject_niks": ["1704014100000001"],
+        "mismatch_niks": [],
         "seed": None,
     }
     assert patched.json() == {**put.json(), "slow": 0.2}

@@ -36,6 +36,7 @@ def test_a_valid_record_writes_its_values_unflagged_and_claims_its_nik():
     assert decision == Write(
         values={
             "village_id": WANI, "nik": NIK, "full_name": "Siti", "birth_date": dt.date(1990, 1, 1),
+            "nik_status": "unverified", "nik_status_reason": "",
             "warnings": ["possible_duplicate"], "needs_correction": False, "errors": {},
         },
         create_context={"needs_correction": False},

@@ -29,7 +29,9 @@ from workers.rules import enrolment_rules
 
 # A merge's `fields`: REST field name → the model columns it stands for.
 MERGE_FIELDS: dict[str, tuple[str, ...]] = {
-    "nik": ("nik",),
+    # The NIK with its index (a save with update_fields recomputes only the fields named) and its
+    # status: the registry's word on a NIK travels with it.
+    "nik": ("nik", "nik_bi", "nik_status", "nik_status_reason"),
     "kk_number": ("kk_number",),
     "full_name": ("full_name",),
     "birth_date": ("birth_date",),
@@ -124,7 +126,9 @@ def duplicate_merge(*, actor: Actor, pair_id: int, keep: str, fields: Mapping[st
     loser.updated_by = user
     loser.save(update_fields=["deleted_at", "deleted_by", "merged_into", "version", "updated_by", "updated_at"])
     changes = {
-        c: [_audit(c, getattr(survivor, c)), _audit(c, v)] for c, v in values.items() if getattr(survivor, c) != v
+        c: [_audit(c, getattr(survivor, c)), _audit(c, v)]
+        for c, v in values.items()
+        if getattr(survivor, c) != v and c != "nik_bi"  # the audit log keeps no linkable index
     }
     for column, value in values.items():
         setattr(survivor, column, value)

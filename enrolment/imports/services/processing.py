@@ -232,14 +232,18 @@ def _run_chunk(context: _Context, rows: list[layout.ParsedRow | None], offset: i
         niks[index]: worker_id
         for index, worker_id, village in Worker.objects.filter(
             nik_bi__any=set(niks), deleted_at__isnull=True, needs_correction=False
-        ).values_list("nik_bi", "id", "village_id")
+        )
+        .exclude(nik_bi="")  # the unique index's condition, so PostgreSQL may read it
+        .values_list("nik_bi", "id", "village_id")
         if scope.covers(village)
     }
     for item in candidates:
         record = item.parsed.worker
         if not item.parsed.explicit_id:
+            # A person without a NIK yet (pending) is told apart by name and birth date instead.
+            key = item.parsed.nik or f"no-nik:{record.get('full_name') or ''}:{record.get('birth_date') or ''}"
             record["id"] = holders.get(item.parsed.nik) or layout.derived_worker_id(
-                str(record.get("village") or ""), item.parsed.nik
+                str(record.get("village") or ""), key
             )
     # A row about a stored person changes only the cells it fills (see layout.overlay).
     stored = {
