@@ -78,7 +78,9 @@ def test_an_import_whose_worker_is_killed_midway_is_swept_and_finished(stack, ap
     assert import_jobs_sweep()["restarted"] == 1
 
     wait_for(
-        lambda: job.get().status == ImportStatus.COMPLETED, timeout=180, what="the job to finish",
+        # The job is marked completed first, then its upload is deleted (not transactional, so
+        # after the commit): wait for both, or a loaded machine reads between the two.
+        lambda: job.filter(status=ImportStatus.COMPLETED, file="").exists(), timeout=180, what="the job to finish",
         on_timeout=lambda: f"{list(job.values_list('status', 'processed_rows', 'error'))}\n{stack.log('worker')[-3000:]}",
     )  # fmt: skip
     done = job.get()
