@@ -15,6 +15,7 @@ PAGES: list[tuple[str, Any, tuple[Role, ...]]] = [
     ("panel:home", _("Home"), (Role.FIELD_OFFICER, Role.VILLAGE_OPERATOR, Role.SUPERVISOR)),
     ("panel:queue", _("Verification"), access.QUEUE_READERS),
     ("panel:people", _("Participants"), access.RECORD_READERS),
+    ("panel:duplicates", _("Duplicates"), access.QUEUE_READERS),
     ("panel:import", _("Import"), access.IMPORTERS),
     ("panel:export", _("Export"), access.EXPORTERS),
     ("panel:report", _("Reports"), access.ALL_ROLES),

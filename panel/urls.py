@@ -2,7 +2,7 @@ from django.urls import path, re_path
 from django.views.i18n import set_language
 
 from panel import access
-from panel.views import auth, home, imports, operations, people, reports, targets, verification
+from panel.views import auth, duplicates, home, imports, operations, people, reports, targets, verification
 
 app_name = "panel"
 
@@ -16,6 +16,10 @@ urlpatterns = [
     path("verifikasi/<client_id:enrolment_id>/", verification.enrolment_detail, name="enrolment"),
     path("peserta/", people.people, name="people"),
     path("peserta/<client_id:worker_id>/", people.person, name="person"),
+    path("duplikat/", duplicates.duplicates, name="duplicates"),
+    path("duplikat/<int:pair_id>/", duplicates.duplicate, name="duplicate"),
+    path("duplikat/<int:pair_id>/gabung/", duplicates.duplicate_merge, name="duplicate-merge"),
+    path("duplikat/<int:pair_id>/tolak/", duplicates.duplicate_dismiss, name="duplicate-dismiss"),
     path("impor/", imports.imports, name="import"),
     path("impor/template.<str:file_format>", imports.import_template, name="import-template"),
     path("impor/<uuid:job_id>/", imports.import_job, name="import-job"),
