@@ -46,7 +46,7 @@ REASON_LABELS = {
     Reason.SAME_MOTHER: gettext_lazy("Same mother's maiden name"),
     Reason.SAME_VILLAGE: gettext_lazy("Same village"),
 }
-STATUS_LABELS = {
+STATUS_LABELS: dict[str, Any] = {
     DuplicateStatus.OPEN: gettext_lazy("Open"),
     DuplicateStatus.DISMISSED: gettext_lazy("Not the same person"),
     DuplicateStatus.MERGED: gettext_lazy("Merged"),
@@ -86,7 +86,7 @@ FIELDS: list[tuple[str, Any, Callable[[Worker, bool], str]]] = [
     ("phone", gettext_lazy("Phone"), lambda w, full: w.phone),
     ("village", gettext_lazy("Village"), lambda w, full: f"{w.village.name} ({w.village_id})"),
     ("address", gettext_lazy("Address"), lambda w, full: _address(w)),
-    ("occupation", gettext_lazy("Occupation"), lambda w, full: w.occupation.name if w.occupation_id else ""),
+    ("occupation", gettext_lazy("Occupation"), lambda w, full: w.occupation.name if w.occupation else ""),
     ("kusuka_number", gettext_lazy("KUSUKA number"), lambda w, full: w.kusuka_number),
     ("monthly_income", gettext_lazy("Monthly income"), lambda w, full: rupiah(w.monthly_income)),
     ("mother_maiden_name", gettext_lazy("Mother's maiden name"), lambda w, full: w.mother_maiden_name),

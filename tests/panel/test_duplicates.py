@@ -4,8 +4,11 @@ the database."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
+import polib
 import pytest
 
 from enrolment.models import Enrolment
@@ -211,3 +214,16 @@ def test_bad_input_is_a_400_page_and_changes_nothing(api, browser, officer, oper
 def test_a_bad_filter_is_a_400_page(browser, operator):
     assert browser(operator).get("/panel/duplikat/?status=semua").status_code == 400
     assert browser(operator).get("/panel/duplikat/?status=open&area=18").status_code == 404
+
+
+def test_the_pages_show_no_english_label(api, browser, officer, operator):
+    from tests.panel.test_panel_language import english_phrases, visible_text
+
+    pair = register(api, officer, "here")
+    register(api, officer, "across", second_village=VILLAGE_B, born="1979-11-02")
+    ours = Path(__file__).resolve().parents[2] / "locale" / "dq14b" / "id" / "LC_MESSAGES" / "django.po"
+    phrases = {e.msgid for e in polib.pofile(str(ours)) if e.msgid != e.msgstr} | set(english_phrases())
+    client = browser(operator)
+    for path in ("/panel/duplikat/", f"/panel/duplikat/{pair.pk}/"):
+        text = visible_text(client.get(path).content.decode())
+        assert [p for p in phrases if re.search(rf"\b{re.escape(p)}\b", text)] == [], path
