@@ -126,7 +126,9 @@ def _stored_candidates(probes: Sequence[Probe], exclude: set[str]) -> tuple[dict
             # Without JIT for this one query: its estimates (unnested arrays, a similarity filter)
             # pass jit_above_cost although it reads a few index entries per record, and compiling
             # it cost ~1 s per 1,000-record request against ~0.1 s of execution (docs/dq.md). The
-            # setting the transaction had is put back after it.
+            # setting the transaction had is put back after it. The workers are read per candidate
+            # (LATERAL ... OFFSET 0: not pulled up into a join): the same estimates made a hash
+            # join the planner's choice, a scan of the whole workers table per request.
             cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
             (jit_before, _off) = cursor.fetchone()
             cursor.execute(
@@ -137,8 +139,8 @@ def _stored_candidates(probes: Sequence[Probe], exclude: set[str]) -> tuple[dict
                 " SELECT n.rid, m.worker_id FROM unnest(%s::text[], %s::text[], %s::date[]) AS n(rid, name, born)"
                 " CROSS JOIN LATERAL (SELECT worker_id FROM workers_matchname m"
                 "   WHERE m.birth_date = n.born AND similarity(m.name_key, n.name) >= %s LIMIT %s) m"
-                ") AS c JOIN workers_worker w ON w.id = c.worker_id"
-                " WHERE w.deleted_at IS NULL",
+                ") AS c CROSS JOIN LATERAL (SELECT * FROM workers_worker w"
+                "   WHERE w.id = c.worker_id AND w.deleted_at IS NULL OFFSET 0) w",
                 [
                     text_array(r for r, _ in key_pairs),
                     text_array(k for _, k in key_pairs),
