@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -205,9 +206,19 @@ def blind_index(value: str, *, purpose: str) -> str:
     normalised = normalise(value)
     if not normalised:
         return ""
-    ring = keyring()
-    purpose_key = hmac.new(ring.blind_key, b"purpose:" + purpose.encode("utf-8"), hashlib.sha256).digest()
-    return hmac.new(purpose_key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()[:BLIND_INDEX_LENGTH]
+    mac = _purpose_mac(keyring().blind_key, purpose).copy()
+    mac.update(normalised.encode("utf-8"))
+    return mac.hexdigest()[:BLIND_INDEX_LENGTH]
+
+
+@functools.lru_cache(maxsize=32)
+def _purpose_mac(blind_key: bytes, purpose: str) -> hmac.HMAC:
+    """The purpose's HMAC, keyed once: every save computes thousands of indexes (the workers' own
+    and the duplicate finder's keys, bench/bulk_ingest.py), and deriving the purpose key and
+    keying a new HMAC each time was most of their cost. Copies are taken, never updated in place.
+    Keyed by the blind key itself, so a test or rotation with another key gets its own."""
+    purpose_key = hmac.new(blind_key, b"purpose:" + purpose.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.new(purpose_key, digestmod=hashlib.sha256)
 
 
 # --- Model fields ----------------------------------------------------------------------------------

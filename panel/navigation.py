@@ -16,6 +16,7 @@ PAGES: list[tuple[str, Any, tuple[Role, ...]]] = [
     ("panel:queue", _("Verification"), access.QUEUE_READERS),
     ("panel:people", _("Participants"), access.RECORD_READERS),
     ("panel:follow-up", _("NIK follow-up"), access.RECORD_READERS),
+    ("panel:duplicates", _("Duplicates"), access.QUEUE_READERS),
     ("panel:import", _("Import"), access.IMPORTERS),
     ("panel:export", _("Export"), access.EXPORTERS),
     ("panel:report", _("Reports"), access.ALL_ROLES),

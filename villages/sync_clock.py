@@ -73,10 +73,20 @@ def take_snapshot(previous: int | None = None) -> tuple[int, Snapshot | None]:
             (value,) = cursor.fetchone()
         return int(value), snapshot_for(previous) if previous else None
     with connection.cursor() as cursor:
-        # One round trip: keep this snapshot, read the previous one.
+        # One round trip: keep this snapshot, read the previous one. PostgreSQL leaves the
+        # snapshot's own transaction out of its running list (its writes are visible to itself),
+        # so a pull inside a transaction that has already written (merge then pull in one
+        # transaction) would name that transaction as seen: whenever an older transaction holds
+        # `xmin` below it, its later writes, the merge's tombstone among them, would fall behind
+        # every later cursor. It is still running, so it is listed as running; the rows it wrote
+        # before the pull are sent again by the next one, which repeats and never skips.
         cursor.execute(
-            "INSERT INTO villages_syncsnapshot (snapshot, created_at) VALUES (pg_current_snapshot()::text, now())"
-            " RETURNING id, (SELECT s.snapshot FROM villages_syncsnapshot s WHERE s.id = %s)",
+            "INSERT INTO villages_syncsnapshot (snapshot, created_at)"
+            " SELECT pg_snapshot_xmin(s) || ':' || pg_snapshot_xmax(s) || ':' || array_to_string(ARRAY("
+            "   SELECT x FROM pg_snapshot_xip(s) x UNION SELECT pg_current_xact_id_if_assigned()"
+            "   WHERE pg_current_xact_id_if_assigned() IS NOT NULL ORDER BY 1), ','), now()"
+            " FROM pg_current_snapshot() s"
+            " RETURNING id, (SELECT p.snapshot FROM villages_syncsnapshot p WHERE p.id = %s)",
             [previous or 0],
         )
         cursor_value, previous_text = cursor.fetchone()

@@ -93,11 +93,6 @@ def pull(client, since=None):
     return response.json()
 
 
-# In the full parallel suite (CI, 2026-12-02) the device's pull after a merge came back without the
-# tombstone three runs in a row; alone it passes. Suspected: the test's one transaction and the
-# other pytest worker's open transactions in the pull cursor's snapshot. Issue 14 stays open on it;
-# the test still runs (strict=False), and every assertion before the pull still holds.
-@pytest.mark.xfail(strict=False, reason="pull after merge lacks the tombstone in the full parallel suite (issue 14)")
 def test_merge_moves_enrolments_leaves_a_tombstone_and_reaches_devices(api, officer, operator):
     register_twice(api, officer)
     enrolment = EnrolmentFactory(worker=Worker.objects.get(id="w-second"))

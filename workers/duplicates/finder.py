@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -119,8 +119,18 @@ def _stored_candidates(probes: Sequence[Probe], exclude: set[str]) -> tuple[dict
     date_triples = [(p.person.id, p.name, d) for p in probes if p.name for d in p.dates]
     limit = settings.DQ_MAX_CANDIDATES
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            columns = ", ".join(f"w.{name}" for name in PERSON_FIELDS)
+        columns = ", ".join(f"w.{name}" for name in PERSON_FIELDS)
+        # atomic: set_config(..., true) lasts to the end of a transaction, and a lookup may run
+        # outside one (savepoint=False: inside a save, no extra round trips).
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            # Without JIT for this one query: its estimates (unnested arrays, a similarity filter)
+            # pass jit_above_cost although it reads a few index entries per record, and compiling
+            # it cost ~1 s per 1,000-record request against ~0.1 s of execution (docs/dq.md). The
+            # setting the transaction had is put back after it. The workers are read per candidate
+            # (LATERAL ... OFFSET 0: not pulled up into a join): the same estimates made a hash
+            # join the planner's choice, a scan of the whole workers table per request.
+            cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
+            (jit_before, _off) = cursor.fetchone()
             cursor.execute(
                 f"SELECT c.rid, {columns} FROM ("  # noqa: S608 (column names from PERSON_FIELDS)
                 " SELECT q.rid, k.worker_id FROM unnest(%s::text[], %s::text[]) AS q(rid, key)"
@@ -129,8 +139,8 @@ def _stored_candidates(probes: Sequence[Probe], exclude: set[str]) -> tuple[dict
                 " SELECT n.rid, m.worker_id FROM unnest(%s::text[], %s::text[], %s::date[]) AS n(rid, name, born)"
                 " CROSS JOIN LATERAL (SELECT worker_id FROM workers_matchname m"
                 "   WHERE m.birth_date = n.born AND similarity(m.name_key, n.name) >= %s LIMIT %s) m"
-                ") AS c JOIN workers_worker w ON w.id = c.worker_id"
-                " WHERE w.deleted_at IS NULL AND NOT (w.id = ANY(%s::varchar[]))",
+                ") AS c CROSS JOIN LATERAL (SELECT * FROM workers_worker w"
+                "   WHERE w.id = c.worker_id AND w.deleted_at IS NULL OFFSET 0) w",
                 [
                     text_array(r for r, _ in key_pairs),
                     text_array(k for _, k in key_pairs),
@@ -140,19 +150,24 @@ def _stored_candidates(probes: Sequence[Probe], exclude: set[str]) -> tuple[dict
                     text_array(d.isoformat() for _, _, d in date_triples),
                     settings.DQ_TRGM_MIN,
                     limit,
-                    text_array(exclude),
                 ],
             )
-            # Raw rows: each column through its field's own decoding (encrypted fields decrypt).
-            decoders = [getattr(Worker._meta.get_field(name), "from_db_value", None) for name in PERSON_FIELDS]
-            for rid, *values in cursor.fetchall():
-                decoded = [
-                    decode(value, None, connection) if decode is not None and value is not None else value
-                    for decode, value in zip(decoders, values, strict=True)
-                ]
-                person = person_of(dict(zip(PERSON_FIELDS, decoded, strict=True)))
-                found[rid].add(person.id)
-                people[person.id] = person
+            fetched = cursor.fetchall()
+            cursor.execute("SELECT set_config('jit', %s, true)", [jit_before])
+        # Raw rows: each column through its field's own decoding (encrypted fields decrypt). The
+        # request's own stored rows are left out here: as `id <> ALL(<every id of the request>)`
+        # in SQL the filter ran on every joined row and pushed the planner to a scan of workers.
+        decoders = [getattr(Worker._meta.get_field(name), "from_db_value", None) for name in PERSON_FIELDS]
+        for rid, *values in fetched:
+            if values[0] in exclude:
+                continue
+            decoded = [
+                decode(value, None, connection) if decode is not None and value is not None else value
+                for decode, value in zip(decoders, values, strict=True)
+            ]
+            person = person_of(dict(zip(PERSON_FIELDS, decoded, strict=True)))
+            found[rid].add(person.id)
+            people[person.id] = person
         return found, people
     # SQLite: the same keys through the ORM; names compared here instead of by pg_trgm.
     by_key: dict[str, list[str]] = defaultdict(list)

@@ -76,6 +76,7 @@ def _tokens(text: str) -> list[str]:
     return [t for t in NOT_LETTER.sub(" ", text.replace(".", ". ")).split() if t]
 
 
+@functools.lru_cache(maxsize=16_384)  # one token's spelling rules (~30 µs); tokens recur even when names do not
 def _spell(token: str) -> str:
     for old, new in SPELLINGS:
         token = token.replace(old, new)

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from config.errors import FieldsInvalid, NotFound
+from config.errors import FieldsInvalid, NotFound, PreconditionFailed
 from config.locks import lock_keys
 from villages.audit import Actor, AuditEntry, audit_events, mask_nik
 from villages.models import AuditAction
@@ -76,14 +76,18 @@ def _invalid(field: str, message: Any) -> FieldsInvalid:
 
 
 @transaction.atomic
-def duplicate_merge(*, actor: Actor, pair_id: int, keep: str, fields: Mapping[str, str]) -> Worker:
+def duplicate_merge(
+    *, actor: Actor, pair_id: int, keep: str, fields: Mapping[str, str], versions: Mapping[str, int] | None = None
+) -> Worker:
     """Merges the pair into `keep` (one of its two ids), which takes, for each named field, the
     value of the record named (`{"phone": <other id>}`); other fields keep the survivor's. The
     other record becomes a tombstone with `merged_into` (devices pull it as deleted, the
     survivor as updated), its enrolments move to the survivor, and the pair is `merged`; other
     open pairs of the tombstone are dropped. Audited. Raises NotFound (pair or either record
     outside the caller's areas), DuplicateResolved (not open, or a record already gone),
-    FieldsInvalid (keep or fields), NikLocked, MergeBothEnrolled."""
+    FieldsInvalid (keep or fields), NikLocked, MergeBothEnrolled; with `versions` (record id →
+    the version the reviewer compared, the panel's If-Match), PreconditionFailed when either
+    record changed since: the choices were made on values that are no longer there."""
     assert actor.user is not None
     scope = scope_of(actor.user)
     pair = _pair_in_scope(scope, pair_id)
@@ -106,6 +110,8 @@ def duplicate_merge(*, actor: Actor, pair_id: int, keep: str, fields: Mapping[st
     loser = workers[ids[0] if keep == ids[1] else ids[1]]
     if pair.status != DuplicateStatus.OPEN or survivor.deleted_at or loser.deleted_at:
         raise DuplicateResolved()
+    if versions is not None and any(versions.get(i) != workers[i].version for i in ids):
+        raise PreconditionFailed(details={"current_versions": {i: workers[i].version for i in ids}})
     values = {
         column: getattr(loser, column)
         for name, source in fields.items()
