@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -142,7 +143,10 @@ def audit_people_in(
         .values_list("audit_person", "audit_area")
         .distinct()
     )
-    inner, inner_params = selected.query.get_compiler(using=selected.db).as_sql()
+    try:
+        inner, inner_params = selected.query.get_compiler(using=selected.db).as_sql()
+    except EmptyResultSet:
+        return 0  # a filter Django proves empty (`id__in=[]`) compiles to no SQL at all: nobody seen
     fields = _actor_fields(actor)
     postgres = connection.vendor == "postgresql"
     json_cast, inet_cast = ("::jsonb", "::inet") if postgres else ("", "")
