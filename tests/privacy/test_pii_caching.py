@@ -97,8 +97,12 @@ def test_rotating_keys_in_settings_invalidates_the_caches():
 
 def test_the_memo_indexes_a_value_once_per_purpose_and_ends_with_its_block(monkeypatch):
     calls: list[str] = []
-    real = pii.normalise
-    monkeypatch.setattr(pii, "normalise", lambda value: calls.append(value) or real(value))
+
+    def counted(value: str) -> str:
+        calls.append(value)
+        return NORMALISE(value)
+
+    monkeypatch.setattr(pii, "normalise", counted)
     with pii.blind_index_memo():
         first = pii.blind_index(NIK, purpose="nik")
         assert pii.blind_index(NIK, purpose="nik") == first
