@@ -143,6 +143,7 @@ _cache: dict[tuple[tuple[str, ...], str], Keyring] = {}
 # The keyring of the current settings, until a key setting changes (_forget_keyring): the hot path
 # of every token and index reads this instead of two settings.
 _current: Keyring | None = None
+_generation = 0  # how many key setting changes: a keyring read before one is not kept after it
 KEY_SETTINGS = frozenset({"FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY"})
 
 
@@ -152,6 +153,7 @@ def keyring() -> Keyring:
     ring = _current
     if ring is not None:
         return ring
+    generation = _generation
     encryption_keys = tuple(settings.FIELD_ENCRYPTION_KEYS)
     blind = settings.BLIND_INDEX_KEY
     cache_key = (encryption_keys, blind)
@@ -161,7 +163,8 @@ def keyring() -> Keyring:
             ring = Keyring.from_values(list(encryption_keys), blind)
             _cache.clear()
             _cache[cache_key] = ring
-        _current = ring
+        if generation == _generation:
+            _current = ring
     return ring
 
 
@@ -169,9 +172,10 @@ def _forget_keyring(*, setting: str, **kwargs: Any) -> None:
     """A key setting changed (only tests change settings at run time, through override_settings):
     the next token or index reads the settings again; a memo made under the old keys is dropped
     at its next use (blind_index compares its keyring)."""
-    global _current
+    global _current, _generation
     if setting in KEY_SETTINGS:
         with _lock:
+            _generation += 1
             _current = None
             _cache.clear()
 
