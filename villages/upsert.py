@@ -40,6 +40,7 @@ from django.db import IntegrityError, transaction
 from config.bulk import insert_models, new_instance, update_models
 from config.errors import Conflict, IdempotencyKeyReused, NotFound, PreconditionFailed, ServiceError
 from config.locks import lock_keys
+from config.pii import blind_index_memo
 from villages.audit import Actor, AuditEntry, audit_events
 from villages.models import AuditAction
 from villages.records import ClientRecord, DuplicateInRequest, RecordDeleted, storable_ids
@@ -176,6 +177,7 @@ def _diff(table: RecordTable[Any, Any, Any], row: ClientRecord, values: Mapping[
 
 
 @transaction.atomic
+@blind_index_memo()  # one save indexes each NIK once, not per lock, duplicate key and column
 def records_save(table: RecordTable[R, C, O], records: Sequence[C]) -> list[O]:
     """Saves cleaned records of one table; one outcome per record, in order. Idempotent (see the
     module's docstring). Raises Conflict only when a writer that bypassed the locks got in."""
