@@ -505,6 +505,8 @@ MIDDLEWARE.append("config.middleware.DatabaseBusyMiddleware")
 # A claim still waiting for its documents this many days after its last status change is shown
 # overdue on /panel/klaim/ and counted on the Beranda (DOMAIN.md names no period; two weeks).
 PANEL_CLAIM_WAITING_DAYS = env.int("PANEL_CLAIM_WAITING_DAYS", default=14)
+# Beranda: a device that has not pulled for this many days counts as silent (issue 12: a week).
+PANEL_STALE_DEVICE_DAYS = env.int("PANEL_STALE_DEVICE_DAYS", default=7)
 # A decree committing at least this share of its quota or amount counts as nearly exhausted.
 PANEL_ALLOCATION_NEARLY_EXHAUSTED_PERCENT = env.int("PANEL_ALLOCATION_NEARLY_EXHAUSTED_PERCENT", default=90)
 

@@ -10,16 +10,21 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from enrolment.funding.allocations import allocation_list
-from enrolment.funding.deaths import claim_list
+from enrolment.funding.deaths import CLAIM_ROLES, claim_list
 from enrolment.funding.models import Claim, RenewalJob
-from enrolment.funding.renewals.jobs import renewal_rows
+from enrolment.funding.renewals.jobs import RENEWAL_ROLES, renewal_rows
 from enrolment.models import FundingAllocation, Status
-from villages.models import Area, AreaTarget, AuditAction, AuditEvent, User
+from enrolment.registry.models import BatchStatus
+from enrolment.registry.selectors import registry_batches_visible
+from enrolment.selectors import enrolment_list
+from villages.models import Area, AreaTarget, AuditAction, AuditEvent, Role, User
 from villages.scope import scope_of
+from villages.selectors import device_list
 from workers.models import Worker
 from workers.nik import check_nik
 from workers.selectors import worker_list
@@ -194,3 +199,48 @@ def claims_filtered(
 def overdue_claim_ids(*, user: User, ids: list[str]) -> set[str]:
     """Which of these claims are overdue (the same test as the `overdue` filter)."""
     return set(claims_filtered(user=user, overdue=True).filter(id__in=ids).values_list("id", flat=True))
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One figure of the Beranda: what it counts, how many, and the list it links to."""
+
+    label: str
+    count: int
+    url: str
+    query: str = ""
+
+
+def home_tiles(*, user: User) -> list[Tile]:
+    """The Beranda's figures the caller's role may follow, each counted in the caller's scope:
+    waiting for verification, records needing correction, failed registry batches, devices
+    silent for PANEL_STALE_DEVICE_DAYS, claims with overdue documents, decrees nearly exhausted."""
+    from panel import access  # the page rules; access imports nothing of the panel's reads
+
+    tiles = []
+    if access.may(user, access.QUEUE_READERS):
+        waiting = enrolment_list(user=user, status={Status.SUBMITTED}).count()
+        tiles.append(Tile(_("Waiting for verification"), waiting, "panel:queue"))
+    corrections = worker_list(user=user).filter(needs_correction=True).count()
+    tiles.append(Tile(_("Records needing correction"), corrections, "panel:people", "?perbaiki=1"))
+    if access.may(user, access.QUEUE_READERS):
+        failed = registry_batches_visible(user=user).filter(status=BatchStatus.FAILED).count()
+        tiles.append(Tile(_("Failed registry batches"), failed, "panel:registry"))
+    if access.may(user, (Role.SUPERVISOR,)):
+        days = settings.PANEL_STALE_DEVICE_DAYS
+        since = timezone.now() - dt.timedelta(days=days)
+        stale = (
+            device_list(user=user)
+            .filter(revoked_at__isnull=True)
+            .filter(Q(last_pull_at__lt=since) | Q(last_pull_at__isnull=True))
+            .count()
+        )
+        label = ngettext("Devices not synced for %(days)d day", "Devices not synced for %(days)d days", days)
+        tiles.append(Tile(label % {"days": days}, stale, "panel:devices"))
+    if access.may(user, CLAIM_ROLES):
+        overdue = claims_filtered(user=user, overdue=True).count()
+        tiles.append(Tile(_("Claims with overdue documents"), overdue, "panel:claims", "?terlambat=on"))
+    if access.may(user, RENEWAL_ROLES):
+        nearly = allocations_nearly_exhausted(user=user).count()
+        tiles.append(Tile(_("Decrees nearly exhausted"), nearly, "panel:budget"))
+    return tiles

@@ -134,19 +134,25 @@ def enrolment_detail(request: HttpRequest, enrolment_id: str) -> HttpResponse:
     worker = enrolment.worker
     full_nik = may_see_full_nik(user, worker.village_id)
     audit_view(access.actor_of(request), worker, full_nik=full_nik, page="panel:enrolment")
+    status = 200
     if request.method == "POST":
         if not access.may(user, access.DECIDERS):
             return access.forbidden(request)
         form = DecisionForm(request.POST, ids=[])
         version = request.POST.get("version", "")
-        if form.is_valid():
+        if not version.isdigit():
+            # The page always sends the version it showed; without a readable one the decision
+            # could land on a record changed since, so nothing is decided (never If-Match skipped).
+            messages.error(request, _("The page did not say which version it showed: open the enrolment again."))
+            status = 400
+        elif form.is_valid():
             try:
                 services.enrolment_transition(
                     actor=access.actor_of(request),
                     enrolment_id=enrolment.id,
                     action=form.cleaned_data["action"],
                     reason=form.cleaned_data["reason"],
-                    if_match=int(version) if version.isdigit() else None,
+                    if_match=int(version),
                 )
             except ServiceError as refusal:
                 messages.error(request, str(refusal.message))
@@ -168,4 +174,5 @@ def enrolment_detail(request: HttpRequest, enrolment_id: str) -> HttpResponse:
             "duplicates": [(d, mask_nik(d.nik)) for d in possible_duplicates(user=user, worker=worker)],
             "may_decide": access.may(user, access.DECIDERS) and enrolment.status in (Status.SUBMITTED, Status.VERIFIED),
         },
+        status=status,
     )

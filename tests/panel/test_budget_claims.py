@@ -328,8 +328,8 @@ def test_claims_list_filters_and_highlights_overdue_documents(client, operator, 
     assert [r["claim"].worker_id for r in not_covered.context["rows"]] == ["w-budi"]
     assert [r["claim"].worker_id for r in jkk.context["rows"]] == []
     home = client.get("/panel/")
-    tile = [t for t in home.context["tiles"] if t["url"] == "panel:claims"]
-    assert [(t["count"], t["query"]) for t in tile] == [(1, "?terlambat=on")]
+    tile = [t for t in home.context["tiles"] if t.url == "panel:claims"]
+    assert [(t.count, t.query) for t in tile] == [(1, "?terlambat=on")]
     assert client.get("/panel/klaim/?status=hilang").status_code == 400
     assert client.get("/panel/klaim/?desa=Kaur").status_code == 400
     assert client.get("/panel/klaim/?halaman=abc").status_code == 200
@@ -369,8 +369,8 @@ def test_report_and_home_show_allocated_against_committed(client, supervisor):
     assert report.context["report"]["total"]["allocated_idr"] == YEAR
     assert report.context["report"]["total"]["committed_idr"] == YEAR
     assert "Dialokasikan SK" in text_of(report)
-    tile = [t for t in home.context["tiles"] if t["url"] == "panel:budget"]
-    assert [t["count"] for t in tile] == [1]  # 1 of 1 seat committed: nearly exhausted
+    tile = [t for t in home.context["tiles"] if t.url == "panel:budget"]
+    assert [t.count for t in tile] == [1]  # 1 of 1 seat committed: nearly exhausted
 
 
 def test_field_officers_see_their_villages_claims_but_not_the_budget_and_english_on_switch(

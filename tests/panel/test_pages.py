@@ -132,6 +132,19 @@ def test_a_stale_version_changes_nothing(browser, operator):
     assert "messages" in response.content.decode()
 
 
+@pytest.mark.parametrize("version", ["", "satu", "1.0"])
+def test_a_decision_without_a_readable_version_is_refused_not_forced(browser, operator, version):
+    enrolment = submitted()
+    response = browser(operator).post(
+        f"/panel/verifikasi/{enrolment.id}/", {"action": "verify", "reason": "", "version": version}
+    )
+
+    assert response.status_code == 400
+    assert "Halaman tidak menyebut versi yang ditampilkannya" in response.content.decode()
+    enrolment.refresh_from_db()
+    assert (enrolment.status, enrolment.version) == ("submitted", 1)
+
+
 def test_person_page_shows_history_and_an_operator_corrects_with_the_version(browser, operator):
     enrolment = submitted("Siti Aminah")
     worker = enrolment.worker
