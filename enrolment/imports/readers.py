@@ -121,7 +121,7 @@ def _csv(raw: IO[bytes]) -> Iterator[Sheet]:
     head = raw.read(SNIFF_BYTES)
     raw.seek(0)
     encoding = _encoding(head)
-    handle = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")  # type: ignore[type-var]
+    handle = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
     try:
         first_line = handle.readline()
         handle.seek(0)
