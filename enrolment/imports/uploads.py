@@ -16,10 +16,11 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, Any
 
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from config.pii import DecryptionError, decrypt_bytes, encrypt_bytes
@@ -61,6 +62,28 @@ def upload_open(job: ImportJob) -> Iterator[IO[bytes]]:
         yield buffer
     finally:
         buffer.close()
+
+
+def upload_discard(job: ImportJob, **still: Any) -> bool:
+    """Deletes the job's upload (its job ended, or a failed job's file expired), if the job still
+    matches `still` (e.g. is still failed). The name is read under the job's row lock and cleared
+    in the same transaction, so a concurrent re-seal (`UploadFiles`) either loses its swap and
+    deletes its new file, or wins and its new file is the one deleted here: none is left behind.
+    Only the file column is written. Answers whether a file was deleted."""
+    with transaction.atomic():
+        name = (
+            ImportJob.objects.select_for_update()
+            .filter(pk=job.pk, **still)
+            .exclude(file="")
+            .values_list("file", flat=True)
+            .first()
+        )
+        if not name:
+            return False
+        ImportJob.objects.filter(pk=job.pk).update(file="")
+    job.file.storage.delete(name)
+    job.file.name = ""
+    return True
 
 
 class UploadFiles(SealedJobFiles):

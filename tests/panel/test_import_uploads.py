@@ -13,6 +13,7 @@ from config.pii import decrypt_bytes
 from enrolment.imports import tasks
 from enrolment.imports.models import ImportJob, ImportStatus
 from enrolment.imports.services import import_job_run, processing
+from enrolment.imports.uploads import UploadFiles, upload_discard
 from tests.panel.test_imports import GOOD_1, GOOD_2, csv_file, upload, xlsx_file
 from tests.pii_keys import TEST_FIELD_ENCRYPTION_KEY, TEST_FIELD_ENCRYPTION_KEY_OLD
 
@@ -117,3 +118,16 @@ def test_an_upload_under_a_dropped_key_fails_the_job_and_is_not_kept(api, operat
         0,
         "",
     )
+
+
+def test_a_job_ending_after_a_reseal_leaves_no_file_behind(api, operator, settings, nudges, media):
+    settings.FIELD_ENCRYPTION_KEYS = [TEST_FIELD_ENCRYPTION_KEY_OLD]
+    job_id = upload(api(operator), csv_file([GOOD_1])).json()["id"]
+    ending = ImportJob.objects.get(pk=job_id)  # as the job's end read it
+    settings.FIELD_ENCRYPTION_KEYS = [TEST_FIELD_ENCRYPTION_KEY, TEST_FIELD_ENCRYPTION_KEY_OLD]
+    assert UploadFiles().reencrypt() == (1, 0)  # a re-seal swaps in a new file meanwhile
+    assert ImportJob.objects.get(pk=job_id).file.name != ending.file.name
+
+    assert upload_discard(ending) is True
+    assert (ImportJob.objects.get(pk=job_id).file.name, list((media / "imports").iterdir())) == ("", [])
+    assert upload_discard(ending) is False  # nothing left to delete

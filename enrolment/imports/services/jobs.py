@@ -22,7 +22,7 @@ from config.locks import lock_keys
 from config.queues import nudge
 from enrolment.imports.models import ImportJob, ImportStatus
 from enrolment.imports.readers import SNIFF_BYTES, detect_format
-from enrolment.imports.uploads import upload_store
+from enrolment.imports.uploads import upload_discard, upload_store
 from villages.audit import Actor, audit_event
 from villages.models import AuditAction, Role, User
 from villages.scope import scope_of
@@ -235,8 +235,8 @@ def import_jobs_sweep() -> dict[str, int]:
     deleted = 0
     expired = now - dt.timedelta(days=settings.IMPORT_FAILED_FILE_DAYS)
     for job in ImportJob.objects.filter(status=ImportStatus.FAILED, finished_at__lt=expired).exclude(file=""):
-        job.file.delete(save=True)  # personal data at rest only as long as needed
-        deleted += 1
+        # personal data at rest only as long as needed; a job retried meanwhile keeps its file
+        deleted += upload_discard(job, status=ImportStatus.FAILED, finished_at__lt=expired)
     return {"restarted": restarted, "failed": failed, "files_deleted": deleted}
 
 

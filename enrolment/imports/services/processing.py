@@ -33,7 +33,7 @@ from enrolment.imports.models import ImportJob, ImportRow, ImportStatus, RowResu
 from enrolment.imports.readers import UnreadableFile, open_sheet
 from enrolment.imports.services.jobs import IMPORT_ROLES
 from enrolment.imports.services.reading import chunks_read_ahead, duplicate_of
-from enrolment.imports.uploads import upload_open
+from enrolment.imports.uploads import upload_discard, upload_open
 from enrolment.models import LIVE_STATUSES, Enrolment
 from enrolment.reports.tasks import coverage_compact_task
 from enrolment.services import EnrolmentOutcome, enrolment_as_input, enrolments_save
@@ -101,7 +101,9 @@ def import_job_run(*, job_id: uuid.UUID | str) -> ImportJob | None:
     job = ImportJob.objects.select_related("created_by").get(pk=job.pk)
     if job.status in (ImportStatus.COMPLETED, ImportStatus.FAILED) and job.file:
         invalid_rows_keep(job)
-        job.file.delete(save=True)  # personal data at rest only as long as needed
+        # Personal data at rest only as long as needed; a failed job whose file was uploaded
+        # again meanwhile (queued once more) keeps the new one.
+        upload_discard(job, status=job.status)
     return job
 
 
