@@ -466,10 +466,10 @@ def check_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessa
 
 
 # --- Files ---------------------------------------------------------------------------------------
-# A file of personal data kept for a while (an import's invalid rows): the same keys, sealed whole.
-# `context` (e.g. the job's id) is authenticated with it, so a file cannot be passed off as
-# another's. `reencrypt` does not rewrite files: they are kept hours, not years, so an old key
-# stays in FIELD_ENCRYPTION_KEYS until the longest-kept file made under it is gone.
+# A file of personal data kept for a while (an import's upload, its invalid rows): the same keys,
+# sealed whole. `context` (e.g. the job's id) is authenticated with it, so a file cannot be passed
+# off as another's. `reencrypt` re-seals them through the providers the apps declare
+# (config/reencrypt.py `encrypted_files`).
 FILE_MAGIC = b"PII1"
 
 

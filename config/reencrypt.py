@@ -10,9 +10,9 @@ finds less to do. On PostgreSQL the rewrite does not move the offline-sync stamp
 `pii.reencrypt` setting, read by the stamping trigger: villages 0004): the values are the same,
 devices have nothing to fetch again and pushes see no conflict.
 
-Files sealed with `pii.encrypt_bytes` (an import's invalid rows) are not rows: an app that keeps
-such files names an `EncryptedFiles` provider on its AppConfig (`encrypted_files`, a dotted
-path), and `reencrypt` re-seals them after the tables (`--check` counts them too).
+Files sealed with `pii.encrypt_bytes` (an import's upload and invalid rows) are not rows: an app that keeps
+such files names `EncryptedFiles` providers on its AppConfig (`encrypted_files`, a dotted
+path or a tuple of them), and `reencrypt` re-seals them after the tables (`--check` counts them too).
 """
 
 from __future__ import annotations
@@ -135,7 +135,10 @@ class EncryptedFiles(Protocol):
 
 def encrypted_files() -> list[EncryptedFiles]:
     """The providers the installed apps declare (`encrypted_files` on their AppConfig)."""
-    paths = [str(getattr(c, "encrypted_files", "")) for c in apps.get_app_configs()]
+    paths: list[str] = []
+    for config in apps.get_app_configs():
+        declared = getattr(config, "encrypted_files", ())  # one dotted path, or several
+        paths.extend([declared] if isinstance(declared, str) else declared)
     return [
         provider("encrypted_files", path, EncryptedFiles, not_one="is not an EncryptedFiles (label, stale, reencrypt)")
         for path in paths

@@ -163,6 +163,10 @@ DEVICE_SEEN_WRITE_INTERVAL = timedelta(seconds=env.int("DEVICE_SEEN_WRITE_INTERV
 MAX_JSON_BODY_BYTES = env.int("MAX_JSON_BODY_BYTES", default=8 * 1024 * 1024)
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=64 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_JSON_BODY_BYTES
+# An upload (an import's file: personal data) is held in memory, never spooled by Django to a
+# plaintext temporary file; it is stored sealed (enrolment/imports/uploads.py). MAX_UPLOAD_BYTES
+# (the body limit, config/middleware.py) bounds it.
+FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 
 # --- REST framework ------------------------------------------------------------------------------
 REST_FRAMEWORK = {

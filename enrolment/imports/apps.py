@@ -9,4 +9,4 @@ class ImportsConfig(AppConfig):
     label = "enrolment_imports"
     verbose_name = _("Imports")
     # Files of personal data sealed with config/pii.py that `manage.py reencrypt` re-seals.
-    encrypted_files = "enrolment.imports.invalid_rows.InvalidRowsFiles"
+    encrypted_files = ("enrolment.imports.uploads.UploadFiles", "enrolment.imports.invalid_rows.InvalidRowsFiles")

@@ -6,14 +6,14 @@ IMPORT_INVALID_ROWS_HOURS (the `enrolment.imports.prune_invalid_rows` beat task 
 holds personal data, at rest only as long as an operator needs it to correct the rows, and
 encrypted there (config/pii.py `encrypt_bytes`, bound to the job's id): the stored file holds no
 plaintext identifier; `invalid_rows_read` opens it for the download. `manage.py reencrypt`
-re-seals the kept files under the first key (`InvalidRowsFiles`, declared on ImportsConfig).
+re-seals the kept files under the first key (`InvalidRowsFiles`, declared on ImportsConfig). The
+upload it is written from is sealed too (uploads.py): it is opened into memory for this.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -24,10 +24,11 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from config import pii
 from config.pii import DecryptionError, decrypt_bytes, encrypt_bytes
 from enrolment.imports.models import ImportJob, ImportRow, ImportStatus, RowResult
 from enrolment.imports.readers import open_sheet
+from enrolment.imports.sealed import SealedJobFiles
+from enrolment.imports.uploads import upload_open
 
 
 def row_reason(error: dict[str, Any] | None) -> str:
@@ -60,7 +61,7 @@ def _invalid_rows_xlsx(job: ImportJob) -> bytes:
     }
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Invalid rows"))
-    with open_sheet(Path(job.file.path), job.file_format) as source:
+    with upload_open(job) as upload, open_sheet(upload, job.file_format) as source:
         width = len(source.header)
         sheet.append([*source.header, _("Reason (delete before upload)")])
         for number, cells in enumerate(source.rows, start=2):  # the header is row 1
@@ -117,57 +118,16 @@ def invalid_rows_prune(*, older_than: dt.timedelta | None = None) -> int:
     return deleted
 
 
-class InvalidRowsFiles:
-    """The kept spreadsheets as `manage.py reencrypt` sees them (config.reencrypt.EncryptedFiles).
-
-    A file under an old key is sealed again under the first key into a new name
-    (`<job>.<key id>.xlsx.enc`), the job is pointed at it only if it still names the old file
-    (compare and swap: a prune or a concurrent re-seal wins), then the old file is deleted.
-    Killed halfway, the job still names a whole file that opens (old or new); a new file left
-    without its job is replaced on the next run. Run twice, the second finds nothing to do."""
+class InvalidRowsFiles(SealedJobFiles):
+    """The kept spreadsheets for `manage.py reencrypt` (sealed.py says how it stays safe):
+    re-sealed into `imports/invalid/<job>.<key id>.xlsx.enc`. One stored in plaintext before
+    these files were sealed is left to the download, which deletes it."""
 
     label = "enrolment.ImportJob.invalid_rows_file"
+    field = "invalid_rows_file"
 
-    def _kept(self) -> Any:
-        return ImportJob.objects.exclude(invalid_rows_file="").order_by("id")
+    def context(self, job: ImportJob) -> str:
+        return _context(job)
 
-    @staticmethod
-    def _key_id(job: ImportJob) -> str:
-        try:
-            with job.invalid_rows_file.open("rb") as handle:
-                return pii.bytes_key_id(handle.read(len(pii.FILE_MAGIC) + pii.KEY_ID_LENGTH))
-        except FileNotFoundError:
-            return ""
-
-    def stale(self) -> int:
-        """Kept files under another key than the first (a file gone from disk is not counted)."""
-        current = pii.keyring().current_id
-        return sum(1 for job in self._kept().iterator() if self._key_id(job) not in ("", current))
-
-    def reencrypt(self) -> tuple[int, int]:
-        """(files re-sealed, files a concurrent prune or re-seal changed first)."""
-        current = pii.keyring().current_id
-        done = skipped = 0
-        for job in self._kept().iterator():
-            if self._key_id(job) in ("", current):
-                continue
-            old_name = job.invalid_rows_file.name
-            storage = job.invalid_rows_file.storage
-            with job.invalid_rows_file.open("rb") as handle:
-                blob = handle.read()
-            try:
-                body = decrypt_bytes(blob, context=_context(job))
-            except DecryptionError:
-                skipped += 1  # not openable: the download deletes it, the prune too
-                continue
-            target = f"imports/invalid/{job.id}.{current}.xlsx.enc"
-            if storage.exists(target):
-                storage.delete(target)  # left by a run killed before its swap
-            new_name = storage.save(target, ContentFile(encrypt_bytes(body, context=_context(job))))
-            if ImportJob.objects.filter(pk=job.pk, invalid_rows_file=old_name).update(invalid_rows_file=new_name):
-                storage.delete(old_name)
-                done += 1
-            else:
-                storage.delete(new_name)
-                skipped += 1
-        return done, skipped
+    def target(self, job: ImportJob, key_id: str) -> str:
+        return f"imports/invalid/{job.id}.{key_id}.xlsx.enc"

@@ -1,4 +1,6 @@
-"""Rows out of an uploaded CSV or XLSX file, streamed: never the whole file in memory.
+"""Rows out of an uploaded CSV or XLSX file, streamed: never the whole sheet parsed into memory
+(the file itself is: an upload is sealed at rest and opened into memory, uploads.py; at most
+MAX_UPLOAD_BYTES).
 
 XLSX goes through enrolment.imports.xlsx (it parses the sheet's XML as it iterates); CSV
 through the csv module over the file object. Offices save CSV from Excel in whatever their
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -97,22 +100,28 @@ def _delimiter(first_line: str) -> str:
 
 
 @contextmanager
-def open_sheet(path: Path, file_format: str) -> Iterator[Sheet]:
-    """The header row and an iterator over the data rows. Raises UnreadableFile."""
+def open_sheet(source: Path | IO[bytes], file_format: str) -> Iterator[Sheet]:
+    """The header row and an iterator over the data rows of a file, by path or as a seekable
+    binary file object (an upload opened into memory: enrolment/imports/uploads.py, which the
+    caller closes). Raises UnreadableFile."""
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as raw, open_sheet(raw, file_format) as sheet:
+            yield sheet
+        return
     if file_format == ImportFormat.XLSX:
-        with _xlsx(path) as sheet:
+        with _xlsx(source) as sheet:
             yield sheet
     else:
-        with _csv(path) as sheet:
+        with _csv(source) as sheet:
             yield sheet
 
 
 @contextmanager
-def _csv(path: Path) -> Iterator[Sheet]:
-    with open(path, "rb") as raw:
-        head = raw.read(SNIFF_BYTES)
+def _csv(raw: IO[bytes]) -> Iterator[Sheet]:
+    head = raw.read(SNIFF_BYTES)
+    raw.seek(0)
     encoding = _encoding(head)
-    handle: IO[str] = open(path, encoding=encoding, errors="replace", newline="")  # noqa: SIM115
+    handle = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
     try:
         first_line = handle.readline()
         handle.seek(0)
@@ -125,7 +134,7 @@ def _csv(path: Path) -> Iterator[Sheet]:
             raise UnreadableFile(_("The file could not be read as CSV.")) from exc
         yield Sheet(header=_header(header), rows=_capped(_csv_rows(reader), neutralised=True), total_rows=None)
     finally:
-        handle.close()
+        handle.detach()  # the binary file stays its owner's to close
 
 
 def _csv_rows(reader: Any) -> Iterator[list[Any]]:
@@ -136,11 +145,11 @@ def _csv_rows(reader: Any) -> Iterator[list[Any]]:
 
 
 @contextmanager
-def _xlsx(path: Path) -> Iterator[Sheet]:
+def _xlsx(raw: IO[bytes]) -> Iterator[Sheet]:
     from enrolment.imports.xlsx import XlsxError, XlsxTooLarge, open_workbook
 
     try:
-        workbook = open_workbook(path, max_unpacked_bytes=settings.IMPORT_MAX_UNPACKED_BYTES)
+        workbook = open_workbook(raw, max_unpacked_bytes=settings.IMPORT_MAX_UNPACKED_BYTES)
     except XlsxTooLarge as exc:
         raise UnreadableFile(
             _("The workbook unpacks to more than %(limit)d MB: split it.")

@@ -1,6 +1,7 @@
 """No plaintext NIK, KK or phone at rest: a pg_dump of the whole database, the service's log
-lines and every Redis key and value, after workers, enrolments, a registry batch, an import, a
-sync pull and a quarantined push, hold none of the known values."""
+lines, every Redis key and value and every file under MEDIA_ROOT, after workers, enrolments, a
+registry batch, an import, a failed import (its upload kept for a retry), a sync pull and a
+quarantined push, hold none of the known values."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from django.db import connection
 from enrolment.funding.models import Claim
 from enrolment.imports.invalid_rows import invalid_rows_read
 from enrolment.imports.models import ImportJob
-from enrolment.imports.services import import_job_run
+from enrolment.imports.services import import_job_run, processing
 from enrolment.registry.models import RegistryBatch
 from enrolment.registry.services import registry_batch_claim
 from tests.conftest import GEDUNG_WANI, VILLAGE_B, committed
@@ -38,8 +39,10 @@ NIK_QUARANTINE = "1704010808800345"
 PHONE_PATCHED = "081311223344"
 NIK_INVALID_ROW, PHONE_INVALID_ROW = "1704010909800678", "081366655544"  # an import row kept as invalid
 NIK_CLAIM_HEIR, PHONE_CLAIM_HEIR = "1704011010100234", "081355566677"  # heirs corrected on a claim
-KNOWN = [NIK_A, KK_A, NIK_HEIR, NIK_IMPORT, NIK_REGISTRY, KK_REGISTRY, NIK_QUARANTINE, NIK_INVALID_ROW, NIK_CLAIM_HEIR]
-PHONES = [PHONE_A, PHONE_HEIR, PHONE_IMPORT, PHONE_PATCHED, PHONE_INVALID_ROW, PHONE_CLAIM_HEIR]
+NIK_FAILED_IMPORT, PHONE_FAILED_IMPORT = "1704011111800567", "081344433322"  # a failed job's kept upload
+KNOWN = [NIK_A, KK_A, NIK_HEIR, NIK_IMPORT, NIK_REGISTRY, KK_REGISTRY, NIK_QUARANTINE, NIK_INVALID_ROW, NIK_CLAIM_HEIR,
+         NIK_FAILED_IMPORT]  # fmt: skip
+PHONES = [PHONE_A, PHONE_HEIR, PHONE_IMPORT, PHONE_PATCHED, PHONE_INVALID_ROW, PHONE_CLAIM_HEIR, PHONE_FAILED_IMPORT]
 
 
 def forms(phone: str) -> list[str]:
@@ -102,7 +105,9 @@ def service_log():
 
 
 @committed
-def test_no_known_nik_kk_or_phone_in_the_dump_the_logs_or_redis(api, make_user, settings, service_log, tmp_path):
+def test_no_known_nik_kk_or_phone_in_the_dump_the_logs_or_redis(
+    api, make_user, settings, service_log, tmp_path, monkeypatch
+):
     settings.MEDIA_ROOT = str(tmp_path)
     settings.REGISTRY_URL = "http://127.0.0.1:9"
     officer = make_user(role=Role.FIELD_OFFICER, areas=(GEDUNG_WANI,))
@@ -137,6 +142,27 @@ def test_no_known_nik_kk_or_phone_in_the_dump_the_logs_or_redis(api, make_user, 
     sheet = zipfile.ZipFile(io.BytesIO(invalid_rows_read(job) or b""))
     assert NIK_INVALID_ROW in b"".join(sheet.read(n) for n in sheet.namelist()).decode()  # the service reads it
 
+    # An import that fails on an unexpected error once its file has been read: the upload is kept
+    # for a retry (IMPORT_FAILED_FILE_DAYS), sealed, as it was while the job ran.
+    kept = [NIK_FAILED_IMPORT, "Wartini", "P", "1980-11-11", GEDUNG_WANI, "petani", PHONE_FAILED_IMPORT,
+            "", "", "", "", ""]  # fmt: skip
+    failing = upload(api(operator), csv_file([kept], COLUMNS), name="gagal.csv")
+    assert failing.status_code == 202, failing.json()
+    while_running: list[bytes] = []
+
+    def fault(context, chunk, offset):
+        assert chunk[0].nik == NIK_FAILED_IMPORT  # the job read the row from the sealed upload
+        while_running.append(Path(context.job.file.path).read_bytes())
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(processing, "_run_chunk", fault)
+    import_job_run(job_id=failing.json()["id"])
+    monkeypatch.undo()
+    failed = ImportJob.objects.get(pk=failing.json()["id"])
+    assert (failed.status, failed.file.name) == ("failed", f"imports/{failed.id}.csv.enc")
+    assert [blob[:4] for blob in while_running] == [b"PII1"]
+    assert Path(failed.file.path).read_bytes()[:4] == b"PII1"
+
     # A death: the claim copies the heirs, which are then corrected on the claim.
     death = {"date_of_death": "2026-11-20", "cause": "other", "place": "Rumah"}
     reported = client.post(f"/api/v1/workers/{body['id']}/death", death, format="json")
@@ -170,5 +196,6 @@ def test_no_known_nik_kk_or_phone_in_the_dump_the_logs_or_redis(api, make_user, 
     assert "looked up 1704" in log_text  # the line is there, masked
     assert found_in(log_text) == []
     assert found_in(redis_contents()) == []
+    assert Path(failed.file.path).exists()  # the scan below reads the failed job's kept upload
     files = [p.read_bytes().decode("utf-8", "replace") for p in Path(tmp_path).rglob("*") if p.is_file()]
     assert [found_in(text) for text in files if found_in(text)] == []

@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import connection
@@ -23,6 +24,7 @@ from config.reencrypt import encrypted_columns, reencrypt_model, stale_rows
 from enrolment.funding.models import Claim, DeathReport
 from enrolment.imports.invalid_rows import invalid_rows_read
 from enrolment.imports.models import ImportJob
+from enrolment.imports.uploads import upload_open
 from tests.conftest import committed
 from tests.factories import WorkerFactory, make_nik
 from tests.pii_keys import TEST_BLIND_INDEX_KEY, TEST_FIELD_ENCRYPTION_KEY, TEST_FIELD_ENCRYPTION_KEY_OLD
@@ -223,3 +225,43 @@ def test_reencrypt_covers_claim_heirs_and_kept_invalid_rows_files(db, settings, 
     settings.FIELD_ENCRYPTION_KEYS = [TEST_FIELD_ENCRYPTION_KEY]  # the old key can go
     assert invalid_rows_read(job) == sheet
     assert Claim.objects.get(pk=claim.pk).heirs == heirs
+
+
+@committed
+def test_reencrypt_reseals_kept_uploads_and_seals_plaintext_ones(db, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.FIELD_ENCRYPTION_KEYS = OLD
+    nik_sealed, nik_plain = make_nik(serial=81), make_nik(serial=82)
+    sealed_body, plain_body = f"nik;nama\n{nik_sealed};Siti\n".encode(), f"nik;nama\n{nik_plain};Darmawan\n".encode()
+    failed = {"file_format": "csv", "status": "failed", "finished_at": timezone.now()}
+    under_old = ImportJob.objects.create(filename="a.csv", file_sha256="1" * 64, **failed)
+    under_old.file.save(
+        f"{under_old.id}.csv.enc", ContentFile(encrypt_bytes(sealed_body, context=f"import-upload:{under_old.id}"))
+    )
+    plain = ImportJob.objects.create(filename="b.csv", file_sha256="2" * 64, **failed)
+    plain.file.save(f"{plain.id}.csv", ContentFile(plain_body))  # stored before uploads were sealed
+
+    settings.FIELD_ENCRYPTION_KEYS = NEW
+    new_id = pii.keyring().current_id
+    assert stale_rows()["enrolment.ImportJob.file"] == 2
+    check = io.StringIO()
+    with pytest.raises(SystemExit) as stop:
+        call_command("reencrypt", "--check", stdout=check)
+    assert stop.value.code == 1
+    assert "enrolment.ImportJob.file: 2 under another key" in check.getvalue()
+    out = io.StringIO()
+    call_command("reencrypt", stdout=out)
+    call_command("reencrypt", stdout=io.StringIO())  # a second run: nothing to do
+
+    assert "enrolment.ImportJob.file: 2 files re-encrypted" in out.getvalue()
+    assert stale_rows()["enrolment.ImportJob.file"] == 0
+    assert sorted(p.name for p in (tmp_path / "imports").iterdir()) == sorted(
+        [f"{under_old.id}.{new_id}.csv.enc", f"{plain.id}.{new_id}.csv.enc"]
+    )
+    settings.FIELD_ENCRYPTION_KEYS = [TEST_FIELD_ENCRYPTION_KEY]  # the old key can go
+    for job, body, nik in ((under_old, sealed_body, nik_sealed), (plain, plain_body, nik_plain)):
+        job.refresh_from_db()
+        assert job.file.name == f"imports/{job.id}.{new_id}.csv.enc"
+        with upload_open(job) as handle:
+            assert handle.read() == body
+        assert nik.encode() not in Path(job.file.path).read_bytes()

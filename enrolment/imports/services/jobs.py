@@ -22,6 +22,7 @@ from config.locks import lock_keys
 from config.queues import nudge
 from enrolment.imports.models import ImportJob, ImportStatus
 from enrolment.imports.readers import SNIFF_BYTES, detect_format
+from enrolment.imports.uploads import upload_discard, upload_store
 from villages.audit import Actor, audit_event
 from villages.models import AuditAction, Role, User
 from villages.scope import scope_of
@@ -64,7 +65,8 @@ def common_area(codes: Sequence[str]) -> str:
 
 
 def import_create(*, actor: Actor, upload: UploadedFile, dry_run: bool, language: str) -> tuple[ImportJob, bool]:
-    """Stores the upload as a queued job and queues its processing (after commit).
+    """Stores the upload (sealed at rest: uploads.py) as a queued job and queues its processing
+    (after commit).
 
     Returns (job, created). The same file uploaded again by the same official while an identical
     job is still queued or running returns that job (created False): a resent request does not
@@ -105,7 +107,7 @@ def import_create(*, actor: Actor, upload: UploadedFile, dry_run: bool, language
         if failed is not None:
             if failed.file:
                 failed.file.delete(save=False)
-            failed.file.save(f"{failed.id}.{file_format}", upload, save=False)
+            upload_store(failed, upload, file_format)
             failed.save(update_fields=["file"])
             _restart(actor, failed, stage="uploaded_again")
             return failed, True
@@ -121,7 +123,7 @@ def import_create(*, actor: Actor, upload: UploadedFile, dry_run: bool, language
             file_sha256=sha,
             dry_run=dry_run,
         )
-        job.file.save(f"{job.id}.{file_format}", upload, save=False)
+        upload_store(job, upload, file_format)
         job.save()
         audit_event(
             actor,
@@ -233,8 +235,8 @@ def import_jobs_sweep() -> dict[str, int]:
     deleted = 0
     expired = now - dt.timedelta(days=settings.IMPORT_FAILED_FILE_DAYS)
     for job in ImportJob.objects.filter(status=ImportStatus.FAILED, finished_at__lt=expired).exclude(file=""):
-        job.file.delete(save=True)  # personal data at rest only as long as needed
-        deleted += 1
+        # personal data at rest only as long as needed; a job retried meanwhile keeps its file
+        deleted += upload_discard(job, status=ImportStatus.FAILED, finished_at__lt=expired)
     return {"restarted": restarted, "failed": failed, "files_deleted": deleted}
 
 

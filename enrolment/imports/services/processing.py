@@ -15,7 +15,6 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
@@ -34,6 +33,7 @@ from enrolment.imports.models import ImportJob, ImportRow, ImportStatus, RowResu
 from enrolment.imports.readers import UnreadableFile, open_sheet
 from enrolment.imports.services.jobs import IMPORT_ROLES
 from enrolment.imports.services.reading import chunks_read_ahead, duplicate_of
+from enrolment.imports.uploads import upload_discard, upload_open
 from enrolment.models import LIVE_STATUSES, Enrolment
 from enrolment.reports.tasks import coverage_compact_task
 from enrolment.services import EnrolmentOutcome, enrolment_as_input, enrolments_save
@@ -58,7 +58,8 @@ def import_job_run(*, job_id: uuid.UUID | str) -> ImportJob | None:
     """Processes (or resumes) a job. Idempotent: a finished job is left as it is.
 
     Row problems never fail the job (they are its result); a file that cannot be read or lacks
-    required columns fails it with `error` set. The stored upload is deleted once the job ends.
+    required columns fails it with `error` set. The stored upload (sealed: uploads.py) is
+    deleted once the job ends, except after an unexpected error (kept, sealed, for a retry).
     """
     claimed = ImportJob.objects.filter(pk=job_id, status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING)).update(
         status=ImportStatus.RUNNING, attempts=F("attempts") + 1, heartbeat_at=timezone.now()
@@ -100,7 +101,9 @@ def import_job_run(*, job_id: uuid.UUID | str) -> ImportJob | None:
     job = ImportJob.objects.select_related("created_by").get(pk=job.pk)
     if job.status in (ImportStatus.COMPLETED, ImportStatus.FAILED) and job.file:
         invalid_rows_keep(job)
-        job.file.delete(save=True)  # personal data at rest only as long as needed
+        # Personal data at rest only as long as needed; a failed job whose file was uploaded
+        # again meanwhile (queued once more) keeps the new one.
+        upload_discard(job, status=job.status)
     return job
 
 
@@ -124,8 +127,7 @@ class _Context:
 
 
 def _process(job: ImportJob, user: User) -> None:
-    path = Path(job.file.path)
-    with open_sheet(path, job.file_format) as sheet:
+    with upload_open(job) as upload, open_sheet(upload, job.file_format) as sheet:
         headers = layout.map_headers(sheet.header)
         if headers.missing:
             raise UnreadableFile(
