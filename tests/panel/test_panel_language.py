@@ -16,7 +16,9 @@ from villages.models import Role
 LOCALE = Path(__file__).resolve().parents[2] / "locale"
 # The panel's own catalogue and those of areas that added pages (panel15: budget and claims;
 # dq14a: NIK follow-up; dq14b: duplicates; coord: review fixes).
-CATALOGUES = [LOCALE / area / "id" / "LC_MESSAGES" / "django.po" for area in ("panel", "panel15", "dq14a", "dq14b", "coord")]
+CATALOGUES = [
+    LOCALE / area / "id" / "LC_MESSAGES" / "django.po" for area in ("panel", "panel15", "dq14a", "dq14b", "coord")
+]
 # Words a hard-coded English label would most likely use, beyond the catalogue's own msgids
 # (not "Status", "Program", "Format": Indonesian uses them too).
 ENGLISH_WORDS = ["Search", "Submit", "Save", "Cancel", "Delete", "Login", "Logout", "Settings", "Loading",
