@@ -75,6 +75,9 @@ def primary_and_replica(*, host: str = "127.0.0.1", server_options: str = "") ->
 
         run(backup.as_postgres([str(backup.PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary_port),
                                 "-U", "postgres", "-D", str(data / "replica"), "-R", "-X", "stream"]))  # fmt: skip
+        if host != "127.0.0.1":  # initdb's pg_hba.conf trusts loopback only; clients come from host's network
+            with (data / "replica" / "pg_hba.conf").open("a") as hba:
+                hba.write("host all all samenet trust\n")
         replica_options = f"-p {databases.replica_port} -k {data} -c listen_addresses={_listen(host)} {server_options}"
         run(backup.as_postgres([*databases.replica_ctl, "-w", "-o", replica_options, "start"]))
         try:

@@ -386,6 +386,9 @@ def test_four_hosts_one_registration_per_enrolment_reports_on_the_replica_and_a_
         return hosts.replica("SELECT count(*) FROM enrolment_enrolment WHERE status = 'active'") == [(ENROLMENTS,)]
 
     wait_for(replica_caught_up, timeout=30, what="the replica to replay the registrations")
+    # A device's first request (then one each DEVICE_SEEN_WRITE_INTERVAL) writes its last_seen_at:
+    # that request's later reads stay on the primary, as after any write in a request.
+    assert [v.get("/api/v1/me").status_code for v in viewers] == [200, 200]
     hosts.replica("SELECT pg_stat_statements_reset()")
     hosts.primary("SELECT pg_stat_statements_reset()")
     reports = [v.get("/api/v1/reports/coverage", params=report_query) for v in viewers]
