@@ -380,7 +380,7 @@ def test_four_hosts_one_registration_per_enrolment_reports_on_the_replica_and_a_
 
     # --- the report, read on the replica by either web host ---------------------------------
     viewers = [client(base, tokens["viewer"]) for base in hosts.web]
-    report_query = {"area": VILLAGE, "year": YEAR}
+    report_query: dict[str, str | int] = {"area": VILLAGE, "year": YEAR}
 
     def replica_caught_up() -> bool:
         return hosts.replica("SELECT count(*) FROM enrolment_enrolment WHERE status = 'active'") == [(ENROLMENTS,)]
