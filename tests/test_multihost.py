@@ -305,6 +305,10 @@ def client(base: str, token: str) -> httpx.Client:
 
 
 def test_four_hosts_one_registration_per_enrolment_reports_on_the_replica_and_a_stopped_replica(hosts):
+    # Each host knows its loopback and the bridge's network, and no way anywhere else.
+    for namespace in hosts.network.hosts:
+        routes = run(["ip", "-n", namespace, "route", "show"]).stdout.split()
+        assert (routes[0], "default" in routes) == (f"{hosts.network.subnet}.0/24", False)
     tokens = _tokens(hosts)
     # The registry misbehaves from the start: seeded, so the same faults strike in every run.
     faults = {"error_5xx": 0.3, "timeout": 0.1, "rate_limit_429": 0.05, "drop_after_process": 0.1}
