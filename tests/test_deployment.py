@@ -8,11 +8,8 @@ answers, from the primary."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,14 +17,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-
-_spec = importlib.util.spec_from_file_location("backup_script", ROOT / "scripts" / "backup.py")
-assert _spec is not None
-assert _spec.loader is not None
-backup = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(backup)
+from tests.deployment import PGBOUNCER, ROOT, pgbouncer, primary_and_replica
+from tests.deployment import run as _run
 
 # Run in the child: the service's own code, through the settings a deployment uses.
 WORKLOAD = r"""
@@ -69,15 +60,11 @@ print(json.dumps(out))
 """
 
 
-def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(command, check=True, capture_output=True, text=True, **kwargs)  # noqa: S603
-
-
-def _env(primary_port: int, bouncer_port: int, replica_port: int) -> dict[str, str]:
+def _env(bouncer_url: str, replica_url: str) -> dict[str, str]:
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_"))},
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{bouncer_port}/enrolment",
-        "DATABASE_REPLICA_URL": f"postgres://postgres@127.0.0.1:{replica_port}/enrolment",
+        "DATABASE_URL": bouncer_url,
+        "DATABASE_REPLICA_URL": replica_url,
         "DATABASE_POOLER": "pgbouncer",
         "DATABASE_CONN_MAX_AGE": "0",
         "REDIS_URL": "",
@@ -92,63 +79,30 @@ def _env(primary_port: int, bouncer_port: int, replica_port: int) -> dict[str, s
 def test_primary_replica_and_pgbouncer_in_transaction_mode(tmp_path):
     if not Path(PGBOUNCER).exists():
         pytest.fail("pgbouncer is not installed (scripts/test installs Debian's package)")
-    with backup.fresh_cluster(options="-c wal_level=replica -c max_wal_senders=4") as (data, primary_port):
-        with psycopg.connect(f"postgres://postgres@127.0.0.1:{primary_port}/postgres", autocommit=True) as conn:
-            conn.execute("CREATE DATABASE enrolment")
-        primary_url = f"postgres://postgres@127.0.0.1:{primary_port}/enrolment"
-        direct = {**os.environ, "DATABASE_URL": primary_url, "REDIS_URL": "", "DJANGO_SECRET_KEY": "x" * 50}
-        # Migrations run against the primary itself (DDL and its locks are session work).
-        _run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=direct)
-        _run([sys.executable, "manage.py", "load_areas", "--province", "17"], cwd=ROOT, env=direct)
-
-        replica_dir, replica_port = data / "replica", backup.free_port()
-        _run(backup.as_postgres([str(backup.PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary_port),
-                                 "-U", "postgres", "-D", str(replica_dir), "-R", "-X", "stream"]))  # fmt: skip
-        replica_ctl = [str(backup.PG_BIN / "pg_ctl"), "-D", str(replica_dir), "-l", str(data / "replica.log")]
-        _run(backup.as_postgres([*replica_ctl, "-w", "-o", f"-p {replica_port} -k {data}", "start"]))
-
-        bouncer_port = backup.free_port()
-        (data / "pgbouncer.ini").write_text(
-            f"[databases]\nenrolment = host=127.0.0.1 port={primary_port} dbname=enrolment\n"
-            f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {bouncer_port}\nunix_socket_dir =\n"
-            "auth_type = trust\nauth_file = " + str(data / "users.txt") + "\npool_mode = transaction\n"
-            "default_pool_size = 4\nmax_client_conn = 200\n"
-            f"logfile = {data / 'pgbouncer.log'}\npidfile = {data / 'pgbouncer.pid'}\n"
-        )
-        (data / "users.txt").write_text('"postgres" ""\n')
-        if os.geteuid() == 0:
-            for path in ("pgbouncer.ini", "users.txt"):
-                shutil.chown(data / path, "postgres", "postgres")
-        _run(backup.as_postgres([PGBOUNCER, "-d", str(data / "pgbouncer.ini")]))
-        env = _env(primary_port, bouncer_port, replica_port)
+    with primary_and_replica() as databases, pgbouncer(databases) as bouncer_url:
+        primary_url = databases.primary_url
+        env = _env(bouncer_url, databases.replica_url)
         child = [sys.executable, "-c", "import django, sys; django.setup(); exec(sys.argv[1])", WORKLOAD]
-        try:
-            env["DJANGO_SETTINGS_MODULE"] = "config.settings"
-            wrote = json.loads(_run([*child, "write"], cwd=ROOT, env=env).stdout)
-            assert wrote["created"] == [201, 201, 201]
-            assert wrote["bulk"] == 200
-            assert wrote["export"] == [200, 4]  # the header and three workers, read with iterator()
+        env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+        wrote = json.loads(_run([*child, "write"], cwd=ROOT, env=env).stdout)
+        assert wrote["created"] == [201, 201, 201]
+        assert wrote["bulk"] == 200
+        assert wrote["export"] == [200, 4]  # the header and three workers, read with iterator()
 
-            # Once replayed (and the writer's pin is over), the list is read on the replica.
-            deadline = time.monotonic() + 30
-            while True:
-                time.sleep(1.2)
-                read = json.loads(_run([*child, "read", wrote["key"]], cwd=ROOT, env=env).stdout)
-                if (
-                    read["replica_queries"] > 1 and read["ids"] == ["w-0", "w-1", "w-2"]
-                ) or time.monotonic() > deadline:
-                    break
-            assert read["status"] == 200
-            assert read["ids"] == ["w-0", "w-1", "w-2"]
-            assert read["replica_queries"] > 1  # the lag check, then the list's own reads
+        # Once replayed (and the writer's pin is over), the list is read on the replica.
+        deadline = time.monotonic() + 30
+        while True:
+            time.sleep(1.2)
+            read = json.loads(_run([*child, "read", wrote["key"]], cwd=ROOT, env=env).stdout)
+            if (read["replica_queries"] > 1 and read["ids"] == ["w-0", "w-1", "w-2"]) or time.monotonic() > deadline:
+                break
+        assert read["status"] == 200
+        assert read["ids"] == ["w-0", "w-1", "w-2"]
+        assert read["replica_queries"] > 1  # the lag check, then the list's own reads
 
-            _run(backup.as_postgres([*replica_ctl, "-m", "fast", "stop"]))
-            fallback = json.loads(_run([*child, "read", wrote["key"]], cwd=ROOT, env=env).stdout)
-            # The lag check could not connect: nothing ran there, the primary answered.
-            assert fallback == {"status": 200, "ids": ["w-0", "w-1", "w-2"], "replica_queries": 0}
-            with psycopg.connect(primary_url) as conn:
-                assert conn.execute("SELECT count(*) FROM workers_worker").fetchone()[0] == 3
-        finally:
-            subprocess.run(["kill", (data / "pgbouncer.pid").read_text().strip()], check=False)  # noqa: S603, S607
-            stop_replica = backup.as_postgres([*replica_ctl, "-m", "immediate", "stop"])
-            subprocess.run(stop_replica, capture_output=True, check=False)  # noqa: S603 (our command)
+        databases.stop_replica()
+        fallback = json.loads(_run([*child, "read", wrote["key"]], cwd=ROOT, env=env).stdout)
+        # The lag check could not connect: nothing ran there, the primary answered.
+        assert fallback == {"status": 200, "ids": ["w-0", "w-1", "w-2"], "replica_queries": 0}
+        with psycopg.connect(primary_url) as conn:
+            assert conn.execute("SELECT count(*) FROM workers_worker").fetchone()[0] == 3

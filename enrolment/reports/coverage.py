@@ -33,14 +33,14 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import FieldsInvalid
-from enrolment.models import LIVE_STATUSES, FundingAllocation, Status
+from enrolment.models import LIVE_STATUSES, Enrolment, FundingAllocation, Status
 from villages.models import LEVEL_BY_DEPTH, Area, AreaLevel, AreaTarget, User
 from villages.scope import scope_of
 
@@ -241,7 +241,9 @@ def coverage_report(
         return row
 
     enrolment_sql, worker_sql = COUNT_SQL[source or default_source()]
-    with connection.cursor() as cursor:
+    # Raw SQL is not routed: ask the router, or the counts would always be read on the primary
+    # while the areas beside them come from the replica (config/replicas.py).
+    with connections[router.db_for_read(Enrolment)].cursor() as cursor:
         cursor.execute(enrolment_sql, params)
         for code, status, funding, count, monthly, annual in cursor.fetchall():
             if not count and not monthly and not annual:
