@@ -33,16 +33,6 @@ BENCH_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:
 VILLAGE = "17.04.01.2001"
 
 
-def setup_django() -> None:
-    os.environ["DATABASE_URL"] = BENCH_URL
-    os.environ["REDIS_URL"] = ""
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789abcdefghij")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-    import django
-
-    django.setup()
-
-
 def per_person_rows(on: bool) -> None:
     """Puts the per-person audit writers in place, or no-ops that write nothing."""
     import enrolment.exports.services as exports
@@ -65,19 +55,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
 
-    from bench.load_areas import recreate_database
+    from bench.harness import django_env
 
-    recreate_database(BENCH_URL)
-    setup_django()
-    from django.core.management import call_command
+    django_env(BENCH_URL)  # recreated, migrated, province 17's areas loaded
     from django.db import connection
     from rest_framework.test import APIClient
 
     from bench.populate import populate
     from villages.models import Assignment, AuditEvent, Device, DeviceToken, Role, User
 
-    call_command("migrate", verbosity=0)
-    call_command("load_areas", province="17", stdout=open(os.devnull, "w"))  # noqa: SIM115
     officer = User.objects.create_user("bench-petugas", password="bench-Petugas-2026", role=Role.FIELD_OFFICER)
     operator = User.objects.create_user("bench-operator", password="bench-Operator-2026", role=Role.VILLAGE_OPERATOR)
     clients = {}
