@@ -6,7 +6,8 @@ Three ways to store the same rows, measured in the same run on the same machine:
   plain      a plain DRF ModelSerializer(many=True) + bulk_create endpoint (bench/urls.py),
              1,000 per request, over the same HTTP stack;
   copy       PostgreSQL COPY of the same rows straight into the table (no HTTP, no checks).
-The table is emptied between runs. It also counts the service's SQL queries for one request of
+The table is emptied between runs; each round starts with the next path (a fixed order biased
+the figures by position). It also counts the service's SQL queries for one request of
 1,000 records (constant: no per-record queries).
 
   no-finder  the service with the duplicate finder off (DQ_FINDER=false, a second gunicorn):
@@ -28,6 +29,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -206,17 +208,19 @@ def main() -> None:
         post_all(bare_client, "/api/v1/workers/bulk", service_bodies[:1], token, 1000)
         truncate()
         post_all(client, "/bench/plain-bulk", plain_bodies[:1], token, 1000)
-        for _ in range(args.repeat):
-            truncate()
-            timings["service"].append(post_all(client, "/api/v1/workers/bulk", service_bodies, token, args.records))
-            truncate()
-            timings["no-finder"].append(
-                post_all(bare_client, "/api/v1/workers/bulk", service_bodies, token, args.records)
-            )
-            truncate()
-            timings["plain"].append(post_all(client, "/bench/plain-bulk", plain_bodies, token, args.records))
-            truncate()
-            timings["copy"].append(copy_rows(rows))
+        paths: dict[str, Callable[[], float]] = {
+            "service": lambda: post_all(client, "/api/v1/workers/bulk", service_bodies, token, args.records),
+            "no-finder": lambda: post_all(bare_client, "/api/v1/workers/bulk", service_bodies, token, args.records),
+            "plain": lambda: post_all(client, "/bench/plain-bulk", plain_bodies, token, args.records),
+            "copy": lambda: copy_rows(rows),
+        }
+        order = list(paths)
+        for round_ in range(args.repeat):
+            # Each round starts with the next path: with one fixed order a path's position in the
+            # round (the table just truncated, the other server idle) biased its figure.
+            for name in order[round_ % len(order) :] + order[: round_ % len(order)]:
+                truncate()
+                timings[name].append(paths[name]())
         truncate()
         queries = count_queries(officer, rows[:1000])
         queries_small = count_queries(officer, rows[1000:1010])
