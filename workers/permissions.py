@@ -69,12 +69,14 @@ def audit_list(
     filters: Mapping[str, object],
     object_id: str = "",
     area_code: str = "",
-    people: Iterable[tuple[str, str]] = (),
+    people: Iterable[tuple[str, str]],
     **context: Any,
 ) -> None:
     """A page of people's records was read (a list, the verification queue, an import's rows):
     one event with the count and filters, and one row per person on the page (`people`: (worker
-    id, village) pairs; villages.audit.audit_people), in one more statement."""
+    id, village) pairs; villages.audit.audit_people), in one more statement. `people` has no
+    default: a new list must say whom it showed (audit/access and the access log read these
+    rows), or `()` when its rows are nobody's."""
     event = audit_event(
         actor,
         AuditAction.LIST,

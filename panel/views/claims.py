@@ -73,7 +73,13 @@ def claims(request: HttpRequest) -> HttpResponse:
         overdue=bool(filters.get("terlambat")),
     ).select_related("worker", "village")
     page = Paginator(found.order_by("-created_at", "id"), PAGE_SIZE).get_page(request.GET.get("halaman"))
-    audit_list(access.actor_of(request), "claim", count=len(page.object_list), filters=filters)
+    audit_list(
+        access.actor_of(request),
+        "claim",
+        count=len(page.object_list),
+        filters=filters,
+        people=((c.worker_id, c.village_id) for c in page.object_list),
+    )
     overdue = overdue_claim_ids(user=user, ids=[c.id for c in page.object_list])
     now = timezone.now()
     rows = [

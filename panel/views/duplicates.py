@@ -26,7 +26,6 @@ from panel import access
 from panel.templatetags.panel import rupiah
 from villages.audit import mask_nik
 from villages.models import User
-from villages.scope import scope_of
 from workers.duplicates import selectors, services
 from workers.duplicates.scoring import Reason
 from workers.models import DuplicatePair, DuplicateStatus, Worker
@@ -128,20 +127,6 @@ class DismissForm(forms.Form):
     reason = forms.CharField(max_length=500, label=gettext_lazy("Why they are not the same person"))
 
 
-def _elsewhere(user: User) -> list[Worker]:
-    """The caller's records with an open pair whose other record it does not see: the only thing
-    the page says about such a pair is that a possible duplicate exists elsewhere."""
-    scope = scope_of(user)
-    pairs = DuplicatePair.objects.filter(status=DuplicateStatus.OPEN).filter(
-        (scope.q("a__village__code") & ~scope.q("b__village__code"))
-        | (scope.q("b__village__code") & ~scope.q("a__village__code"))
-    )
-    ids = {a if scope.covers(va) else b for a, b, va in pairs.values_list("a_id", "b_id", "a__village_id")}
-    return list(
-        Worker.objects.filter(id__in=ids, deleted_at__isnull=True).select_related("village").order_by("full_name", "id")
-    )
-
-
 @access.page(*access.QUEUE_READERS)
 def duplicates(request: HttpRequest) -> HttpResponse:
     user = access.official_of(request)
@@ -156,14 +141,22 @@ def duplicates(request: HttpRequest) -> HttpResponse:
     page = Paginator(pairs.select_related("a__village", "b__village").order_by("-score", "id"), PAGE_SIZE).get_page(
         request.GET.get("halaman")
     )
-    audit_list(access.actor_of(request), "duplicate_pair", count=len(page.object_list), filters=filters)
+    elsewhere = selectors.duplicates_elsewhere(user=user)
+    audit_list(
+        access.actor_of(request),
+        "duplicate_pair",
+        count=len(page.object_list),
+        filters=filters,
+        people=[
+            *(person for p in page.object_list for person in ((p.a_id, p.a.village_id), (p.b_id, p.b.village_id))),
+            *((w.id, w.village_id) for w in elsewhere),
+        ],
+    )
     rows = [
         {"pair": p, "reasons": reason_words(list(p.reasons)), "status": STATUS_LABELS.get(p.status, p.status)}
         for p in page.object_list
     ]
-    return render(
-        request, "panel/duplicates.html", {"form": form, "rows": rows, "page": page, "elsewhere": _elsewhere(user)}
-    )
+    return render(request, "panel/duplicates.html", {"form": form, "rows": rows, "page": page, "elsewhere": elsewhere})
 
 
 def _pair_or_404(user: User, pair_id: int) -> DuplicatePair:

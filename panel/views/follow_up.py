@@ -46,6 +46,7 @@ def follow_up(request: HttpRequest) -> HttpResponse:
         "worker",
         count=len(page.object_list),
         filters={"nik_status": ",".join(statuses), **filters},
+        people=((w.id, w.village_id) for w in page.object_list),
     )
     labels = dict(NikStatus.choices)
     rows = [

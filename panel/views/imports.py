@@ -108,8 +108,9 @@ def import_invalid_rows(request: HttpRequest, job_id: object) -> HttpResponse:
     body = invalid_rows_read(job)
     if body is None:
         raise Http404  # none, or no longer kept
+    # Invalid rows made no worker: nobody to name (the job's event says which file was read).
     audit_list(access.actor_of(request), "import_row", count=job.invalid_count, filters={"result": "invalid"},
-               object_id=str(job.id), area_code=job.area_code, download=True)  # fmt: skip
+               object_id=str(job.id), area_code=job.area_code, download=True, people=())  # fmt: skip
     response = HttpResponse(body, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="baris-tidak-valid-{job.id}.xlsx"'
     return response

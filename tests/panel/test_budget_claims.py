@@ -335,6 +335,9 @@ def test_claims_list_filters_and_highlights_overdue_documents(client, operator, 
     assert client.get("/panel/klaim/?halaman=abc").status_code == 200
     listed = AuditEvent.objects.filter(object_type="claim", action="list").order_by("id")
     assert [(e.context["count"], e.context["filters"]) for e in listed][:2] == [(3, {}), (1, {"terlambat": "True"})]
+    # The people behind the listed claims are named for the access log (issue 13).
+    seen = AuditEvent.objects.filter(object_type="worker", action="list", context__of=listed[0].pk)
+    assert sorted(seen.values_list("object_id", flat=True)) == ["w-ani", "w-budi", "w-siti"]
 
 
 def test_claims_are_scoped_and_not_for_viewers(client, operator, viewer, stranger):

@@ -79,6 +79,10 @@ def test_the_list_holds_only_pairs_whose_two_records_the_caller_sees(api, browse
     assert "Kemungkinan ada duplikat di tempat lain" not in supervisor_html
     listed = AuditEvent.objects.filter(actor=operator, object_type="duplicate_pair", action="list").get()
     assert listed.context["count"] == 1
+    # Everyone the page showed is named for the access log: both records of the pair, and the
+    # operator's own record paired elsewhere (never the record it does not see).
+    seen = AuditEvent.objects.filter(object_type="worker", action="list", context__of=listed.pk)
+    assert sorted(seen.values_list("object_id", flat=True)) == ["across-first", "here-first", "here-second"]
 
 
 def test_a_village_outside_one_record_gets_the_404_page_for_the_pair(api, browser, officer, make_user):

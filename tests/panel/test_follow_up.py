@@ -68,8 +68,15 @@ def test_the_follow_up_list_shows_the_villages_people_to_follow_up(browser, make
     assert "NIK not found at Dukcapil." in html
     assert people["not_found"].nik not in html  # masked on a list
     assert people["not_found"].nik[:4] + "********" + people["not_found"].nik[-4:] in html
-    event = AuditEvent.objects.get(action="list", actor_username="petugas-tl")
+    event = AuditEvent.objects.get(action="list", actor_username="petugas-tl", object_id="")
     assert event.context == {"count": 3, "filters": {"nik_status": "pending,not_found,mismatch"}}
+    # Each person on the page is named for the access log and audit/access (issue 13).
+    seen = AuditEvent.objects.filter(object_type="worker", action="list", context__of=event.pk)
+    assert sorted(seen.values_list("object_id", "area_code")) == [
+        ("p-mismatch", GEDUNG_WANI),
+        ("p-notfound", GEDUNG_WANI),
+        ("p-pending", GEDUNG_WANI),
+    ]
     # The link leads to the person's page, which says where the NIK stands.
     person = browser(officer).get("/panel/peserta/p-notfound/").content.decode()
     assert '<dd data-nik-status="not_found">tidak ditemukan di Dukcapil (NIK not found at Dukcapil.)</dd>' in person

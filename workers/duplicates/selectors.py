@@ -13,7 +13,7 @@ from villages.models import User
 from villages.scope import scope_of
 from workers.duplicates.finder import find_matches
 from workers.duplicates.scoring import Person
-from workers.models import DuplicatePair, Worker
+from workers.models import DuplicatePair, DuplicateStatus, Worker
 from workers.nik import normalise_nik
 
 LOOKUP_ID = "?lookup"  # the question among the finder's records: "?" is in no client id
@@ -32,6 +32,20 @@ def duplicate_list(*, user: User, status: str | None = None, area: str | None = 
     if status:
         pairs = pairs.filter(status=status)
     return pairs
+
+
+def duplicates_elsewhere(*, user: User) -> list[Worker]:
+    """The caller's records with an open pair whose other record it does not see: all a village
+    learns of such a pair is that a possible duplicate exists elsewhere (nothing of the other)."""
+    scope = scope_of(user)
+    pairs = DuplicatePair.objects.filter(status=DuplicateStatus.OPEN).filter(
+        (scope.q("a__village__code") & ~scope.q("b__village__code"))
+        | (scope.q("b__village__code") & ~scope.q("a__village__code"))
+    )
+    ids = {a if scope.covers(va) else b for a, b, va in pairs.values_list("a_id", "b_id", "a__village_id")}
+    return list(
+        Worker.objects.filter(id__in=ids, deleted_at__isnull=True).select_related("village").order_by("full_name", "id")
+    )
 
 
 def _summary(worker: Worker) -> dict[str, Any]:
