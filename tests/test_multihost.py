@@ -38,6 +38,7 @@ import psycopg
 import pytest
 
 from tests.deployment import PGBOUNCER, ROOT, Databases, backup, pgbouncer, primary_and_replica, run
+from tests.registry.conftest import FAST_REGISTRY_ENV
 from tests.registry.test_e2e import wait_for
 from tests.sync.helpers import changes, flat_enrolment, flat_worker
 
@@ -183,15 +184,7 @@ def _service_env(hosts: Hosts, bouncer_url: str, redis_url: str) -> dict[str, st
         "REGISTRY_URL": hosts.stub_url,
         "REGISTRY_API_KEY": REGISTRY_KEY,
         "REGISTRY_PARTNER_ID": REGISTRY_PARTNER,
-        # Short everything (as tests/registry/test_e2e.py does), so the faults cost seconds.
-        "REGISTRY_CONNECT_TIMEOUT": "1",
-        "REGISTRY_READ_TIMEOUT": "1",
-        "REGISTRY_RETRY_BASE_SECONDS": "0.2",
-        "REGISTRY_RETRY_MAX_SECONDS": "1",
-        "REGISTRY_MAX_RETRIES": "60",
-        "REGISTRY_POLL_SECONDS": "0.2",
-        "REGISTRY_LEASE_SECONDS": "4",
-        "REGISTRY_SYNC_INTERVAL_SECONDS": "1",
+        **FAST_REGISTRY_ENV,  # the faults cost seconds
         "REGISTRY_BATCH_SIZE": "30",
         "LOG_LEVEL": "INFO",
     }

@@ -20,6 +20,18 @@ from workers.models import Worker
 
 REGISTRY_KEY = "test-registry-key"
 REGISTRY_PARTNER = "desa-test"
+# The registry client's timings for a worker process under faults: short everything, so that a run
+# with many failures takes seconds (tests/registry/test_e2e.py, tests/test_multihost.py).
+FAST_REGISTRY_ENV = {
+    "REGISTRY_CONNECT_TIMEOUT": "1",
+    "REGISTRY_READ_TIMEOUT": "1",
+    "REGISTRY_RETRY_BASE_SECONDS": "0.2",
+    "REGISTRY_RETRY_MAX_SECONDS": "1",
+    "REGISTRY_MAX_RETRIES": "60",
+    "REGISTRY_POLL_SECONDS": "0.2",
+    "REGISTRY_LEASE_SECONDS": "4",
+    "REGISTRY_SYNC_INTERVAL_SECONDS": "1",
+}
 
 _people = itertools.count(1)
 

@@ -30,7 +30,7 @@ from enrolment.models import Enrolment, Status
 from enrolment.registry.models import BatchStatus, RegistryBatch, RegistryChange
 from enrolment.registry.tasks import registry_reconcile
 from tests.conftest import GEDUNG_WANI, committed
-from tests.registry.conftest import REGISTRY_KEY, REGISTRY_PARTNER, make_verified
+from tests.registry.conftest import FAST_REGISTRY_ENV, REGISTRY_KEY, REGISTRY_PARTNER, make_verified
 from villages.models import AuditEvent, Role
 
 pytestmark = [pytest.mark.e2e, committed]
@@ -163,15 +163,7 @@ class Stack:
             "REGISTRY_URL": self.stub_url,
             "REGISTRY_API_KEY": REGISTRY_KEY,
             "REGISTRY_PARTNER_ID": REGISTRY_PARTNER,
-            # Short everything, so that a run with many failures takes seconds.
-            "REGISTRY_CONNECT_TIMEOUT": "1",
-            "REGISTRY_READ_TIMEOUT": "1",
-            "REGISTRY_RETRY_BASE_SECONDS": "0.2",
-            "REGISTRY_RETRY_MAX_SECONDS": "1",
-            "REGISTRY_MAX_RETRIES": "60",
-            "REGISTRY_POLL_SECONDS": "0.2",
-            "REGISTRY_LEASE_SECONDS": "4",
-            "REGISTRY_SYNC_INTERVAL_SECONDS": "1",
+            **FAST_REGISTRY_ENV,
             "REGISTRY_BATCH_SIZE": "200",
             "LOG_LEVEL": "INFO",
             **extra,
