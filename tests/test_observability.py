@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import uuid
@@ -9,14 +10,17 @@ import uuid
 import httpx
 import redis
 from django.conf import settings as django_settings
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from config import requestid
 from config.logmask import PersonalDataFilter, mask_text
 from config.logs import JsonFormatter, RequestIdFilter
 from config.requestid import _carry_into_message, _restore_in_worker
+from enrolment.funding.models import JobStatus, RenewalJob
 from enrolment.registry.client import HttpRegistryClient
-from tests.conftest import GEDUNG_WANI
+from tests.conftest import GEDUNG_WANI, KAUR
+from tests.funding.conftest import make_allocation
 from villages.models import Role
 
 TOKEN = "metrics-token-for-tests-0123456789"
@@ -91,6 +95,42 @@ def test_metrics_read_the_outbox_jobs_and_queues_at_scrape_time(client, db, sett
     assert found[("enrolment_registry_outbox_oldest_age_seconds", ())] == 0
     assert found[("enrolment_registry_batches", (("status", "failed"),))] == 0
     assert found[("enrolment_import_jobs", (("status", "queued"),))] == 0
+
+
+def test_metrics_count_renewal_jobs_what_the_running_ones_have_left_and_lost_leases(client, db, settings):
+    settings.METRICS_TOKEN = TOKEN
+    allocation = make_allocation()
+    now = timezone.now()
+
+    def job(**values) -> RenewalJob:
+        return RenewalJob.objects.create(area_id=KAUR, from_budget_year=2025, to_allocation=allocation, **values)
+
+    job(status=JobStatus.COMPLETED, dry_run=True)
+    job(
+        status=JobStatus.RUNNING,
+        dry_run=False,
+        total_rows=500,
+        processed_rows=200,
+        lease_until=now + dt.timedelta(minutes=1),
+    )
+    job(
+        status=JobStatus.RUNNING,
+        dry_run=False,
+        total_rows=80,
+        processed_rows=30,
+        lease_until=now - dt.timedelta(minutes=1),
+    )
+    job(status=JobStatus.QUEUED, dry_run=False)
+
+    found = scrape(client)
+
+    assert found[("enrolment_renewal_jobs", (("dry_run", "true"), ("status", "completed")))] == 1
+    assert found[("enrolment_renewal_jobs", (("dry_run", "false"), ("status", "completed")))] == 0
+    assert found[("enrolment_renewal_jobs", (("dry_run", "false"), ("status", "running")))] == 2
+    assert found[("enrolment_renewal_jobs", (("dry_run", "false"), ("status", "queued")))] == 1
+    assert found[("enrolment_renewal_jobs", (("dry_run", "false"), ("status", "failed")))] == 0
+    assert found[("enrolment_renewal_rows_remaining", ())] == 300 + 50
+    assert found[("enrolment_renewal_jobs_lease_expired", ())] == 1
 
 
 def test_a_request_id_is_answered_and_a_sane_one_from_the_client_kept(api, db):
