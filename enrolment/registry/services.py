@@ -44,6 +44,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import NotFound, ServiceError
+from config.locks import lock_keys
 from config.queues import nudge
 from enrolment.models import Enrolment, RegistryStatus, Status
 from enrolment.registry import sql
@@ -348,14 +349,24 @@ def _apply_results(batch_id: uuid.UUID, answer: BatchAnswer) -> SendOutcome:
             return SendOutcome(batch_id=str(batch_id), state=batch.status)
         results = {result.ref: result for result in answer.results}
         items = list(batch.items.filter(outcome=ItemOutcome.PENDING).only("id", "batch_id", "enrolment_id"))
+        enrolment_ids = [item.enrolment_id for item in items]
+        # The workers' locks before the enrolments' rows (config/locks.py's order; a worker's save
+        # takes its lock, then moves its enrolments). The NIK status written below is a column a
+        # worker's save also writes, from the row it read under that lock: unlocked, a save in
+        # flight would put the old status (and version) back over the registry's answer.
+        workers = set(Enrolment.objects.filter(id__in=enrolment_ids).values_list("worker_id", flat=True))
+        lock_keys("worker", workers)
         current = {
             enrolment_id: (status, village, worker)
-            for enrolment_id, status, village, worker in Enrolment.objects.filter(
-                id__in=[item.enrolment_id for item in items]
-            )
+            for enrolment_id, status, village, worker in Enrolment.objects.filter(id__in=enrolment_ids)
             .select_for_update()
             .values_list("id", "status", "village_id", "worker_id")
         }
+        if moved := {worker for _, _, worker in current.values()} - workers:
+            # A merge moved enrolments to their survivor between the two reads (it held both
+            # workers' locks, now released): lock the survivors too. Out of order, but only in
+            # this race; a deadlock with a save would be detected by PostgreSQL and the batch retried.
+            lock_keys("worker", moved)
         nik_answers: dict[str, tuple[str, str]] = {}  # worker id → what the registry says of its NIK
         registered: dict[str, str] = {}
         rejected: dict[str, str] = {}

@@ -4,13 +4,20 @@ codes): through the real sync path against the stub over HTTP, `nik_not_found` a
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
+from django.db import connection
 
 from enrolment.models import Enrolment, Status
 from enrolment.registry import services
+from tests.conftest import committed
 from tests.registry.conftest import make_verified, stub_faults
-from villages.models import AuditEvent
+from villages.audit import Actor
+from villages.models import AuditEvent, Role
 from workers.models import Worker
+from workers.services import WorkerTable, worker_update
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +85,66 @@ def test_a_rejection_for_another_reason_leaves_the_nik_status(registry, control)
         "",
         1,
     )
+
+
+@committed
+def test_a_registry_answer_waits_for_a_save_of_the_worker_in_flight(registry, make_user, monkeypatch):
+    """A save reads the worker under its lock and writes the NIK status and version it read
+    from; the registry's answer must not land in between, or the save puts the old ones back."""
+    (enrolment,) = make_verified(1)
+    batch = services.registry_batch_claim()
+    assert batch is not None
+    operator = make_user(role=Role.VILLAGE_OPERATOR, username="operator-wani")
+    has_read, may_write = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+    prepare = WorkerTable.prepare
+
+    def pausing_prepare(self, records, existing):
+        prepare(self, records, existing)
+        has_read.set()  # the save holds the worker's lock and has read version 1, unverified
+        assert may_write.wait(20)
+
+    monkeypatch.setattr(WorkerTable, "prepare", pausing_prepare)
+
+    def in_thread(work):
+        def run() -> None:
+            try:
+                work()
+            except BaseException as problem:
+                failures.append(problem)
+            finally:
+                connection.close()
+
+        return threading.Thread(target=run)
+
+    save = in_thread(
+        lambda: worker_update(
+            actor=Actor(user=operator), worker_id=enrolment.worker_id, patch={"birth_place": "Bintuhan"}, if_match=None
+        )
+    )
+    send = in_thread(lambda: services.registry_batch_send(batch_id=str(batch.id)))
+    save.start()
+    assert has_read.wait(20)
+    send.start()
+    waiting = 0
+    for _ in range(100):  # up to 10 s: the answer queues behind the save's advisory lock
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            (waiting,) = cursor.fetchone()
+        if waiting or not send.is_alive():
+            break
+        time.sleep(0.1)
+    may_write.set()
+    save.join(30)
+    send.join(30)
+
+    assert failures == []
+    assert waiting == 1
+    worker = Worker.objects.get(id=enrolment.worker_id)
+    assert (worker.birth_place, worker.nik_status, worker.version) == ("Bintuhan", "verified", 3)
+    events = AuditEvent.objects.filter(object_type="worker", object_id=worker.id, action="update").order_by("id")
+    assert [(e.actor_username, e.changes.get("birth_place"), e.changes.get("nik_status")) for e in events] == [
+        ("operator-wani", ["", "***"], None),  # personal fields are only marked as set in the log
+        ("system", None, ["unverified", "verified"]),
+    ]
+    assert Enrolment.objects.get(id=enrolment.id).status == Status.ACTIVE
