@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from config.errors import NotFound, ServiceError
 from panel import access
-from panel.templatetags.panel import rupiah
+from panel.templatetags.panel import address_line, consent_line, rupiah
 from villages.audit import mask_nik
 from villages.models import User
 from workers.duplicates import selectors, services
@@ -56,21 +56,8 @@ def reason_words(reasons: list[str]) -> list[str]:
     return [str(REASON_LABELS.get(code, code)) for code in reasons]
 
 
-def _address(w: Worker) -> str:
-    parts = [w.address_street, w.address_dusun]
-    if w.address_rt or w.address_rw:
-        parts.append(f"RT {w.address_rt or '-'}/RW {w.address_rw or '-'}")
-    return ", ".join(p for p in parts if p)
-
-
 def _heirs(w: Worker) -> str:
     return ", ".join(f"{h.get('name', '')} ({h.get('relationship', '')})" for h in w.heirs if isinstance(h, dict))
-
-
-def _consent(w: Worker) -> str:
-    if not w.consent_given_at:
-        return ""
-    return f"{w.consent_given_at:%d-%m-%Y} ({w.get_consent_method_display()}, {w.consent_recorded_by})"
 
 
 # The merge's fields (workers.duplicates.services.MERGE_FIELDS), as the page shows each record's
@@ -84,13 +71,13 @@ FIELDS: list[tuple[str, Any, Callable[[Worker, bool], str]]] = [
     ("sex", gettext_lazy("Sex"), lambda w, full: str(w.get_sex_display()) if w.sex else ""),
     ("phone", gettext_lazy("Phone"), lambda w, full: w.phone),
     ("village", gettext_lazy("Village"), lambda w, full: f"{w.village.name} ({w.village_id})"),
-    ("address", gettext_lazy("Address"), lambda w, full: _address(w)),
+    ("address", gettext_lazy("Address"), lambda w, full: address_line(w)),
     ("occupation", gettext_lazy("Occupation"), lambda w, full: w.occupation.name if w.occupation else ""),
     ("kusuka_number", gettext_lazy("KUSUKA number"), lambda w, full: w.kusuka_number),
     ("monthly_income", gettext_lazy("Monthly income"), lambda w, full: rupiah(w.monthly_income)),
     ("mother_maiden_name", gettext_lazy("Mother's maiden name"), lambda w, full: w.mother_maiden_name),
     ("heirs", gettext_lazy("Heirs"), lambda w, full: _heirs(w)),
-    ("consent", gettext_lazy("Consent"), lambda w, full: _consent(w)),
+    ("consent", gettext_lazy("Consent"), lambda w, full: consent_line(w)),
 ]
 
 

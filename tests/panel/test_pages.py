@@ -173,6 +173,8 @@ def test_person_page_shows_history_and_an_operator_corrects_with_the_version(bro
     page = client.get(f"/panel/peserta/{worker.id}/").content.decode()
     assert f"{operator.username} mengubah" in page
     assert "Siti Aminah Putri" in page
+    assert f"Jl. Baru, Dusun Dusun II, RT 003/RW 004, {worker.village.name}" in page
+    assert f"<dd>1 November 2026 (tanda tangan, {worker.consent_recorded_by})</dd>" in page
 
 
 def test_search_finds_people_by_name_and_nik(browser, operator):
