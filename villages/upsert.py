@@ -124,6 +124,25 @@ class Saved(Generic[R]):
     changes: Mapping[str, list[Any]]
 
 
+@dataclass
+class Outcome(Generic[R]):
+    """What a save did with one record, as the endpoints answer it: the result, the stored row
+    (None when the record was refused) and the error or field messages."""
+
+    id: str
+    result: Result
+    row: R | None = None
+    error: ServiceError | None = None
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def saved(self) -> R:
+        """The stored row of an outcome that is not `invalid`."""
+        if self.row is None:
+            raise ValueError(f"{self.id} was not saved ({self.result})")
+        return self.row
+
+
 class RecordTable(Generic[R, C, O]):
     """A table's part of the save. Subclasses set the class attributes and implement `decide`
     (pure: no query, no clock) and `outcome`; the hooks default to doing nothing."""

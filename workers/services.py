@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
@@ -23,7 +22,7 @@ from config.pii import blind_index
 from villages.audit import Actor, AuditEntry, audit_events, mask_nik, mask_phone, redact
 from villages.models import AuditAction, User
 from villages.scope import Scope, scope_of
-from villages.upsert import Decision, RecordTable, Refuse, Result, Saved, SaveMode, records_save
+from villages.upsert import Decision, Outcome, RecordTable, Refuse, Result, Saved, SaveMode, records_save
 from workers.decisions import NikHolder, WorkerFacts, decide_worker
 from workers.duplicates.finder import Matches, find_matches, person_of, store_matches
 from workers.errors import ProcessingRestricted, WorkerEnrolled
@@ -59,20 +58,10 @@ REDACTED_FIELDS = frozenset(
 BLIND_INDEXES = ("nik_bi", "kk_bi", "phone_bi")
 
 
-@dataclass
-class SaveOutcome:
-    id: str
-    result: Result
-    worker: Worker | None = None
-    error: ServiceError | None = None
-    fields: dict[str, list[str]] = field(default_factory=dict)
-
+class SaveOutcome(Outcome[Worker]):
     @property
-    def saved(self) -> Worker:
-        """The stored row of an outcome that is not `invalid`."""
-        if self.worker is None:
-            raise ValueError(f"{self.id} was not saved ({self.result})")
-        return self.worker
+    def worker(self) -> Worker | None:
+        return self.row
 
 
 def worker_refs(*, user: User, records: Sequence[Any]) -> WorkerRefs:
@@ -197,7 +186,7 @@ class WorkerTable(RecordTable[Worker, CleanedWorker, SaveOutcome]):
             enrolment_rules().village_changed(self.actor, moves)
 
     def outcome(self, record_id: str, result: Result, row: Worker | None, error: ServiceError | None) -> SaveOutcome:
-        return SaveOutcome(id=record_id, result=result, worker=row, error=error)
+        return SaveOutcome(id=record_id, result=result, row=row, error=error)
 
 
 def workers_save(

@@ -9,7 +9,6 @@ reliable before it.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -36,24 +35,14 @@ from enrolment.workflow import EDITABLE_STATUSES
 from villages.audit import Actor, AuditEntry, audit_events
 from villages.models import AuditAction, User
 from villages.scope import Scope, scope_of
-from villages.upsert import Decision, RecordTable, Result, Saved, SaveMode, records_save
+from villages.upsert import Decision, Outcome, RecordTable, Result, Saved, SaveMode, records_save
 from workers.models import Worker
 
 
-@dataclass
-class EnrolmentOutcome:
-    id: str
-    result: Result
-    enrolment: Enrolment | None = None
-    error: ServiceError | None = None
-    fields: dict[str, list[str]] = field(default_factory=dict)
-
+class EnrolmentOutcome(Outcome[Enrolment]):
     @property
-    def saved(self) -> Enrolment:
-        """The stored row of an outcome that is not `invalid`."""
-        if self.enrolment is None:
-            raise ValueError(f"{self.id} was not saved ({self.result})")
-        return self.enrolment
+    def enrolment(self) -> Enrolment | None:
+        return self.row
 
 
 def scoped_enrolments(*, user: User) -> QuerySet[Enrolment]:
@@ -124,7 +113,7 @@ class EnrolmentTable(RecordTable[Enrolment, CleanedEnrolment, EnrolmentOutcome])
     def outcome(
         self, record_id: str, result: Result, row: Enrolment | None, error: ServiceError | None
     ) -> EnrolmentOutcome:
-        return EnrolmentOutcome(id=record_id, result=result, enrolment=row, error=error)
+        return EnrolmentOutcome(id=record_id, result=result, row=row, error=error)
 
 
 def enrolments_save(

@@ -111,7 +111,7 @@ def enrolments_transition(
         if enrolment is None:
             outcome.error = NotFound()
             continue
-        outcome.enrolment = enrolment
+        outcome.row = enrolment
         if enrolment.status == target:
             outcome.result = Result.UNCHANGED
             continue
