@@ -106,7 +106,7 @@ def populate(count: int) -> list[dict]:
     from tests.dq_corpus import FEMALE, MALE, SECOND, nik_for
     from villages.models import Area, AreaLevel
     from workers.duplicates.finder import person_of, probe_of
-    from workers.duplicates.names import name_key
+    from workers.models import MATCH_KEY_FIELDS
 
     rng = random.Random(1)
     villages = list(Area.objects.filter(level=AreaLevel.VILLAGE, active=True).values_list("code", flat=True))
@@ -153,17 +153,14 @@ def populate(count: int) -> list[dict]:
                 )  # fmt: skip
         print(f"population: {count:,} workers copied in {time.perf_counter() - started:.0f} s")
         started = time.perf_counter()
-        # One COPY at a time on a connection: the names, then the keys (probes made again, cheaply).
-        with raw.cursor().copy("COPY workers_matchname (worker_id, name_key, birth_date) FROM STDIN") as copy:
+        # The finder's one row per worker: name, birth date and exact keys, as store_matches writes it.
+        columns = ("worker_id", "name_key", "birth_date", *MATCH_KEY_FIELDS)
+        with raw.cursor().copy(f"COPY workers_matchname ({', '.join(columns)}) FROM STDIN") as copy:
             for person in people:
-                copy.write_row((person["id"], name_key(person["full_name"]), person["birth_date"]))
-        with raw.cursor().copy("COPY workers_matchkey (key, worker_id) FROM STDIN") as copy:
-            for person in people:
-                for key in set(probe_of(person_of(person)).keys):
-                    copy.write_row((key, person["id"]))
+                probe = probe_of(person_of(person))
+                copy.write_row((person["id"], probe.name, person["birth_date"], *probe.key_columns))
         cursor.execute("ANALYZE workers_worker")
         cursor.execute("ANALYZE workers_matchname")
-        cursor.execute("ANALYZE workers_matchkey")
         print(f"population: match keys copied in {time.perf_counter() - started:.0f} s")
     return people
 

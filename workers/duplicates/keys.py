@@ -24,9 +24,14 @@ def is_nik(value: str) -> bool:
     return len(value) == 16 and value.isascii() and value.isdigit()
 
 
-def nik_keys(nik: str) -> tuple[str, ...]:
-    """The digest of a 16-digit NIK, or nothing."""
-    return (digest(nik, purpose="nik"),) if is_nik(nik) else ()
+def nik_key(nik: str) -> str:
+    """The digest of a 16-digit NIK ('' for anything else)."""
+    return digest(nik, purpose="nik") if is_nik(nik) else ""
+
+
+def nik_part_key(nik: str) -> str:
+    """The digest of a 16-digit NIK's first 12 digits (region and birth date), or ''."""
+    return digest(nik[:12], purpose="nik-region-date") if is_nik(nik) else ""
 
 
 def kk_key(kk_number: str) -> str:
