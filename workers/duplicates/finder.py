@@ -7,13 +7,14 @@ through villages/upsert.py's `records_save`), in two steps of the workers table
 1. `prepare` (before the records are decided): `find_matches` searches the stored workers for
    every record of the request with a constant number of queries, whatever their number, and
    compares the request's records with each other. Candidates share an exact key
-   (keys.py: NIK, its region + date part, KK, phone: a column each of `workers_matchname`, each
-   with a partial btree) or were born on the same date or its day/month swap with a similar
-   normalised name (the same row's birth date btree, pg_trgm's similarity() as the filter in SQL). Every key reads at most
-   DQ_MAX_CANDIDATES rows: a key shared by more people (a village office's phone) says nothing.
+   (keys.py: NIK, its region + date part, KK, phone: a column each of `workers_matchname`, one
+   row per worker, each column with a partial btree) or were born on the same date or its
+   day/month swap with a similar normalised name (the same row's birth date btree, pg_trgm's
+   similarity() as the filter in SQL). Every key reads at most DQ_MAX_CANDIDATES rows: a key
+   shared by more people (a village office's phone) says nothing.
    Candidates are scored in Python (scoring.py); pairs at DQ_THRESHOLD or above are matches.
 2. `after_write` (the rows are written, same transaction): `store_matches` rewrites the saved
-   workers' match rows (one per worker) and upserts their pairs; a pair already dismissed stays dismissed, an
+   workers' match rows and upserts their pairs; a pair already dismissed stays dismissed, an
    open pair no longer found (the record was corrected) is removed.
 SQLite (the embedded pilot) has no pg_trgm: there the names are compared in Python.
 """

@@ -2,7 +2,7 @@
 
 Candidates share a NIK, its first 12 digits (region and birth date: a mistyped serial), a
 No. KK or a phone number. Keys are config.pii's keyed blind index (HMAC-SHA256 under
-BLIND_INDEX_KEY, one key per purpose), never the identifiers, so the match-key table is no
+BLIND_INDEX_KEY, one key per purpose), never the identifiers, so the match rows are no
 second copy of NIKs (API.md "Privacy"). After a change of BLIND_INDEX_KEY, `manage.py
 refresh_match_keys` rewrites the stored keys.
 """
