@@ -85,6 +85,16 @@ def test_a_deleted_worker_loses_its_row(api, operator):
     assert rows() == []
 
 
+def test_an_erased_worker_loses_its_row(api, operator):
+    bulk(api, operator, person(id="w-keys"), person(id="w-other", nik="", birth_date="1970-01-01"))
+    request = {"reason": "permintaan subjek data", "request_reference": "SR-2026-014"}
+
+    response = api(operator).post("/api/v1/workers/w-keys/erase", request, format="json")
+
+    assert response.status_code == 200, response.content
+    assert [r[0] for r in rows()] == ["w-other"]
+
+
 def test_a_merge_removes_the_losers_row_and_rewrites_the_survivors(api, operator):
     bulk(api, operator, person(id="w-first", phone="081311122233"))
     bulk(api, operator, person(id="w-second", nik="", full_name="Yusuf Hidayat"))
