@@ -27,6 +27,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -106,7 +107,7 @@ def populate(count: int) -> list[dict]:
     from tests.dq_corpus import FEMALE, MALE, SECOND, nik_for
     from villages.models import Area, AreaLevel
     from workers.duplicates.finder import person_of, probe_of
-    from workers.duplicates.names import name_key
+    from workers.models import MATCH_KEY_FIELDS
 
     rng = random.Random(1)
     villages = list(Area.objects.filter(level=AreaLevel.VILLAGE, active=True).values_list("code", flat=True))
@@ -118,7 +119,11 @@ def populate(count: int) -> list[dict]:
         "address_street", "address_dusun", "address_rt", "address_rw", "occupation_id", "kusuka_number",
         "mother_maiden_name", "heirs", "consent_recorded_by", "consent_method", "warnings",
         "needs_correction", "errors", "version", "request_hash", "created_at", "updated_at",
+        "nik_bi", "kk_bi", "phone_bi",
     )  # fmt: skip
+    # Personal data as the service stores it: tokens and blind indexes (config/pii.py).
+    from config import pii
+
     started = time.perf_counter()
     with connection.cursor() as cursor:
         raw = cursor.connection
@@ -132,7 +137,7 @@ def populate(count: int) -> list[dict]:
                 region = village[:8].replace(".", "")
                 # Serials from 5000: the corpus above used the low ones.
                 serial = serials[(region, born)] = serials.get((region, born), 5000) + 1
-                person = {
+                person: dict[str, Any] = {
                     "id": f"pop-{i:07d}",
                     "village_id": village,
                     "nik": nik_for(region, born, sex, serial),
@@ -146,24 +151,24 @@ def populate(count: int) -> list[dict]:
                 people.append(person)
                 copy.write_row(
                     (
-                        person["id"], village, person["nik"], person["kk_number"], name, born, "Bengkulu", sex,
-                        person["phone"], "", "", "", "", "petani", "", person["mother_maiden_name"], "[]", "", "",
-                        "[]", False, "{}", 1, "", now, now,
+                        person["id"], village, pii.encrypt(person["nik"]), pii.encrypt(person["kk_number"]), name,
+                        born, "Bengkulu", sex, pii.encrypt(person["phone"]), "", "", "", "", "petani", "",
+                        pii.encrypt(person["mother_maiden_name"]), pii.encrypt("[]"), "", "",
+                        "[]", False, "{}", 1, "", now, now, pii.blind_index(person["nik"], purpose="nik"),
+                        pii.blind_index(person["kk_number"], purpose="kk"),
+                        pii.blind_index(person["phone"], purpose="phone"),
                     )
                 )  # fmt: skip
         print(f"population: {count:,} workers copied in {time.perf_counter() - started:.0f} s")
         started = time.perf_counter()
-        # One COPY at a time on a connection: the names, then the keys (probes made again, cheaply).
-        with raw.cursor().copy("COPY workers_matchname (worker_id, name_key, birth_date) FROM STDIN") as copy:
+        # The finder's one row per worker: name, birth date and exact keys, as store_matches writes it.
+        columns = ("worker_id", "name_key", "birth_date", *MATCH_KEY_FIELDS)
+        with raw.cursor().copy(f"COPY workers_matchname ({', '.join(columns)}) FROM STDIN") as copy:
             for person in people:
-                copy.write_row((person["id"], name_key(person["full_name"]), person["birth_date"]))
-        with raw.cursor().copy("COPY workers_matchkey (key, worker_id) FROM STDIN") as copy:
-            for person in people:
-                for key in set(probe_of(person_of(person)).keys):
-                    copy.write_row((key, person["id"]))
+                probe = probe_of(person_of(person))
+                copy.write_row((person["id"], probe.name, person["birth_date"], *probe.key_columns))
         cursor.execute("ANALYZE workers_worker")
         cursor.execute("ANALYZE workers_matchname")
-        cursor.execute("ANALYZE workers_matchkey")
         print(f"population: match keys copied in {time.perf_counter() - started:.0f} s")
     return people
 

@@ -76,6 +76,39 @@ def field_officer(village: str, *, password: str | None = None):
 def gunicorn(env: dict[str, str]) -> Iterator[str]:
     """The service under gunicorn (one worker) with `env`; yields its base URL once /healthz
     answers (or after about 20 s of trying) and stops the server on the way out."""
+    with gunicorn_process(env) as (base, _process):
+        yield base
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc/<pid>/stat), in seconds;
+    0.0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    # After the command name: state is field 3 of stat(5), utime 14 and stime 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    """The ids of the processes whose parent is `pid` (gunicorn's workers of its master)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return found
+
+
+@contextmanager
+def gunicorn_process(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """As `gunicorn`, yielding the base URL and the master process (its worker is a child)."""
     import httpx
 
     port = free_port()
@@ -95,7 +128,7 @@ def gunicorn(env: dict[str, str]) -> Iterator[str]:
                 break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         process.wait(10)

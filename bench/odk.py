@@ -105,7 +105,7 @@ def truncate() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE openrosa_attachment, openrosa_submission, enrolment_enrolment, workers_worker,"
+            "TRUNCATE openrosa_attachment, openrosa_submission, enrolment_enrolment, workers_worker, workers_matchname,"
             " villages_auditevent CASCADE"
         )
         cursor.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'enrolment_coverage%%'")

@@ -293,43 +293,55 @@ class Worker(ClientRecord):
 # --- likely duplicates (workers/duplicates/) ----------------------------------------------------
 
 
+MATCH_KEY_FIELDS = ("nik_key", "nik_part_key", "kk_key", "phone_key")  # MatchName's exact keys
+
+
 class MatchName(models.Model):
-    """A worker's normalised name and birth date, for the duplicate finder (one row per worker,
-    rewritten by every save of the worker; workers/duplicates/finder.py)."""
+    """What the duplicate finder searches a worker by (workers/duplicates/finder.py): its
+    normalised name and birth date, and its exact keys (keys.py: digests of the NIK, the NIK's
+    first 12 digits, the No. KK, the phone; '' for none). ONE row per worker, rewritten by every
+    save of the worker: a row per key (the former workers_matchkey) cost a bulk save five rows
+    and their index entries per worker (docs/dq.md "Speed").
+
+    The worker is not a database foreign key. The row is derived data, written and removed only
+    by the finder's own code in the transaction that saves or merges the worker; workers are
+    never deleted (a deletion or merge is a tombstone, an erasure keeps the row), and Django's
+    CASCADE still removes the row when a worker is deleted through the ORM. The candidate query
+    reads every candidate from workers_worker by primary key and skips one that is missing or
+    deleted, so a stray row could not produce a pair. A deferred foreign key checked each row at
+    COMMIT (a lookup and a row lock of the worker per row: ~20 ms per 1,000 rows, docs/dq.md)."""
 
     worker = models.OneToOneField(
-        Worker, primary_key=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("worker")
+        Worker,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("worker"),
     )
     name_key = models.CharField(max_length=150, blank=True, verbose_name=_("name key"))  # workers/duplicates/names.py
     birth_date = models.DateField(null=True, blank=True, verbose_name=_("birth date"))
+    nik_key = models.CharField(max_length=40, blank=True, default="", verbose_name=_("NIK key"))
+    nik_part_key = models.CharField(max_length=40, blank=True, default="", verbose_name=_("NIK region and date key"))
+    kk_key = models.CharField(max_length=40, blank=True, default="", verbose_name=_("family card key"))
+    phone_key = models.CharField(max_length=40, blank=True, default="", verbose_name=_("phone key"))
 
     class Meta:
         # Candidates born on a date (or its day/month swap); pg_trgm compares the names in SQL.
+        # Each exact key has its own index of the rows that have one (a record without a NIK
+        # or phone adds no entry; the finder's queries say `<> ''` so the partial index applies).
         verbose_name = _("match name")
         verbose_name_plural = _("match names")
-        indexes = [models.Index(fields=["birth_date"], name="matchname_birth_date")]
+        indexes = [
+            models.Index(fields=["birth_date"], name="matchname_birth_date"),
+            *(
+                models.Index(fields=[key], condition=~Q(**{key: ""}), name=f"matchname_{key}")
+                for key in MATCH_KEY_FIELDS
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.worker_id}: {self.name_key}"
-
-
-class MatchKey(models.Model):
-    """One exact key of a worker (a digest of its NIK, a NIK part, its KK or phone:
-    workers/duplicates/keys.py). Several rows per worker; the key itself leads the index."""
-
-    pk = models.CompositePrimaryKey("key", "worker")
-    key = models.CharField(max_length=40, verbose_name=_("key"))
-    worker = models.ForeignKey(
-        Worker, on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("worker")
-    )
-
-    class Meta:
-        verbose_name = _("match key")
-        verbose_name_plural = _("match keys")
-        indexes = [models.Index(fields=["worker"], name="matchkey_worker")]  # rewriting a worker's keys
-
-    def __str__(self) -> str:
-        return f"{self.worker_id}: {self.key}"
 
 
 class DuplicateStatus(models.TextChoices):

@@ -24,7 +24,7 @@ from villages.models import AuditAction, User
 from villages.scope import Scope, scope_of
 from villages.upsert import Decision, Outcome, RecordTable, Refuse, Result, Saved, SaveMode, records_save
 from workers.decisions import NikHolder, WorkerFacts, decide_worker
-from workers.duplicates.finder import Matches, find_matches, person_of, store_matches
+from workers.duplicates.finder import Matches, find_matches, forget_matches, person_of, store_matches
 from workers.errors import ProcessingRestricted, WorkerEnrolled
 from workers.models import Occupation, Worker
 from workers.rules import enrolment_rules
@@ -330,6 +330,7 @@ def worker_delete(*, actor: Actor, worker_id: str, if_match: int | None) -> Work
     worker.version += 1
     worker.updated_by = actor.user
     worker.save(update_fields=["deleted_at", "deleted_by", "version", "updated_by", "updated_at"])
+    forget_matches([worker.id])  # as a tombstone written through a save (store_matches) keeps none
     audit_events(
         actor,
         [AuditEntry(AuditAction.DELETE, "worker", worker.id, worker.village_id, None, {"version": worker.version})],

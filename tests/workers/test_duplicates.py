@@ -15,7 +15,7 @@ from tests.factories import make_nik, worker_payload
 from villages.audit import Actor
 from villages.models import Role
 from workers.duplicates.names import name_key, patronym_key
-from workers.models import DuplicatePair, DuplicateStatus, MatchKey, MatchName, Worker
+from workers.models import MATCH_KEY_FIELDS, DuplicatePair, DuplicateStatus, MatchName, Worker
 from workers.services import SaveMode, worker_refs, workers_save
 from workers.validation import clean_worker
 
@@ -150,9 +150,12 @@ def test_pairs_found_within_one_request_and_keys_stored(operator):
     assert list(DuplicatePair.objects.values_list("a_id", "b_id")) == [("again", first["id"])]
     assert MatchName.objects.get(worker_id="again").name_key == "yusuf hidayat"
     # NIK (whole and its region + date part), KK and phone for the first; KK and phone for the second.
-    assert MatchKey.objects.filter(worker_id=first["id"]).count() == 4
-    assert MatchKey.objects.filter(worker_id="again").count() == 2
-    assert not MatchKey.objects.filter(key__contains=first["nik"]).exists()
+    keys = {
+        w: (n != "", p != "", k != "", ph != "")
+        for w, n, p, k, ph in MatchName.objects.values_list("worker_id", *MATCH_KEY_FIELDS)
+    }
+    assert keys == {first["id"]: (True, True, True, True), "again": (False, False, True, True)}
+    assert not MatchName.objects.filter(nik_key__contains=first["nik"]).exists()
 
 
 def test_a_corrected_record_drops_its_open_pair(operator, api):

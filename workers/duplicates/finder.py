@@ -7,13 +7,14 @@ through villages/upsert.py's `records_save`), in two steps of the workers table
 1. `prepare` (before the records are decided): `find_matches` searches the stored workers for
    every record of the request with a constant number of queries, whatever their number, and
    compares the request's records with each other. Candidates share an exact key
-   (keys.py: NIK, its region + date part, KK, phone; `workers_matchkey`, a btree on the key) or were born on
-   the same date or its day/month swap with a similar normalised name (`workers_matchname`: the
-   date's btree, pg_trgm's similarity() as the filter in SQL). Every key reads at most
-   DQ_MAX_CANDIDATES rows: a key shared by more people (a village office's phone) says nothing.
+   (keys.py: NIK, its region + date part, KK, phone: a column each of `workers_matchname`, one
+   row per worker, each column with a partial btree) or were born on the same date or its
+   day/month swap with a similar normalised name (the same row's birth date btree, pg_trgm's
+   similarity() as the filter in SQL). Every key reads at most DQ_MAX_CANDIDATES rows: a key
+   shared by more people (a village office's phone) says nothing.
    Candidates are scored in Python (scoring.py); pairs at DQ_THRESHOLD or above are matches.
 2. `after_write` (the rows are written, same transaction): `store_matches` rewrites the saved
-   workers' match keys and upserts their pairs; a pair already dismissed stays dismissed, an
+   workers' match rows and upserts their pairs; a pair already dismissed stays dismissed, an
    open pair no longer found (the record was corrected) is removed.
 SQLite (the embedded pilot) has no pg_trgm: there the names are compared in Python.
 """
@@ -32,10 +33,10 @@ from django.utils import timezone
 
 from config.bulk import insert_rows
 from config.lookups import text_array
-from workers.duplicates.keys import digest, kk_key, nik_keys, phone_key
+from workers.duplicates.keys import kk_key, nik_key, nik_part_key, phone_key
 from workers.duplicates.names import name_key
 from workers.duplicates.scoring import PairScore, Person, name_similarity, score_pair, swapped
-from workers.models import DuplicatePair, DuplicateStatus, MatchKey, MatchName, Worker
+from workers.models import MATCH_KEY_FIELDS, DuplicatePair, DuplicateStatus, MatchName, Worker
 
 PERSON_FIELDS = (
     "id", "village_id", "nik", "kk_number", "phone", "full_name", "birth_date", "sex", "mother_maiden_name",
@@ -58,34 +59,39 @@ def person_of(worker: Worker | Mapping[str, object]) -> Person:
     )
 
 
-def _nik_parts(nik: str) -> list[str]:
-    """Digests of the NIK and of its first 12 digits (region and birth date): a NIK whose serial
-    was mistyped still meets its twin record here. A typo in the region or date digits leaves
-    the declared birth date as it was, so the name + birth date search finds that one; keys on
-    the serial would not help (serials are mostly 0001, so a key with one says nothing)."""
-    whole = nik_keys(nik)
-    if not whole:
-        return []
-    return [*whole, digest(nik[:12], purpose="nik-region-date")]
-
-
 @dataclass(frozen=True)
 class Probe:
-    """What one record is searched by."""
+    """What one record is searched by: its exact keys by kind (MATCH_KEY_FIELDS order: NIK, the
+    NIK's first 12 digits, KK, phone; '' for none), its name key and birth dates."""
 
     person: Person
-    keys: tuple[str, ...]
+    key_columns: tuple[str, str, str, str]
     name: str
     dates: tuple[dt.date, ...]
 
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The keys it has (each kind its own purpose's digest: two kinds never share a value)."""
+        return tuple(k for k in self.key_columns if k)
+
 
 def probe_of(person: Person) -> Probe:
-    keys = [*_nik_parts(person.nik), kk_key(person.kk_number), phone_key(person.phone)]
+    # The first 12 digits of the NIK (region and birth date): a NIK whose serial was mistyped
+    # still meets its twin record. A typo in the region or date digits leaves the declared birth
+    # date as it was, so the name + birth date search finds that one; keys on the serial would
+    # not help (serials are mostly 0001, so a key with one says nothing). The NIK, KK and phone
+    # keys are the worker's own *_bi indexes (keys.py): inside a save (blind_index_memo) each is
+    # computed once for the probe and the row.
     dates: tuple[dt.date, ...] = ()
     if person.birth_date is not None:
         other = swapped(person.birth_date)
         dates = (person.birth_date, other) if other else (person.birth_date,)
-    return Probe(person=person, keys=tuple(k for k in keys if k), name=name_key(person.full_name), dates=dates)
+    return Probe(
+        person=person,
+        key_columns=(nik_key(person.nik), nik_part_key(person.nik), kk_key(person.kk_number), phone_key(person.phone)),
+        name=name_key(person.full_name),
+        dates=dates,
+    )
 
 
 @dataclass
@@ -115,7 +121,10 @@ def _stored_candidates(probes: Sequence[Probe], exclude: set[str]) -> tuple[dict
     finds them and reads their columns."""
     found: dict[str, set[str]] = defaultdict(set)
     people: dict[str, Person] = {}
-    key_pairs = [(p.person.id, k) for p in probes for k in p.keys]
+    # (record id, key) per key kind: each kind is searched in its own column.
+    by_kind = [
+        [(p.person.id, p.key_columns[i]) for p in probes if p.key_columns[i]] for i in range(len(MATCH_KEY_FIELDS))
+    ]
     date_triples = [(p.person.id, p.name, d) for p in probes if p.name for d in p.dates]
     limit = settings.DQ_MAX_CANDIDATES
     if connection.vendor == "postgresql":
@@ -131,20 +140,27 @@ def _stored_candidates(probes: Sequence[Probe], exclude: set[str]) -> tuple[dict
             # join the planner's choice, a scan of the whole workers table per request.
             cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
             (jit_before, _off) = cursor.fetchone()
+            # One branch per key kind that any record has (`<> ''`: the column's partial index).
+            branches: list[str] = []
+            params: list[str | int] = []
+            for column, pairs in zip(MATCH_KEY_FIELDS, by_kind, strict=True):
+                if pairs:
+                    branches.append(
+                        " SELECT q.rid, k.worker_id FROM unnest(%s::text[], %s::text[]) AS q(rid, key)"  # noqa: S608 (MATCH_KEY_FIELDS)
+                        f" CROSS JOIN LATERAL (SELECT worker_id FROM workers_matchname k WHERE k.{column} = q.key"
+                        f"   AND k.{column} <> '' LIMIT %s) k UNION"
+                    )
+                    params += [text_array(r for r, _ in pairs), text_array(k for _, k in pairs), limit]
             cursor.execute(
-                f"SELECT c.rid, {columns} FROM ("  # noqa: S608 (column names from PERSON_FIELDS)
-                " SELECT q.rid, k.worker_id FROM unnest(%s::text[], %s::text[]) AS q(rid, key)"
-                " CROSS JOIN LATERAL (SELECT worker_id FROM workers_matchkey k WHERE k.key = q.key LIMIT %s) k"
-                " UNION"
+                f"SELECT c.rid, {columns} FROM ("  # noqa: S608 (column names from PERSON_FIELDS, MATCH_KEY_FIELDS)
+                f"{''.join(branches)}"
                 " SELECT n.rid, m.worker_id FROM unnest(%s::text[], %s::text[], %s::date[]) AS n(rid, name, born)"
                 " CROSS JOIN LATERAL (SELECT worker_id FROM workers_matchname m"
                 "   WHERE m.birth_date = n.born AND similarity(m.name_key, n.name) >= %s LIMIT %s) m"
                 ") AS c CROSS JOIN LATERAL (SELECT * FROM workers_worker w"
                 "   WHERE w.id = c.worker_id AND w.deleted_at IS NULL OFFSET 0) w",
                 [
-                    text_array(r for r, _ in key_pairs),
-                    text_array(k for _, k in key_pairs),
-                    limit,
+                    *params,
                     text_array(r for r, _, _ in date_triples),
                     text_array(n for _, n, _ in date_triples),
                     text_array(d.isoformat() for _, _, d in date_triples),
@@ -170,11 +186,16 @@ def _stored_candidates(probes: Sequence[Probe], exclude: set[str]) -> tuple[dict
             people[person.id] = person
         return found, people
     # SQLite: the same keys through the ORM; names compared here instead of by pg_trgm.
-    by_key: dict[str, list[str]] = defaultdict(list)
-    for key, worker_id in MatchKey.objects.filter(key__in={k for _, k in key_pairs}).values_list("key", "worker_id"):
-        by_key[key].append(worker_id)
-    for rid, key in key_pairs:
-        found[rid].update(by_key[key][:limit])
+    for column, pairs in zip(MATCH_KEY_FIELDS, by_kind, strict=True):
+        by_key: dict[str, list[str]] = defaultdict(list)
+        if pairs:
+            wanted_keys = {k for _, k in pairs}
+            for key, worker_id in MatchName.objects.filter(**{f"{column}__in": wanted_keys}).values_list(
+                column, "worker_id"
+            ):
+                by_key[key].append(worker_id)
+        for rid, key in pairs:
+            found[rid].update(by_key[key][:limit])
     by_date: dict[dt.date, list[tuple[str, str]]] = defaultdict(list)
     for worker_id, stored_name, born in MatchName.objects.filter(
         birth_date__in={d for _, _, d in date_triples}
@@ -248,8 +269,14 @@ def find_matches(people: Sequence[Person], *, stored_ids: Iterable[str] = ()) ->
     return matches
 
 
+def forget_matches(worker_ids: Iterable[str]) -> None:
+    """Removes the match rows of workers that became tombstones (deleted or merged away): the
+    finder no longer offers them as candidates (its query skips deleted workers anyway)."""
+    MatchName.objects.filter(worker_id__any=set(worker_ids)).delete()
+
+
 def store_matches(workers: Iterable[Worker], matches: Matches, *, created: Iterable[str] = ()) -> None:
-    """Rewrites the match keys of saved `workers` and upserts their pairs (same transaction as
+    """Rewrites the match rows of saved `workers` and upserts their pairs (same transaction as
     the save). A dismissed or merged pair keeps its status; an open pair of these workers that
     was not found again is removed."""
     rows = list(workers)
@@ -259,7 +286,6 @@ def store_matches(workers: Iterable[Worker], matches: Matches, *, created: Itera
     refused = matches.unsaved - ids  # records of the request that were not written: no row to pair
     rewritten = ids - set(created)  # rows created by this save have no keys or pairs yet
     if rewritten:
-        MatchKey.objects.filter(worker_id__any=rewritten).delete()
         MatchName.objects.filter(worker_id__any=rewritten).delete()
     probes = []
     for worker in rows:
@@ -269,9 +295,10 @@ def store_matches(workers: Iterable[Worker], matches: Matches, *, created: Itera
             # The probe made while finding, unless the row differs from what was searched for.
             probes.append(known if known is not None and known.person == person else probe_of(person))
     insert_rows(
-        MatchName, ("worker_id", "name_key", "birth_date"), [(p.person.id, p.name, p.person.birth_date) for p in probes]
+        MatchName,
+        ("worker_id", "name_key", "birth_date", *MATCH_KEY_FIELDS),
+        [(p.person.id, p.name, p.person.birth_date, *p.key_columns) for p in probes],
     )
-    insert_rows(MatchKey, ("key", "worker_id"), sorted({(k, p.person.id) for p in probes for k in p.keys}))
 
     now = timezone.now()
     pairs: dict[tuple[str, str], PairScore] = {}

@@ -2,7 +2,7 @@
 
 Candidates share a NIK, its first 12 digits (region and birth date: a mistyped serial), a
 No. KK or a phone number. Keys are config.pii's keyed blind index (HMAC-SHA256 under
-BLIND_INDEX_KEY, one key per purpose), never the identifiers, so the match-key table is no
+BLIND_INDEX_KEY, one key per purpose), never the identifiers, so the match rows are no
 second copy of NIKs (API.md "Privacy"). After a change of BLIND_INDEX_KEY, `manage.py
 refresh_match_keys` rewrites the stored keys.
 """
@@ -24,9 +24,14 @@ def is_nik(value: str) -> bool:
     return len(value) == 16 and value.isascii() and value.isdigit()
 
 
-def nik_keys(nik: str) -> tuple[str, ...]:
-    """The digest of a 16-digit NIK, or nothing."""
-    return (digest(nik, purpose="nik"),) if is_nik(nik) else ()
+def nik_key(nik: str) -> str:
+    """The digest of a 16-digit NIK ('' for anything else)."""
+    return digest(nik, purpose="nik") if is_nik(nik) else ""
+
+
+def nik_part_key(nik: str) -> str:
+    """The digest of a 16-digit NIK's first 12 digits (region and birth date), or ''."""
+    return digest(nik[:12], purpose="nik-region-date") if is_nik(nik) else ""
 
 
 def kk_key(kk_number: str) -> str:

@@ -22,9 +22,9 @@ from config.locks import lock_keys
 from villages.audit import Actor, AuditEntry, audit_events, mask_nik
 from villages.models import AuditAction
 from villages.scope import Scope, scope_of
-from workers.duplicates.finder import find_matches, person_of, store_matches
+from workers.duplicates.finder import find_matches, forget_matches, person_of, store_matches
 from workers.errors import DuplicateResolved, NikLocked
-from workers.models import DuplicatePair, DuplicateStatus, MatchKey, MatchName, Worker
+from workers.models import DuplicatePair, DuplicateStatus, Worker
 from workers.rules import enrolment_rules
 
 # A merge's `fields`: REST field name → the model columns it stands for.
@@ -148,8 +148,7 @@ def duplicate_merge(
     pair.save(update_fields=["status", "survivor", "resolved_at", "resolved_by", "updated_at"])
     DuplicatePair.objects.filter(status=DuplicateStatus.OPEN, a_id=loser.id).delete()
     DuplicatePair.objects.filter(status=DuplicateStatus.OPEN, b_id=loser.id).delete()
-    MatchKey.objects.filter(worker_id=loser.id).delete()
-    MatchName.objects.filter(worker_id=loser.id).delete()
+    forget_matches([loser.id])
     store_matches([survivor], find_matches([person_of(survivor)], stored_ids=[survivor.id]))
     audit_events(
         actor,
