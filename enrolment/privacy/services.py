@@ -29,7 +29,7 @@ from enrolment.sync.models import SyncQuarantine
 from villages.audit import Actor, AuditEntry, audit_event, audit_events
 from villages.models import AuditAction, AuditEvent, User
 from villages.scope import scope_of
-from workers.duplicates.finder import forget_matches
+from workers.duplicates.services import duplicates_forget_person
 from workers.models import Worker
 from workers.serializers import worker_representation
 
@@ -244,7 +244,7 @@ def erase(*, actor: Actor, worker_id: str, reason: str, request_reference: str) 
     )
     worker.refresh_from_db()
     # The duplicate finder's row holds the normalised name and digests of the NIK, KK and phone.
-    forget_matches([worker.id])
+    pairs_removed = duplicates_forget_person(worker.id)
     SyncQuarantine.objects.filter(table="workers", record_id=worker.id).delete()
     ImportRow.objects.filter(worker_id=worker.id).update(nik_masked="", full_name="")
     claims_cleared = _erase_claim_heirs(actor, worker)
@@ -260,6 +260,7 @@ def erase(*, actor: Actor, worker_id: str, reason: str, request_reference: str) 
             "request_reference": request_reference,
             "version": worker.version,
             "claim_heirs": claims_cleared,
+            "duplicate_pairs": pairs_removed,
             **removed,
         },
     )

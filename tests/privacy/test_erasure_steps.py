@@ -112,7 +112,11 @@ def test_a_closed_claim_allows_erasure_which_deletes_the_odk_files(api, make_use
         .values_list("action", "object_type", "context")
     ) == [
         ("delete", "odk_attachment", {"files": 2}),
-        ("erase", "worker", {**REQUEST, "version": 2, "claim_heirs": 0, "odk_attachments": 2}),  # no heirs on it
+        (
+            "erase",
+            "worker",
+            {**REQUEST, "version": 2, "claim_heirs": 0, "duplicate_pairs": 0, "odk_attachments": 2},
+        ),  # no heirs on it
     ]
 
 

@@ -190,6 +190,7 @@ def test_erasure_is_refused_while_live_then_removes_every_value_and_keeps_the_co
             "request_reference": "SR-2026-001",
             "version": 2,
             "claim_heirs": 0,
+            "duplicate_pairs": 0,
             "odk_attachments": 0,
         },
     )

@@ -14,7 +14,7 @@ from config.pii import blind_index
 from tests.conftest import GEDUNG_WANI, committed
 from tests.factories import make_nik, worker_payload
 from villages.audit import Actor
-from villages.models import Role
+from villages.models import AuditEvent, Role
 from workers.duplicates.services import duplicate_merge
 from workers.models import DuplicatePair, MatchName, Worker
 
@@ -85,14 +85,25 @@ def test_a_deleted_worker_loses_its_row(api, operator):
     assert rows() == []
 
 
-def test_an_erased_worker_loses_its_row(api, operator):
-    bulk(api, operator, person(id="w-keys"), person(id="w-other", nik="", birth_date="1970-01-01"))
+def test_an_erased_worker_loses_its_row_and_its_open_pairs(api, operator):
+    bulk(api, operator, person(id="w-keys"), person(id="w-other", nik="", kk_number="", phone="", birth_date="1970-01-01"))
+    bulk(api, operator, person(id="w-twin", nik="", full_name="Yusuf Hidayat"), person(id="w-kept", nik=""))
+    assert sorted(DuplicatePair.objects.values_list("a_id", "b_id")) == [
+        ("w-kept", "w-keys"), ("w-kept", "w-twin"), ("w-keys", "w-twin"),
+    ]  # fmt: skip
+    DuplicatePair.objects.filter(a_id="w-kept", b_id="w-keys").update(status="dismissed")
     request = {"reason": "permintaan subjek data", "request_reference": "SR-2026-014"}
 
     response = api(operator).post("/api/v1/workers/w-keys/erase", request, format="json")
 
     assert response.status_code == 200, response.content
-    assert [r[0] for r in rows()] == ["w-other"]
+    assert [r[0] for r in rows()] == ["w-kept", "w-other", "w-twin"]
+    # The open pairs with the erased record went; the dismissal stays as a decision, ids only.
+    assert sorted(DuplicatePair.objects.values_list("a_id", "b_id", "status")) == [
+        ("w-kept", "w-keys", "dismissed"), ("w-kept", "w-twin", "open"),
+    ]  # fmt: skip
+    event = AuditEvent.objects.get(action="erase", object_id="w-keys")
+    assert event.context["duplicate_pairs"] == 1
 
 
 def test_a_merge_removes_the_losers_row_and_rewrites_the_survivors(api, operator):

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -197,3 +198,15 @@ def duplicate_dismiss(*, actor: Actor, pair_id: int, reason: str) -> DuplicatePa
         ],
     )
     return pair
+
+
+def duplicates_forget_person(worker_id: str) -> int:
+    """What the finder holds on a person being erased goes (enrolment/privacy): the match row (their
+    normalised name and the digests of their NIK, KK and phone) and the open pairs, which would
+    put their record up for review against another. Dismissed and merged pairs stay, as the
+    history of decisions (two ids, a score, the reasons). Answers how many open pairs went."""
+    forget_matches([worker_id])
+    removed, _ = (
+        DuplicatePair.objects.filter(status=DuplicateStatus.OPEN).filter(Q(a_id=worker_id) | Q(b_id=worker_id)).delete()
+    )
+    return removed
