@@ -39,7 +39,7 @@ def test_five_phones_sync_for_fifteen_seconds_without_an_error(tmp_path: Path) -
     database_url = base._replace(path=f"{base.path}_load_smoke").geturl()
     command = [
         sys.executable, "bench/load_test.py", "--users", "5", "--spawn-rate", "5", "--minutes", "0.25",
-        "--villages", "2", "--stored-workers", str(STORED), "--workers", "2", "--wait", "0.5", "1.5",
+        "--villages", "2", "--stored-workers", str(STORED), "--workers", "2", "--wait", "0.5", "1.5", "--baseline-seconds", "0",
         "--out", str(tmp_path), "--database-url", database_url,
     ]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
@@ -47,14 +47,14 @@ def test_five_phones_sync_for_fifteen_seconds_without_an_error(tmp_path: Path) -
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "error rate: 0 / " in done.stdout
     assert "every pushed record stored exactly once, versions = 1 + edits: passed" in done.stdout
-    with (tmp_path / "locust_stats.csv").open() as f:
+    with (tmp_path / "load_stats.csv").open() as f:
         rows = {row["Name"]: row for row in csv.DictReader(f)}
     assert ENDPOINTS | {"Aggregated"} <= set(rows) <= ENDPOINTS | SOMETIMES | {"Aggregated"}
     assert {name: row["Failure Count"] for name, row in rows.items()} == dict.fromkeys(rows, "0")
     assert all(int(row["Request Count"]) > 0 for row in rows.values())
     assert int(rows["GET /api/v1/sync (first pull)"]["Request Count"]) == 5
 
-    ledger = json.loads((tmp_path / "ledger.json").read_text())
+    ledger = json.loads((tmp_path / "load_ledger.json").read_text())
     assert ledger["created_workers"], "the phones registered nobody"
     assert ledger["in_flight"] == []
     with psycopg.connect(database_url) as conn:

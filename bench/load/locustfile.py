@@ -3,7 +3,7 @@
 Each simulated user is one phone of one field officer, with its own device token (minted by
 bench/load_test.py, which writes them to LOAD_DEVICES and reads LOAD_LEDGER back). A phone:
 - on start, fetches the reference bundle and makes its first pull (no cursor);
-- then, every few tens of seconds (LOAD_WAIT_MIN..LOAD_WAIT_MAX), does one of: a plain sync
+- then, every minute or so (LOAD_WAIT_MIN..LOAD_WAIT_MAX seconds, 30-90 by default), does one of: a plain sync
   (incremental pull; push when something waits), registers a person (a NIK lookup first, then a
   new worker and its draft enrolment, pushed), edits one of its own people or one pulled from its
   village, or looks a person up by name and birth date;
@@ -73,7 +73,7 @@ def empty_changes() -> dict[str, dict[str, list[Any]]]:
 
 
 class FieldDevice(FastHttpUser):
-    wait_time = between(float(os.environ.get("LOAD_WAIT_MIN", "20")), float(os.environ.get("LOAD_WAIT_MAX", "40")))
+    wait_time = between(float(os.environ.get("LOAD_WAIT_MIN", "30")), float(os.environ.get("LOAD_WAIT_MAX", "90")))
 
     def on_start(self) -> None:
         device = DEVICES[next(_next_device) % len(DEVICES)]
