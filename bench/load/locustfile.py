@@ -131,9 +131,11 @@ class FieldDevice(FastHttpUser):
     @task(2)
     def edit(self) -> None:
         """A correction: mostly of a person this phone registered, sometimes of one pulled from
-        the village (which another phone of the village may be editing too)."""
+        the village (which the other phones of the village may be editing too)."""
         stored = [i for i in self.own if i in self.workers]
-        village = [i for i in self.workers if i not in self.pending_created["workers"]]
+        # Of the village, the people stored before the run: a phone's own registrations are edited
+        # by that phone only, so its copy of them stays current (the name lookup relies on it).
+        village = [i for i in self.workers if not i.startswith("d")]
         pool = stored if stored and random.random() < 0.7 else village
         if not pool:
             return self.sync()
@@ -149,8 +151,8 @@ class FieldDevice(FastHttpUser):
 
     @task(1)
     def lookup_by_name(self) -> None:
-        """Someone this phone registered, by name and birth date: the server must find them (a
-        person registered by another phone may have been renamed since the last pull)."""
+        """Someone this phone registered, by name and birth date: the server must find them. Only
+        its own people: another phone may have renamed anyone else since the last pull."""
         own = [i for i in self.own if i in self.workers]
         if not own:
             return
