@@ -3,10 +3,10 @@
 Each simulated user is one phone of one field officer, with its own device token (minted by
 bench/load_test.py, which writes them to LOAD_DEVICES and reads LOAD_LEDGER back). A phone:
 - on start, fetches the reference bundle and makes its first pull (no cursor);
-- then, every minute or so (LOAD_WAIT_MIN..LOAD_WAIT_MAX seconds, 30-90 by default), does one of: a plain sync
-  (incremental pull; push when something waits), registers a person (a NIK lookup first, then a
-  new worker and its draft enrolment, pushed), edits one of its own people or one pulled from its
-  village, or looks a person up by name and birth date;
+- then, about once a minute (LOAD_WAIT_MIN..LOAD_WAIT_MAX seconds, 30-90 by default), does one
+  of: a plain sync (incremental pull; push when something waits), registers a person (a NIK
+  lookup first, then a new worker and its draft enrolment, pushed), edits one of its own people
+  or one of the village's stored people, or looks one of its own people up by name and birth date;
 - syncs as WatermelonDB's synchronize() does: pull, apply, push the local changes with the pull's
   timestamp as last_pulled_at. A 409 `sync_conflict` is the protocol working (another phone of
   the village changed a record this one edits): like the app, the phone pulls again, keeps its
