@@ -96,6 +96,20 @@ def worker_as_input(worker: Worker) -> dict[str, Any]:
     }
 
 
+def lock_niks(records: Sequence[CleanedWorker]) -> dict[str, str]:
+    """Locks the NIKs of the valid `records` ("nik" namespace, config/locks.py); returns them by
+    blind index. Keyed by blind index (the NIKs never travel to the database), and every caller
+    must key them this way: a sync push locks its NIKs before saving and workers_save locks them
+    again, which re-takes the same buckets only when both derive the same keys. Keyed by the
+    plain NIK once, the two calls took different buckets, out of order, and concurrent pushes
+    deadlocked (found by bench/load_test.py)."""
+    indexes = {
+        blind_index(r.values["nik"], purpose="nik"): r.values["nik"] for r in records if r.valid and r.values.get("nik")
+    }
+    lock_keys("nik", list(indexes))
+    return indexes
+
+
 class WorkerTable(RecordTable[Worker, CleanedWorker, SaveOutcome]):
     """The workers table in the save skeleton (villages/upsert.py); its rules: workers.decisions."""
 
@@ -117,13 +131,7 @@ class WorkerTable(RecordTable[Worker, CleanedWorker, SaveOutcome]):
     derived_fields = frozenset({"warnings"})  # possible_duplicate depends on other people's records
 
     def lock(self, records: Sequence[CleanedWorker]) -> None:
-        # By blind index: the lock keys travel to the database, the NIKs never do.
-        self.nik_indexes = {
-            blind_index(r.values["nik"], purpose="nik"): r.values["nik"]
-            for r in records
-            if r.valid and r.values.get("nik")
-        }
-        lock_keys("nik", list(self.nik_indexes))
+        self.nik_indexes = lock_niks(records)
 
     def prepare(self, records: Sequence[CleanedWorker], existing: Mapping[str, Worker]) -> None:
         niks = self.nik_indexes

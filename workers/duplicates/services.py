@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.errors import FieldsInvalid, NotFound, PreconditionFailed
 from config.locks import lock_keys
+from config.pii import blind_index
 from villages.audit import Actor, AuditEntry, audit_events, mask_nik
 from villages.models import AuditAction
 from villages.scope import Scope, scope_of
@@ -122,7 +123,8 @@ def duplicate_merge(
     if not scope.covers(values.get("village_id", survivor.village_id)):
         raise NotFound()
     if "nik" in values and values["nik"] != survivor.nik:
-        lock_keys("nik", [values["nik"]])
+        # By blind index, as every writer of a NIK locks it (workers.services.lock_niks).
+        lock_keys("nik", [blind_index(values["nik"], purpose="nik")])
         if enrolment_rules().nik_locked([survivor.id]):
             raise NikLocked()
     now = timezone.now()

@@ -39,7 +39,16 @@ from villages.models import AuditAction, Device
 from villages.scope import scope_of
 from villages.sync_clock import Snapshot, snapshot_for
 from workers.models import Worker
-from workers.services import Result, SaveMode, SaveOutcome, worker_as_input, worker_delete, worker_refs, workers_save
+from workers.services import (
+    Result,
+    SaveMode,
+    SaveOutcome,
+    lock_niks,
+    worker_as_input,
+    worker_delete,
+    worker_refs,
+    workers_save,
+)
 from workers.validation import CleanedWorker, clean_worker
 
 
@@ -174,7 +183,7 @@ class _Push:
                 # Cleaned now, so their NIKs are locked before the enrolments (worker, nik,
                 # enrolment: the one order); workers_save takes the same NIK locks again.
                 self.cleaned_workers = self.clean_workers(parsed["workers"])
-                lock_keys("nik", [r.values["nik"] for r in self.cleaned_workers if r.valid and r.values.get("nik")])
+                lock_niks(self.cleaned_workers)
 
     def clean_workers(self, pushed: PushedTable) -> list[CleanedWorker]:
         stored = self.stored["workers"]
