@@ -86,7 +86,12 @@ def test_a_deleted_worker_loses_its_row(api, operator):
 
 
 def test_an_erased_worker_loses_its_row_and_its_open_pairs(api, operator):
-    bulk(api, operator, person(id="w-keys"), person(id="w-other", nik="", kk_number="", phone="", birth_date="1970-01-01"))
+    bulk(
+        api,
+        operator,
+        person(id="w-keys"),
+        person(id="w-other", nik="", kk_number="", phone="", birth_date="1970-01-01"),
+    )
     bulk(api, operator, person(id="w-twin", nik="", full_name="Yusuf Hidayat"), person(id="w-kept", nik=""))
     assert sorted(DuplicatePair.objects.values_list("a_id", "b_id")) == [
         ("w-kept", "w-keys"), ("w-kept", "w-twin"), ("w-keys", "w-twin"),
