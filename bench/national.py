@@ -36,6 +36,9 @@ Medians of --repeat for the first pull and the reports, p95 of --repeat x 3 for 
 EXPLAIN (ANALYZE, BUFFERS) of the slowest statements of a pull, the reports and the queue at 10 M
 go to --explain (bench/results/national_explain.txt).
 
+--reuse measures the country report (province counts against the village counts), bulk ingest
+and the incremental pull again on the database a full run left, migrated first.
+
 Usage (about 2 hours and 30 GB of disk at full size; --drop removes the database at the end):
   .venv/bin/python bench/national.py [--workers 10000000] [--baseline 1000000] [--audit-rows 30000000]
 Smoke size (tests/test_bench_national.py):
@@ -339,6 +342,88 @@ def explain_slowest(get: Callable[[], Any], label: str, top: int = 2) -> str:
     return "\n".join(out)
 
 
+def country_from_village_counts(client):
+    """The country report as it was before the province counts: the same request, the village
+    counts summed by province (coverage_report's source="counts")."""
+    from unittest import mock
+
+    from enrolment.reports import coverage
+
+    real = coverage.coverage_report
+    with mock.patch.object(coverage, "coverage_report", lambda **kw: real(**kw, source="counts")):
+        return client.get("/api/v1/reports/coverage", {"year": 2026})
+
+
+def same_report(one, other) -> bool:
+    a, b = one.json(), other.json()
+    return (a["total"], a["results"]) == (b["total"], b["results"])
+
+
+def reuse(args: argparse.Namespace) -> None:
+    """--reuse: a database a full run left (--workers people in it), migrated to this code, and
+    the figures this code's changes could move measured again: the country report by province
+    (province counts) against its baseline in this run (the village counts, as before), bulk
+    ingest (its triggers also append the province counts) and the incremental pull."""
+    os.environ["DATABASE_URL"] = BENCH_URL
+    os.environ["REDIS_URL"] = ""
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789abcdefghij")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    from tests.factories import token_for
+    from villages.models import User
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=1)
+    migrate_s = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE enrolment_coverage_enrolment_province")
+        cursor.execute("VACUUM ANALYZE enrolment_coverage_worker_province")
+        cursor.execute("SELECT count(*) FROM workers_worker")
+        workers = cursor.fetchone()[0]
+    as_admin, puller, bulker = APIClient(), APIClient(), APIClient()
+    as_admin.force_authenticate(User.objects.get(username="bench-admin"))
+    puller.credentials(HTTP_AUTHORIZATION=f"Token {token_for(User.objects.get(username='bench-petugas'))}")
+    bulker.credentials(HTTP_AUTHORIZATION=f"Token {token_for(User.objects.get(username='bench-bulk'))}")
+
+    def country_report():
+        return as_admin.get("/api/v1/reports/coverage", {"year": 2026})
+
+    def country_from_villages():
+        return country_from_village_counts(as_admin)
+
+    after, body = timed(country_report, args.repeat)
+    before, body_before = timed(country_from_villages, args.repeat)
+    assert same_report(body, body_before)
+    pulls = incremental_pulls(puller, args.pulls, args.village_workers, "reuse")
+    bulk = bulk_ingest(bulker, 100_000, args.bulk_requests, args.bulk_size)
+    explains = [
+        explain_slowest(country_report, "country report (by province), from the province counts"),
+        explain_slowest(country_from_villages, "baseline: the country report from the village counts"),
+    ]
+    path = Path(args.explain)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n\n".join(explains) + "\n")
+    med = statistics.median
+    print()
+    print(f"reuse: {workers:,} workers in the database; migrate {migrate_s:.1f} s; load average "
+          f"(1 min) {os.getloadavg()[0]:.2f}")  # fmt: skip
+    print("| figure | value | target | verdict |")
+    print("|---|---|---|---|")
+    print(f"| country report (by province), province counts, median ms | {med(after):.0f} | <= 2000 | "
+          f"{'met' if med(after) <= 2000 else 'MISSED'} |")  # fmt: skip
+    print(f"| baseline: country report from the village counts, median ms | {med(before):.0f} | | |")
+    print(f"| incremental pull p50 / p95 / p99 ({args.pulls} pulls), ms | {med(pulls):.1f} / "
+          f"{percentile(pulls, 0.95):.1f} / {percentile(pulls, 0.99):.1f} | | |")  # fmt: skip
+    print(f"| bulk ingest ({args.bulk_requests} x {args.bulk_size}), records/s | {bulk:,.0f} | | |")
+    print(f"EXPLAIN (ANALYZE, BUFFERS): {path}")
+
+
 # --- the run -----------------------------------------------------------------------------------
 
 
@@ -359,7 +444,11 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=500_000)
     parser.add_argument("--explain", default=str(ROOT / "bench" / "results" / "national_explain.txt"))
     parser.add_argument("--drop", action="store_true", help="Drop the database at the end.")
+    parser.add_argument("--reuse", action="store_true", help="Measure again on the database a run left.")
     args = parser.parse_args()
+    if args.reuse:
+        reuse(args)
+        return
     special = args.village_workers + args.waiting
     assert args.workers > args.baseline > special, "need --workers > --baseline > village + waiting"
 
@@ -425,6 +514,9 @@ def main() -> None:
     def country_report():
         return as_admin.get("/api/v1/reports/coverage", {"year": 2026})
 
+    def country_from_villages():
+        return country_from_village_counts(as_admin)
+
     def queue_page():
         return panel.get("/panel/verifikasi/")
 
@@ -438,9 +530,10 @@ def main() -> None:
         assert body.json()["total"]["registered_workers"] > 0
         samples["province_village"], _ = timed(lambda: province_report("village"), args.repeat)
         samples["country"], body = timed(country_report, args.repeat)
+        samples["country_villages"], before = timed(country_from_villages, args.repeat)
         total = body.json()["total"]
-        # Everyone counted but the bulk-ingested, who are created after the last fold.
         assert total["registered_workers"] >= (args.baseline if stage == "1M" else args.workers), total
+        assert same_report(body, before)
         samples["queue"], _ = timed(queue_page, args.repeat * 3)
         return samples
 
@@ -479,6 +572,7 @@ def main() -> None:
         explain_slowest(first_pull, "first pull of the 3,000-person village"),
         explain_slowest(province_report, f"province report ({province}, by regency)"),
         explain_slowest(country_report, "country report (by province)"),
+        explain_slowest(country_from_villages, "baseline: the country report from the village counts"),
         explain_slowest(queue_page, "verification queue page"),
     ]
 
@@ -546,6 +640,10 @@ def main() -> None:
     print(
         f"| country report (by province), median ms | {med(reads_1m['country']):.0f} | {country_ms:.0f} | "
         f"<= 2000 | {verdict(country_ms <= 2000)} |"
+    )
+    print(
+        f"| baseline: country report from the village counts, median ms | {med(reads_1m['country_villages']):.0f} | "
+        f"{med(reads_10m['country_villages']):.0f} | | |"
     )
     print(
         f"| verification queue page ({args.waiting:,} waiting), p95 ms | "

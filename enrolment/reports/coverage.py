@@ -59,6 +59,9 @@ LIVE_VALUES = frozenset(str(s) for s in LIVE_STATUSES)
 #   village whatever the number of people. What the report reads on PostgreSQL.
 # - "tables": the same GROUP BY over the enrolments and workers themselves. What SQLite (the
 #   embedded mode) reads, and what the tests and the benchmark check the counts against.
+# - "provinces": the running counts summed by province (same triggers): what the country report
+#   by province reads on PostgreSQL, a few rows per province instead of per village (83,762
+#   villages, docs/national.md). Only for that report: its rows are provinces whatever the prefix.
 # substr() works on both databases; area codes are materialised paths, so a prefix is an area.
 COUNT_SQL = {
     "counts": (
@@ -72,6 +75,19 @@ SELECT substr(village, 1, %(prefix)s), status, funding_source, sum(n), sum(month
 SELECT substr(village, 1, %(prefix)s), occupation, needs_correction, sum(n)
   FROM enrolment_coverage_worker
  WHERE village = %(area)s OR village LIKE %(below)s
+ GROUP BY 1, 2, 3
+""",
+    ),
+    "provinces": (
+        """
+SELECT province, status, funding_source, sum(n), sum(monthly), sum(annual)
+  FROM enrolment_coverage_enrolment_province
+ WHERE budget_year = %(year)s
+ GROUP BY 1, 2, 3
+""",
+        """
+SELECT province, occupation, needs_correction, sum(n)
+  FROM enrolment_coverage_worker_province
  GROUP BY 1, 2, 3
 """,
     ),
@@ -208,8 +224,9 @@ def coverage_report(
 ) -> dict[str, Any]:
     """The coverage of `area` (which the caller must see whole: Http404 otherwise), per group.
 
-    `source` ("counts" or "tables", see COUNT_SQL) is for tests and benchmarks; by default the
-    counts on PostgreSQL and the tables elsewhere. Without `area`, a caller who sees everything
+    `source` ("counts", "provinces" or "tables", see COUNT_SQL) is for tests and benchmarks; by
+    default the counts on PostgreSQL (summed by province for the country by province) and the
+    tables elsewhere. Without `area`, a caller who sees everything
     (an admin) gets the country report: root COUNTRY, by province unless `group_by` says lower.
 
     Raises FieldsInvalid for a missing area (when the caller has several), an unknown group
@@ -267,7 +284,13 @@ def coverage_report(
             row = groups[code] = CoverageRow(code=code, name="", level=group_by)
         return row
 
-    enrolment_sql, worker_sql = COUNT_SQL[source or default_source()]
+    if source is None:
+        source = default_source()
+        if source == "counts" and root is COUNTRY and depth == 1:
+            source = "provinces"  # the same counts, already summed by province
+    if source == "provinces" and not (root is COUNTRY and depth == 1):
+        raise ValueError("the province counts only answer the country report by province")
+    enrolment_sql, worker_sql = COUNT_SQL[source]
     # Raw SQL is not routed: ask the router, or the counts would always be read on the primary
     # while the areas beside them come from the replica (config/replicas.py).
     with connections[router.db_for_read(Enrolment)].cursor() as cursor:

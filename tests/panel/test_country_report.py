@@ -2,10 +2,14 @@
 
 import pytest
 
+from enrolment.models import Enrolment
 from enrolment.reports import coverage
+from enrolment.reports.models import CoverageEnrolmentProvinceCount, CoverageWorkerProvinceCount
+from enrolment.reports.services import coverage_compact
 from tests.conftest import GEDUNG_WANI, KAUR, VILLAGE_B
 from tests.panel.conftest import copy_people
 from villages.models import Area, AreaTarget, Role
+from workers.models import Worker
 
 LAMPUNG_VILLAGE = "18.01.01.2001"
 
@@ -69,12 +73,56 @@ def test_the_country_by_province(api, admin_user, two_provinces):
     assert (total["monthly_contribution_idr"], total["annual_contribution_idr"]) == (75_600, 907_200)
 
 
-def test_the_running_counts_and_the_tables_agree(admin_user, two_provinces):
-    counts = coverage.coverage_report(user=admin_user, area=None, year=2026, group_by=None, source="counts")
-    tables = coverage.coverage_report(user=admin_user, area=None, year=2026, group_by=None, source="tables")
+def test_the_province_counts_and_the_tables_agree(admin_user, two_provinces):
+    def report(source):
+        return coverage.coverage_report(user=admin_user, area=None, year=2026, group_by=None, source=source)
 
-    assert counts["total"] == tables["total"]
-    assert counts["results"] == tables["results"]
+    provinces, villages, tables = report("provinces"), report("counts"), report("tables")
+
+    assert provinces["total"] == villages["total"] == tables["total"]
+    assert provinces["results"] == villages["results"] == tables["results"]
+
+
+def test_the_province_counts_follow_moves_between_provinces(two_provinces):
+    coverage_compact()
+    workers = {
+        (province, occupation): n
+        for province, occupation, n in CoverageWorkerProvinceCount.objects.values_list("province", "occupation", "n")
+    }
+    assert workers == {("17", "nelayan"): 3, ("17", "petani"): 1, ("18", "nelayan"): 2}
+
+    # Within Bengkulu: the village counts change, the province's do not (nothing appended).
+    Worker.objects.filter(id="b1").update(village_id=VILLAGE_B)
+    Enrolment.objects.filter(id="b1-e").update(village_id=VILLAGE_B)
+    assert CoverageWorkerProvinceCount.objects.count() == 3
+    assert CoverageEnrolmentProvinceCount.objects.count() == 5
+    # Bengkulu to Lampung, the worker and the enrolment each in one statement.
+    Worker.objects.filter(id="b2").update(village_id=LAMPUNG_VILLAGE)
+    Enrolment.objects.filter(id="b2-e").update(village_id=LAMPUNG_VILLAGE)
+
+    moved = list(CoverageWorkerProvinceCount.objects.order_by("id").values_list("province", "occupation", "n")[3:])
+    assert sorted(moved) == [("17", "petani", -1), ("18", "petani", 1)]
+    enrolments = list(
+        CoverageEnrolmentProvinceCount.objects.order_by("id").values_list("province", "status", "n", "annual")[5:]
+    )
+    assert sorted(enrolments) == [("17", "active", -1, -201_600), ("18", "active", 1, 201_600)]
+
+    coverage_compact()
+
+    assert set(CoverageWorkerProvinceCount.objects.values_list("province", "occupation", "n")) == {
+        ("17", "nelayan", 3),
+        ("18", "nelayan", 2),
+        ("18", "petani", 1),
+    }
+    active = set(
+        CoverageEnrolmentProvinceCount.objects.filter(status="active").values_list("province", "funding_source", "n")
+    )
+    assert active == {("17", "apbd_provinsi", 1), ("18", "apbd_kabupaten", 1), ("18", "apbd_provinsi", 1)}
+
+
+def test_the_province_counts_only_answer_the_country_by_province(admin_user, two_provinces):
+    with pytest.raises(ValueError, match="country report by province"):
+        coverage.coverage_report(user=admin_user, area="17", year=2026, group_by=None, source="provinces")
 
 
 def test_the_country_by_regency(api, admin_user, two_provinces):
