@@ -274,27 +274,30 @@ def fill_audit(rows: int, codes: list[str], months: int = 24) -> float:
     from django.db import connection
     from django.utils import timezone
 
-    from villages.partitions import _bound, add_months, month_start
+    from villages.partitions import _bound, add_months, month_start, partitions
 
     current = month_start(timezone.now())
     first = add_months(current, -months)
     started = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM villages_auditevent_pold")
-        assert cursor.fetchone()[0] == 0
-        cursor.execute("ALTER TABLE villages_auditevent DETACH PARTITION villages_auditevent_pold")
-        cursor.execute("DROP TABLE villages_auditevent_pold")
-        for offset in range(months):
-            month = add_months(first, offset)
+    names = {f"villages_auditevent_p{add_months(first, offset):%Y%m}" for offset in range(months)}
+    if not names <= set(partitions("villages_auditevent")):  # not made by an earlier attempt
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM villages_auditevent_pold")
+            assert cursor.fetchone()[0] == 0
+            cursor.execute("ALTER TABLE villages_auditevent DETACH PARTITION villages_auditevent_pold")
+            cursor.execute("DROP TABLE villages_auditevent_pold")
+            for offset in range(months):
+                month = add_months(first, offset)
+                cursor.execute(
+                    f"CREATE TABLE villages_auditevent_p{month:%Y%m} PARTITION OF villages_auditevent"
+                    " FOR VALUES FROM (%s) TO (%s)",
+                    [_bound(month), _bound(add_months(month, 1))],
+                )
             cursor.execute(
-                f"CREATE TABLE villages_auditevent_p{month:%Y%m} PARTITION OF villages_auditevent"
-                " FOR VALUES FROM (%s) TO (%s)",
-                [_bound(month), _bound(add_months(month, 1))],
+                "CREATE TABLE villages_auditevent_pold PARTITION OF villages_auditevent"
+                " FOR VALUES FROM (MINVALUE) TO (%s)",
+                [_bound(first)],
             )
-        cursor.execute(
-            "CREATE TABLE villages_auditevent_pold PARTITION OF villages_auditevent FOR VALUES FROM (MINVALUE) TO (%s)",
-            [_bound(first)],
-        )
     per_month = rows // (months + 1)
     now = timezone.now()
     for offset in range(months + 1):
@@ -311,7 +314,7 @@ INSERT INTO villages_auditevent (at, actor_id, actor_username, device, ip, actio
                                  area_code, changes, context)
 SELECT %(begin)s::timestamptz + (i * %(step)s) * interval '1 second', 1000 + i %% 5000,
        'petugas-' || (i %% 5000), i %% 5000, '10.0.0.1',
-       (ARRAY['view', 'list', 'sync_pull', 'update', 'status'])[1 + i %% 5], 'worker', 'p' || (i * 7919 %% 10000000),
+       (ARRAY['view', 'list', 'sync_pull', 'update', 'status'])[1 + i %% 5], 'worker', 'p' || (i::bigint * 7919 %% 10000000),
        (%(codes)s::text[])[1 + i %% %(ncodes)s], NULL, '{}'::jsonb
   FROM generate_series(0, %(count)s - 1) AS i
 """,
@@ -373,9 +376,11 @@ def reuse(args: argparse.Namespace) -> None:
     django.setup()
     from django.core.management import call_command
     from django.db import connection
+    from django.test import Client
     from rest_framework.test import APIClient
 
     from tests.factories import token_for
+    from villages.audit import Actor
     from villages.models import User
 
     started = time.perf_counter()
@@ -386,10 +391,22 @@ def reuse(args: argparse.Namespace) -> None:
         cursor.execute("VACUUM ANALYZE enrolment_coverage_worker_province")
         cursor.execute("SELECT count(*) FROM workers_worker")
         workers = cursor.fetchone()[0]
-    as_admin, puller, bulker = APIClient(), APIClient(), APIClient()
+    as_admin, puller, bulker, as_viewer = APIClient(), APIClient(), APIClient(), APIClient()
     as_admin.force_authenticate(User.objects.get(username="bench-admin"))
+    viewer = User.objects.get(username="bench-viewer")
+    as_viewer.force_authenticate(viewer)
+    province = viewer.assignments.get().area_id
     puller.credentials(HTTP_AUTHORIZATION=f"Token {token_for(User.objects.get(username='bench-petugas'))}")
     bulker.credentials(HTTP_AUTHORIZATION=f"Token {token_for(User.objects.get(username='bench-bulk'))}")
+    operator = User.objects.get(username="bench-operator")
+    panel = Client()
+    panel.force_login(operator)
+    med = statistics.median
+    print(f"reuse: {workers:,} workers in the database; migrate {migrate_s:.1f} s", flush=True)
+
+    def show(figure: str, value: str, target: str = "", ok: bool | None = None) -> None:
+        verdict = "" if ok is None else ("met" if ok else "MISSED")
+        print(f"| {figure} | {value} | {target} | {verdict} | (load {os.getloadavg()[0]:.2f})", flush=True)
 
     def country_report():
         return as_admin.get("/api/v1/reports/coverage", {"year": 2026})
@@ -397,31 +414,57 @@ def reuse(args: argparse.Namespace) -> None:
     def country_from_villages():
         return country_from_village_counts(as_admin)
 
+    def province_report(group_by: str | None = None):
+        query = {"area": province, "year": 2026, **({"group_by": group_by} if group_by else {})}
+        return as_viewer.get("/api/v1/reports/coverage", query)
+
+    print("| figure | value | target | verdict |\n|---|---|---|---|", flush=True)
     after, body = timed(country_report, args.repeat)
     before, body_before = timed(country_from_villages, args.repeat)
     assert same_report(body, body_before)
+    show("country report (by province), province counts, median ms", f"{med(after):.0f}", "<= 2000", med(after) <= 2000)
+    show("baseline: country report from the village counts, median ms", f"{med(before):.0f}")
+    first, body = timed(lambda: puller.get("/api/v1/sync"), args.repeat)
+    assert len(body.json()["changes"]["workers"]["created"]) == args.village_workers
+    show("first pull (village of the field officer), median ms", f"{med(first):.0f}", "<= 1000", med(first) <= 1000)
+    regency, _ = timed(province_report, args.repeat)
+    show(f"province report ({province}, by regency), median ms", f"{med(regency):.0f}", "<= 300", med(regency) <= 300)
+    village, _ = timed(lambda: province_report("village"), args.repeat)
+    show(f"province report ({province}, by village), median ms", f"{med(village):.0f}")
+    queue, _ = timed(lambda: panel.get("/panel/verifikasi/"), args.repeat * 3)
+    show("verification queue page, p95 ms", f"{percentile(queue, 0.95):.0f}", "<= 300", percentile(queue, 0.95) <= 300)
     pulls = incremental_pulls(puller, args.pulls, args.village_workers, "reuse")
+    show(f"incremental pull p50 / p95 / p99 ({args.pulls} pulls), ms",
+         f"{med(pulls):.1f} / {percentile(pulls, 0.95):.1f} / {percentile(pulls, 0.99):.1f}")  # fmt: skip
     bulk = bulk_ingest(bulker, 100_000, args.bulk_requests, args.bulk_size)
+    show(f"bulk ingest ({args.bulk_requests} x {args.bulk_size}), records/s", f"{bulk:,.0f}")
     explains = [
         explain_slowest(country_report, "country report (by province), from the province counts"),
         explain_slowest(country_from_villages, "baseline: the country report from the village counts"),
+        explain_slowest(lambda: puller.get("/api/v1/sync"), "first pull"),
+        explain_slowest(province_report, f"province report ({province}, by regency)"),
+        explain_slowest(lambda: panel.get("/panel/verifikasi/"), "verification queue page"),
     ]
     path = Path(args.explain)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n\n".join(explains) + "\n")
-    med = statistics.median
-    print()
-    print(f"reuse: {workers:,} workers in the database; migrate {migrate_s:.1f} s; load average "
-          f"(1 min) {os.getloadavg()[0]:.2f}")  # fmt: skip
-    print("| figure | value | target | verdict |")
-    print("|---|---|---|---|")
-    print(f"| country report (by province), province counts, median ms | {med(after):.0f} | <= 2000 | "
-          f"{'met' if med(after) <= 2000 else 'MISSED'} |")  # fmt: skip
-    print(f"| baseline: country report from the village counts, median ms | {med(before):.0f} | | |")
-    print(f"| incremental pull p50 / p95 / p99 ({args.pulls} pulls), ms | {med(pulls):.1f} / "
-          f"{percentile(pulls, 0.95):.1f} / {percentile(pulls, 0.99):.1f} | | |")  # fmt: skip
-    print(f"| bulk ingest ({args.bulk_requests} x {args.bulk_size}), records/s | {bulk:,.0f} | | |")
-    print(f"EXPLAIN (ANALYZE, BUFFERS): {path}")
+    print(f"EXPLAIN (ANALYZE, BUFFERS): {path}", flush=True)
+    if args.audit_rows:
+        actor = Actor(user=operator)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM villages_auditevent")
+            before_rows = cursor.fetchone()[0]
+        small = audit_writes(actor, args.audit_writes)
+        show(f"audit write p50 / p95 ms, {before_rows:,} rows in the log",
+             f"{med(small):.2f} / {percentile(small, 0.95):.2f}")  # fmt: skip
+        fill_s = fill_audit(args.audit_rows, village_codes(0))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM villages_auditevent")
+            rows = cursor.fetchone()[0]
+        full = audit_writes(actor, args.audit_writes)
+        show(f"audit write p50 / p95 ms, {rows:,} rows in the log (filled in {fill_s:.0f} s)",
+             f"{med(full):.2f} / {percentile(full, 0.95):.2f}", f"<= 1.1 x ({med(full) / med(small):.2f} x)",
+             med(full) <= 1.1 * med(small))  # fmt: skip
 
 
 # --- the run -----------------------------------------------------------------------------------
