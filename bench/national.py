@@ -39,7 +39,7 @@ go to --explain (bench/results/national_explain.txt).
 --reuse measures the country report (province counts against the village counts), bulk ingest
 and the incremental pull again on the database a full run left, migrated first.
 
-Usage (about 2 hours and 30 GB of disk at full size; --drop removes the database at the end):
+Usage (about 1 hour and 18 GB of disk at full size on 2 shared cores; --drop removes the database at the end):
   .venv/bin/python bench/national.py [--workers 10000000] [--baseline 1000000] [--audit-rows 30000000]
 Smoke size (tests/test_bench_national.py):
   .venv/bin/python bench/national.py --province 17 --villages-limit 40 --workers 6000 --baseline 4000 \\
@@ -382,6 +382,22 @@ def same_report(one, other) -> bool:
     return (a["total"], a["results"]) == (b["total"], b["results"])
 
 
+def stage_figures(stage: str, pulls: list[float], bulk: float, reads: dict[str, list[float]]) -> None:
+    """One stage's figures, logged as soon as they are measured (a run stopped later keeps them)."""
+    med = statistics.median
+    figures = {
+        "pull_p50_p95_p99_ms": [
+            round(med(pulls), 1),
+            round(percentile(pulls, 0.95), 1),
+            round(percentile(pulls, 0.99), 1),
+        ],
+        "bulk_records_per_s": round(bulk),
+        **{f"{name}_median_ms": round(med(samples)) for name, samples in reads.items()},
+        "queue_p95_ms": round(percentile(reads["queue"], 0.95)),
+    }
+    log(f"{stage} figures: {json.dumps(figures)}")
+
+
 def reuse(args: argparse.Namespace) -> None:
     """--reuse: a database a full run left (--workers people in it), migrated to this code, and
     the figures this code's changes could move measured again: the country report by province
@@ -617,10 +633,11 @@ def main() -> None:
     # --- stage 1: 1 M ------------------------------------------------------------------------
     actor = Actor(user=operator)
     audit_empty = audit_writes(actor, args.audit_writes)  # first: the audit log is still (nearly) empty
-    log("1 M: audit writes on the empty log done")
+    log(f"1 M: audit write on the empty log p50 {statistics.median(audit_empty):.2f} ms")
     pulls_1m = incremental_pulls(puller, args.pulls, args.village_workers, "1M")
     bulk_1m = bulk_ingest(bulker, 0, args.bulk_requests, args.bulk_size)
     reads_1m = read_paths("1M")
+    stage_figures("1 M", pulls_1m, bulk_1m, reads_1m)
     load_1m = os.getloadavg()
     log(f"1 M stage measured; load average {load_1m[0]:.2f}")
 
@@ -633,6 +650,7 @@ def main() -> None:
     pulls_10m = incremental_pulls(puller, args.pulls, args.village_workers, "10M")
     bulk_10m = bulk_ingest(bulker, (args.bulk_requests + 1) * args.bulk_size, args.bulk_requests, args.bulk_size)
     reads_10m = read_paths("10M")
+    stage_figures("10 M", pulls_10m, bulk_10m, reads_10m)
     load_10m = os.getloadavg()
     log(f"10 M stage measured; load average {load_10m[0]:.2f}")
 
