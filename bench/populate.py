@@ -66,16 +66,18 @@ def populate(
     enrolment_share: float = 1.0,
     start: int = 0,
     exclude_village: str | None = None,
+    codes: list[str] | None = None,
 ) -> tuple[int, int]:
     """COPYs `workers` workers (ids `{prefix}{n}`) and enrolments for `enrolment_share` of them.
 
-    `start` offsets the index so several calls give distinct ids and NIKs. Returns the counts.
+    `start` offsets the index so several calls give distinct ids and NIKs. `codes` replaces
+    Bengkulu's villages (e.g. the whole country's, bench/national.py). Returns the counts.
     """
     from django.db import connection
 
     from config.pii import blind_index, encrypt
 
-    codes = villages(village, exclude_village)
+    codes = codes or villages(village, exclude_village)
     no_heirs = encrypt("[]")
     now = dt.datetime.now(dt.UTC)
     consent = dt.datetime(2026, 10, 1, 2, tzinfo=dt.UTC)

@@ -45,9 +45,11 @@ from villages.models import LEVEL_BY_DEPTH, Area, AreaLevel, AreaTarget, User
 from villages.scope import scope_of
 
 GROUP_LEVELS = (AreaLevel.REGENCY, AreaLevel.DISTRICT, AreaLevel.VILLAGE)
+# The country report (an admin's, no area) may also group by province; an area's report may not.
+COUNTRY_GROUP_LEVELS = (AreaLevel.PROVINCE, *GROUP_LEVELS)
 DEPTH_OF_LEVEL = {level: depth for depth, level in LEVEL_BY_DEPTH.items()}
-# Characters of a code at each depth: "17", "17.04", "17.04.01", "17.04.01.2001".
-PREFIX_LENGTH = {1: 2, 2: 5, 3: 8, 4: 13}
+# Characters of a code at each depth: "" (the country), "17", "17.04", "17.04.01", "17.04.01.2001".
+PREFIX_LENGTH = {0: 0, 1: 2, 2: 5, 3: 8, 4: 13}
 
 LIVE_VALUES = frozenset(str(s) for s in LIVE_STATUSES)
 
@@ -57,6 +59,9 @@ LIVE_VALUES = frozenset(str(s) for s in LIVE_STATUSES)
 #   village whatever the number of people. What the report reads on PostgreSQL.
 # - "tables": the same GROUP BY over the enrolments and workers themselves. What SQLite (the
 #   embedded mode) reads, and what the tests and the benchmark check the counts against.
+# - "provinces": the running counts summed by province (same triggers): what the country report
+#   by province reads on PostgreSQL, a few rows per province instead of per village (83,762
+#   villages, docs/national.md). Only for that report: its rows are provinces whatever the prefix.
 # substr() works on both databases; area codes are materialised paths, so a prefix is an area.
 COUNT_SQL = {
     "counts": (
@@ -70,6 +75,19 @@ SELECT substr(village, 1, %(prefix)s), status, funding_source, sum(n), sum(month
 SELECT substr(village, 1, %(prefix)s), occupation, needs_correction, sum(n)
   FROM enrolment_coverage_worker
  WHERE village = %(area)s OR village LIKE %(below)s
+ GROUP BY 1, 2, 3
+""",
+    ),
+    "provinces": (
+        """
+SELECT province, status, funding_source, sum(n), sum(monthly), sum(annual)
+  FROM enrolment_coverage_enrolment_province
+ WHERE budget_year = %(year)s
+ GROUP BY 1, 2, 3
+""",
+        """
+SELECT province, occupation, needs_correction, sum(n)
+  FROM enrolment_coverage_worker_province
  GROUP BY 1, 2, 3
 """,
     ),
@@ -153,8 +171,26 @@ class CoverageRow:
         }
 
 
+@dataclass(frozen=True)
+class ReportRoot:
+    """The area a report covers: an Area's code, name and level, or the country (code "")."""
+
+    code: str
+    name: str
+    level: str
+
+
+# The root of the country report: no Area row stands for it, and its code is every code's prefix.
+COUNTRY = ReportRoot(code="", name="Indonesia", level="country")
+
+
 def _depth(code: str) -> int:
-    return code.count(".") + 1
+    return code.count(".") + 1 if code else 0
+
+
+def _below(code: str) -> str:
+    """The code prefix of every area strictly inside `code` ("" for the country: all of them)."""
+    return code + "." if code else ""
 
 
 def _targets_for(
@@ -188,28 +224,36 @@ def coverage_report(
 ) -> dict[str, Any]:
     """The coverage of `area` (which the caller must see whole: Http404 otherwise), per group.
 
-    `source` ("counts" or "tables", see COUNT_SQL) is for tests and benchmarks; by default the
-    counts on PostgreSQL and the tables elsewhere.
+    `source` ("counts", "provinces" or "tables", see COUNT_SQL) is for tests and benchmarks; by
+    default the counts on PostgreSQL (summed by province for the country by province) and the
+    tables elsewhere. Without `area`, a caller who sees everything
+    (an admin) gets the country report: root COUNTRY, by province unless `group_by` says lower.
 
     Raises FieldsInvalid for a missing area (when the caller has several), an unknown group
     level or one above the area's own.
     """
     scope = scope_of(user)
-    if not area:
-        if scope.everything or len(scope.codes) != 1:
-            raise FieldsInvalid(fields={"area": [_("Choose the area of the report.")]})
-        area = scope.codes[0]
-    if not scope.covers(area):
-        raise Http404
-    root = Area.objects.filter(code=area).first()
-    if root is None:
-        raise Http404
+    root: ReportRoot
+    if not area and scope.everything:
+        root = COUNTRY  # an admin's report without an area: the whole country, by province
+    else:
+        if not area:
+            if len(scope.codes) != 1:
+                raise FieldsInvalid(fields={"area": [_("Choose the area of the report.")]})
+            area = scope.codes[0]
+        if not scope.covers(area):
+            raise Http404
+        found = Area.objects.filter(code=area).values_list("code", "name", "level").first()
+        if found is None:
+            raise Http404
+        root = ReportRoot(*found)
     root_depth = _depth(root.code)
     if group_by is None:
         level: AreaLevel | None = LEVEL_BY_DEPTH[min(root_depth + 1, 4)]
     else:
         level = AreaLevel(group_by) if group_by in AreaLevel.values else None
-    if level is None or level not in GROUP_LEVELS or DEPTH_OF_LEVEL[level] < root_depth:
+    allowed = COUNTRY_GROUP_LEVELS if root is COUNTRY else GROUP_LEVELS
+    if level is None or level not in allowed or DEPTH_OF_LEVEL[level] < root_depth:
         raise FieldsInvalid(
             fields={"group_by": [_("Group by regency, district or village, at or below the area's own level.")]}
         )
@@ -220,7 +264,7 @@ def coverage_report(
     groups = {
         code: CoverageRow(code=code, name=name, level=group_by)
         for code, name in Area.objects.filter(level=group_by, active=True)
-        .filter(code__startswith=root.code + ".")
+        .filter(code__startswith=_below(root.code))
         .values_list("code", "name")
     }
     if root_depth == depth:
@@ -228,7 +272,7 @@ def coverage_report(
     params: dict[str, int | str] = {
         "prefix": PREFIX_LENGTH[depth],
         "area": root.code,
-        "below": root.code + ".%",
+        "below": _below(root.code) + "%",
         "year": year,
     }
     missing: set[str] = set()
@@ -240,7 +284,13 @@ def coverage_report(
             row = groups[code] = CoverageRow(code=code, name="", level=group_by)
         return row
 
-    enrolment_sql, worker_sql = COUNT_SQL[source or default_source()]
+    if source is None:
+        source = default_source()
+        if source == "counts" and root is COUNTRY and depth == 1:
+            source = "provinces"  # the same counts, already summed by province
+    if source == "provinces" and not (root is COUNTRY and depth == 1):
+        raise ValueError("the province counts only answer the country report by province")
+    enrolment_sql, worker_sql = COUNT_SQL[source]
     # Raw SQL is not routed: ask the router, or the counts would always be read on the primary
     # while the areas beside them come from the replica (config/replicas.py).
     with connections[router.db_for_read(Enrolment)].cursor() as cursor:
@@ -279,7 +329,7 @@ def coverage_report(
     targets = {
         code: (workers, budget)
         for code, workers, budget in AreaTarget.objects.filter(year=year)
-        .filter(area__code__startswith=root.code + ".")
+        .filter(area__code__startswith=_below(root.code))
         .values_list("area_id", "target_workers", "budget_idr")
     }
     own = AreaTarget.objects.filter(year=year, area_id=root.code).values_list("target_workers", "budget_idr").first()
@@ -294,7 +344,7 @@ def coverage_report(
         total.add(row)
     decrees = (
         FundingAllocation.objects.filter(budget_year=year)
-        .filter(Q(area__code=root.code) | Q(area__code__startswith=root.code + "."))
+        .filter(Q(area__code=root.code) | Q(area__code__startswith=_below(root.code)))
         .values_list("area_id", "amount_idr", "committed_idr")
     )
     for code, amount, committed in decrees:

@@ -10,6 +10,10 @@ import) folds them into one row per group. The report sums them by area-code pre
 GROUP BY as on the base tables, over a few thousand rows instead of millions.
 
 Only rows that count are tracked: enrolments not deleted and not flagged, workers not deleted.
+
+The same triggers also append each change summed by province (the `...ProvinceCount` tables,
+enrolment migration 0021): the country report by province reads those, a few rows per province,
+instead of every village's (83,762 villages: over its 2 s target, docs/national.md).
 """
 
 from __future__ import annotations
@@ -55,3 +59,43 @@ class CoverageWorkerCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.village} {self.occupation}: {self.n:+d}"
+
+
+class CoverageEnrolmentProvinceCount(models.Model):
+    """+/- enrolments of a province (the village code's first two digits), budget year, status and
+    funding source: the changes of CoverageEnrolmentCount summed by province."""
+
+    province = models.CharField(max_length=2, verbose_name=_("province"))
+    budget_year = models.SmallIntegerField(verbose_name=_("budget year"))
+    status = models.CharField(max_length=10, verbose_name=_("status"))
+    funding_source = models.CharField(max_length=32, verbose_name=_("funding source"))
+    n = models.BigIntegerField(verbose_name=_("count"))
+    monthly = models.BigIntegerField(verbose_name=_("monthly amount (IDR)"))
+    annual = models.BigIntegerField(verbose_name=_("annual amount (IDR)"))
+
+    class Meta:
+        verbose_name = _("enrolment coverage count by province")
+        verbose_name_plural = _("enrolment coverage counts by province")
+        app_label = "enrolment"
+        db_table = "enrolment_coverage_enrolment_province"
+
+    def __str__(self) -> str:
+        return f"{self.province} {self.budget_year} {self.status} {self.funding_source}: {self.n:+d}"
+
+
+class CoverageWorkerProvinceCount(models.Model):
+    """+/- workers of a province, occupation and needs_correction: CoverageWorkerCount by province."""
+
+    province = models.CharField(max_length=2, verbose_name=_("province"))
+    occupation = models.CharField(max_length=32, verbose_name=_("occupation"))
+    needs_correction = models.BooleanField(verbose_name=_("needs correction"))
+    n = models.BigIntegerField(verbose_name=_("count"))
+
+    class Meta:
+        verbose_name = _("worker coverage count by province")
+        verbose_name_plural = _("worker coverage counts by province")
+        app_label = "enrolment"
+        db_table = "enrolment_coverage_worker_province"
+
+    def __str__(self) -> str:
+        return f"{self.province} {self.occupation}: {self.n:+d}"

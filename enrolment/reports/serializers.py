@@ -9,13 +9,17 @@ from enrolment.reports import coverage
 
 class CoverageQuerySerializer(serializers.Serializer):
     area = serializers.CharField(
-        required=False, max_length=13, help_text="Any area you may see whole. Default: your one assigned area."
+        required=False,
+        max_length=13,
+        help_text="Any area you may see whole. Default: your one assigned area; for an admin, the whole country.",
     )
     year = serializers.IntegerField(
         required=False, min_value=2000, max_value=2100, help_text="Budget year; default the current year."
     )
     group_by = serializers.ChoiceField(
-        choices=coverage.GROUP_LEVELS, required=False, help_text="Default: the level below the area."
+        choices=coverage.COUNTRY_GROUP_LEVELS,
+        required=False,
+        help_text="Default: the level below the area. province: the country report only.",
     )
 
 

@@ -12,6 +12,13 @@ _FOLD = {
         "n, monthly, annual",
     ),
     "enrolment_coverage_worker": ("village, occupation, needs_correction", "sum(n)", "sum(n) <> 0", "n"),
+    "enrolment_coverage_enrolment_province": (
+        "province, budget_year, status, funding_source",
+        "sum(n), sum(monthly), sum(annual)",
+        "sum(n) <> 0 OR sum(monthly) <> 0 OR sum(annual) <> 0",
+        "n, monthly, annual",
+    ),
+    "enrolment_coverage_worker_province": ("province, occupation, needs_correction", "sum(n)", "sum(n) <> 0", "n"),
 }
 
 

@@ -7,7 +7,12 @@ from django.db import connection
 
 from enrolment.models import Enrolment
 from enrolment.reports.coverage import coverage_report
-from enrolment.reports.models import CoverageEnrolmentCount, CoverageWorkerCount
+from enrolment.reports.models import (
+    CoverageEnrolmentCount,
+    CoverageEnrolmentProvinceCount,
+    CoverageWorkerCount,
+    CoverageWorkerProvinceCount,
+)
 from enrolment.reports.services import coverage_compact
 from tests.conftest import GEDUNG_WANI, VILLAGE_B
 from tests.factories import EnrolmentFactory, WorkerFactory, worker_payload
@@ -21,6 +26,10 @@ def both(user, **query):
     tables = coverage_report(user=user, source="tables", **query)
     counts.pop("generated_at")
     tables.pop("generated_at")
+    if query.get("area") is None and query.get("group_by") is None:  # the country by province
+        provinces = coverage_report(user=user, source="provinces", **query)
+        provinces.pop("generated_at")
+        assert provinces == tables
     return counts, tables
 
 
@@ -70,6 +79,8 @@ def test_counts_follow_every_kind_of_write(api, make_user, operator):
         {"area": "17.04", "year": 2026, "group_by": "district"},
         {"area": GEDUNG_WANI, "year": 2026, "group_by": "village"},
         {"area": "17", "year": 2025, "group_by": "regency"},
+        {"area": None, "year": 2026, "group_by": None},  # the country by province (and its province counts)
+        {"area": None, "year": 2026, "group_by": "regency"},
     ]
     for query in queries:
         counts, tables = both(admin, **query)
@@ -106,3 +117,7 @@ def test_compaction_sums_to_the_same_and_drops_what_cancels(db):
 
     assert CoverageEnrolmentCount.objects.count() == 0
     assert list(CoverageWorkerCount.objects.values_list("village", "occupation", "n")) == [(GEDUNG_WANI, "nelayan", 1)]
+    assert CoverageEnrolmentProvinceCount.objects.count() == 0
+    assert list(CoverageWorkerProvinceCount.objects.values_list("province", "occupation", "n")) == [
+        ("17", "nelayan", 1)
+    ]
