@@ -22,16 +22,41 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-class CoverageEnrolmentCount(models.Model):
-    """+/- enrolments of a village, budget year (0: none), status and funding source ('': none)."""
+class EnrolmentCounts(models.Model):
+    """The counted columns of an enrolment count row, whatever area it is kept by."""
 
-    village = models.CharField(max_length=13, verbose_name=_("village"))
     budget_year = models.SmallIntegerField(verbose_name=_("budget year"))
     status = models.CharField(max_length=10, verbose_name=_("status"))
     funding_source = models.CharField(max_length=32, verbose_name=_("funding source"))
     n = models.BigIntegerField(verbose_name=_("count"))
     monthly = models.BigIntegerField(verbose_name=_("monthly amount (IDR)"))
     annual = models.BigIntegerField(verbose_name=_("annual amount (IDR)"))
+
+    class Meta:
+        abstract = True
+
+    def counted(self) -> str:
+        return f"{self.budget_year} {self.status} {self.funding_source}: {self.n:+d}"
+
+
+class WorkerCounts(models.Model):
+    """The counted columns of a worker count row, whatever area it is kept by."""
+
+    occupation = models.CharField(max_length=32, verbose_name=_("occupation"))
+    needs_correction = models.BooleanField(verbose_name=_("needs correction"))
+    n = models.BigIntegerField(verbose_name=_("count"))
+
+    class Meta:
+        abstract = True
+
+    def counted(self) -> str:
+        return f"{self.occupation}: {self.n:+d}"
+
+
+class CoverageEnrolmentCount(EnrolmentCounts):
+    """+/- enrolments of a village, budget year (0: none), status and funding source ('': none)."""
+
+    village = models.CharField(max_length=13, verbose_name=_("village"))
 
     class Meta:
         verbose_name = _("enrolment coverage count")
@@ -40,16 +65,13 @@ class CoverageEnrolmentCount(models.Model):
         db_table = "enrolment_coverage_enrolment"
 
     def __str__(self) -> str:
-        return f"{self.village} {self.budget_year} {self.status} {self.funding_source}: {self.n:+d}"
+        return f"{self.village} {self.counted()}"
 
 
-class CoverageWorkerCount(models.Model):
+class CoverageWorkerCount(WorkerCounts):
     """+/- workers of a village, occupation ('': none) and needs_correction."""
 
     village = models.CharField(max_length=13, verbose_name=_("village"))
-    occupation = models.CharField(max_length=32, verbose_name=_("occupation"))
-    needs_correction = models.BooleanField(verbose_name=_("needs correction"))
-    n = models.BigIntegerField(verbose_name=_("count"))
 
     class Meta:
         verbose_name = _("worker coverage count")
@@ -58,20 +80,14 @@ class CoverageWorkerCount(models.Model):
         db_table = "enrolment_coverage_worker"
 
     def __str__(self) -> str:
-        return f"{self.village} {self.occupation}: {self.n:+d}"
+        return f"{self.village} {self.counted()}"
 
 
-class CoverageEnrolmentProvinceCount(models.Model):
+class CoverageEnrolmentProvinceCount(EnrolmentCounts):
     """+/- enrolments of a province (the village code's first two digits), budget year, status and
     funding source: the changes of CoverageEnrolmentCount summed by province."""
 
     province = models.CharField(max_length=2, verbose_name=_("province"))
-    budget_year = models.SmallIntegerField(verbose_name=_("budget year"))
-    status = models.CharField(max_length=10, verbose_name=_("status"))
-    funding_source = models.CharField(max_length=32, verbose_name=_("funding source"))
-    n = models.BigIntegerField(verbose_name=_("count"))
-    monthly = models.BigIntegerField(verbose_name=_("monthly amount (IDR)"))
-    annual = models.BigIntegerField(verbose_name=_("annual amount (IDR)"))
 
     class Meta:
         verbose_name = _("enrolment coverage count by province")
@@ -80,16 +96,13 @@ class CoverageEnrolmentProvinceCount(models.Model):
         db_table = "enrolment_coverage_enrolment_province"
 
     def __str__(self) -> str:
-        return f"{self.province} {self.budget_year} {self.status} {self.funding_source}: {self.n:+d}"
+        return f"{self.province} {self.counted()}"
 
 
-class CoverageWorkerProvinceCount(models.Model):
+class CoverageWorkerProvinceCount(WorkerCounts):
     """+/- workers of a province, occupation and needs_correction: CoverageWorkerCount by province."""
 
     province = models.CharField(max_length=2, verbose_name=_("province"))
-    occupation = models.CharField(max_length=32, verbose_name=_("occupation"))
-    needs_correction = models.BooleanField(verbose_name=_("needs correction"))
-    n = models.BigIntegerField(verbose_name=_("count"))
 
     class Meta:
         verbose_name = _("worker coverage count by province")
@@ -98,4 +111,4 @@ class CoverageWorkerProvinceCount(models.Model):
         db_table = "enrolment_coverage_worker_province"
 
     def __str__(self) -> str:
-        return f"{self.province} {self.occupation}: {self.n:+d}"
+        return f"{self.province} {self.counted()}"
