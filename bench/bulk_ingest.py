@@ -65,21 +65,31 @@ def spell(number: int) -> str:
     return "".join(SYLLABLES[int(d)] for d in str(number)).capitalize()
 
 
-def records(count: int) -> list[dict]:
+def records(
+    count: int,
+    *,
+    start: int = 0,
+    village: str = VILLAGE,
+    id_prefix: str = "bench",
+    nik_of: Callable[[int], str] = nik,
+    phone_prefix: str = "0812",
+) -> list[dict]:
+    """`count` valid registrations numbered from `start`, in `village` (bench/national.py asks for
+    its own village, ids, NIK serials and phones, apart from the people it COPYed)."""
     out = []
-    for i in range(count):
+    for i in range(start, start + count):
         born = dt.date(1960, 1, 1) + dt.timedelta(days=i % 15000)
         out.append(
             {
-                "id": f"bench-{i:07d}",
-                "nik": nik(i),
+                "id": f"{id_prefix}-{i:07d}",
+                "nik": nik_of(i),
                 "kk_number": f"17040101{i % 99999999:08d}",
                 "full_name": f"Warga Desa {spell(i)}",  # names have no digits (the name rule)
                 "birth_date": born.isoformat(),
                 "birth_place": "Kaur",
                 "sex": "M",
-                "phone": f"0812{i % 100000000:08d}",
-                "village": VILLAGE,
+                "phone": f"{phone_prefix}{i % 100000000:08d}",
+                "village": village,
                 "address": {"street": "Jl. Pantai Linau", "dusun": "Dusun II", "rt": "003", "rw": "001"},
                 "occupation": "nelayan",
                 "monthly_income": 1_500_000,

@@ -179,31 +179,13 @@ def database_gb() -> float:
 def bulk_records(start: int, count: int) -> list[dict]:
     """`count` valid registrations for BULK_VILLAGE; NIK serials from 8001 up, which the COPYed
     people (serials up to 1 + 10,000,000 / 15,000) never reach."""
-    from bench.bulk_ingest import spell
+    from bench.bulk_ingest import records
 
-    out = []
-    for i in range(start, start + count):
+    def nik(i: int) -> str:
         born = dt.date(1960, 1, 1) + dt.timedelta(days=i % 15000)
-        out.append(
-            {
-                "id": f"bulk-{i:07d}",
-                "nik": f"170401{born.day:02d}{born.month:02d}{born.year % 100:02d}{8001 + i // 15000:04d}",
-                "kk_number": f"17040101{i % 99999999:08d}",
-                "full_name": f"Warga Desa {spell(i)}",
-                "birth_date": born.isoformat(),
-                "birth_place": "Kaur",
-                "sex": "M",
-                "phone": f"0813{i % 100000000:08d}",
-                "village": BULK_VILLAGE,
-                "address": {"street": "Jl. Pantai Linau", "dusun": "Dusun II", "rt": "003", "rw": "001"},
-                "occupation": "nelayan",
-                "monthly_income": 1_500_000,
-                "mother_maiden_name": "Aminah",
-                "heirs": [{"name": "Rahmat", "relationship": "child", "nik": "", "phone": ""}],
-                "consent": {"given_at": "2026-11-20T09:00:00+07:00", "method": "signature", "recorded_by": "petugas"},
-            }
-        )
-    return out
+        return f"170401{born.day:02d}{born.month:02d}{born.year % 100:02d}{8001 + i // 15000:04d}"
+
+    return records(count, start=start, village=BULK_VILLAGE, id_prefix="bulk", nik_of=nik, phone_prefix="0813")
 
 
 # --- measurements ------------------------------------------------------------------------------
