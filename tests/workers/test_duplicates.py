@@ -8,6 +8,8 @@ import random
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import GEDUNG_WANI, KAUR, VILLAGE_B
 from tests.dq_corpus import DATE_PERTURBATIONS, NAME_PERTURBATIONS, NIK_PERTURBATIONS, p_moved
@@ -184,3 +186,71 @@ def test_a_dismissed_pair_stays_dismissed_and_unflagged(operator):
     pair = DuplicatePair.objects.get()
     assert pair.status == DuplicatePair.objects.get().status == DuplicateStatus.DISMISSED
     assert "possible_duplicate" not in Worker.objects.get(id="again").warnings
+
+
+# --- the same-village warning from what the finder read ----------------------------------------
+
+SAME_VILLAGE_QUERY = "AS pair(village, born)"  # workers.services._same_village_and_birth_date
+
+
+def namesake(serial: int, **overrides: Any) -> dict[str, Any]:
+    """Siti Aminah of Gedung Wani born 1982-06-08, with her own valid NIK, phone, KK and mother:
+    the finder scores two of them below its threshold (they share only a common name and a
+    date), the same-village check still warns."""
+    values = {
+        "full_name": "Siti Aminah",
+        "sex": "F",
+        "birth_date": "1982-06-08",
+        "nik": make_nik(_date("1982-06-08"), "F", serial=serial),
+        "phone": f"0812{serial:08d}",
+        "kk_number": f"17040112{serial:08d}",
+        "mother_maiden_name": f"Ibu {serial}",
+    }
+    return worker_payload(**{**values, **overrides})
+
+
+def save_counting(user, *bodies: dict[str, Any]) -> tuple[list[Any], list[str]]:
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = save(user, *bodies)
+    return outcomes, [q["sql"] for q in queries.captured_queries]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm search: PostgreSQL only")
+def test_a_namesake_in_the_village_warns_without_asking_the_database_again(operator):
+    save(operator, namesake(21))
+    (outcome,), sql = save_counting(operator, namesake(977, full_name="SITI AMINAH"))
+    assert outcome.row.warnings == ["possible_duplicate"]
+    assert not DuplicatePair.objects.exists()  # the warning is the same-village check's alone
+    assert not [q for q in sql if SAME_VILLAGE_QUERY in q]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm search: PostgreSQL only")
+def test_a_namesake_needing_correction_does_not_warn(operator):
+    first = namesake(21)
+    save(operator, first)
+    Worker.objects.filter(id=first["id"]).update(needs_correction=True)
+    (outcome,), sql = save_counting(operator, namesake(977))
+    assert outcome.row.warnings == []
+    assert not [q for q in sql if SAME_VILLAGE_QUERY in q]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm search: PostgreSQL only")
+def test_a_birth_date_search_cut_at_its_limit_asks_the_database(operator, settings):
+    """Three stored Siti Aminahs born that day and DQ_MAX_CANDIDATES 2: the finder read only two
+    of them, so whether the third is the same person is asked of the database."""
+    settings.DQ_MAX_CANDIDATES = 2
+    save(operator, namesake(21), namesake(22, full_name="Siti Aminah Ningsih"), namesake(23))
+    (outcome,), sql = save_counting(operator, namesake(977))
+    assert outcome.row.warnings == ["possible_duplicate"]
+    assert len([q for q in sql if SAME_VILLAGE_QUERY in q]) == 1
+
+
+@pytest.mark.parametrize("finder", [True, False])
+def test_the_same_village_warning_holds_with_the_finder_off(operator, settings, finder):
+    settings.DQ_FINDER = finder
+    save(operator, namesake(21))
+    outcomes, sql = save_counting(operator, namesake(977), namesake(978, full_name="Rahmat Saputra"))
+    assert [o.row.warnings for o in outcomes] == [["possible_duplicate"], []]
+    assert Worker.objects.get(id=outcomes[0].id).warnings == ["possible_duplicate"]
+    # Off, nothing was searched: the database is asked about both records, in one query.
+    assert len([q for q in sql if SAME_VILLAGE_QUERY in q]) == (0 if finder else 1)

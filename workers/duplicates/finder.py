@@ -22,7 +22,7 @@ SQLite (the embedded pilot) has no pg_trgm: there the names are compared in Pyth
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -102,6 +102,27 @@ class Matches:
     dismissed: set[tuple[str, str]] = field(default_factory=set)
     unsaved: set[str] = field(default_factory=set)  # the request's ids with no stored row yet
     probes: dict[str, Probe] = field(default_factory=dict)  # made once: store_matches reuses them
+    # What the search read, kept for the same-village warning (workers.services): the candidates
+    # per record, those people, which of them need correction, and the records whose birth-date
+    # searches were read whole (none of them reached DQ_MAX_CANDIDATES; PostgreSQL only).
+    candidates: dict[str, set[str]] = field(default_factory=dict)
+    people: dict[str, Person] = field(default_factory=dict)
+    needs_correction: set[str] = field(default_factory=set)
+    dates_read_whole: set[str] = field(default_factory=set)
+
+    def born_with_similar_name(self, record_id: str) -> list[Person] | None:
+        """Every live stored worker, correct ones only, born on the record's birth date with a
+        name similar to its own (pg_trgm's DQ_TRGM_MIN: an equal name always is), or None when
+        the search did not read them all and the caller must ask the database itself."""
+        if record_id not in self.dates_read_whole:
+            return None
+        probe = self.probes[record_id]
+        return [
+            person
+            for other in self.candidates.get(record_id, ())
+            if (person := self.people[other]).birth_date == probe.person.birth_date
+            and other not in self.needs_correction
+        ]
 
     def of(self, record_id: str) -> dict[str, PairScore]:
         return self.pairs.get(record_id, {})
@@ -115,12 +136,14 @@ def _ordered(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a < b else (b, a)
 
 
-def _stored_candidates(probes: Sequence[Probe], exclude: set[str]) -> tuple[dict[str, set[str]], dict[str, Person]]:
-    """(record id → ids of live stored workers sharing a key or a birth date with a similar
-    name, those workers as Persons), leaving out the ids in `exclude`. On PostgreSQL one query
-    finds them and reads their columns."""
+def _stored_candidates(probes: Sequence[Probe], exclude: set[str], matches: Matches) -> None:
+    """Fills `matches.candidates` (record id → ids of live stored workers sharing a key or a
+    birth date with a similar name, leaving out the ids in `exclude`), `.people` (those workers
+    as Persons), `.needs_correction` and `.dates_read_whole`. On PostgreSQL one query finds them
+    and reads their columns."""
     found: dict[str, set[str]] = defaultdict(set)
     people: dict[str, Person] = {}
+    matches.candidates, matches.people = found, people
     # (record id, key) per key kind: each kind is searched in its own column.
     by_kind = [
         [(p.person.id, p.key_columns[i]) for p in probes if p.key_columns[i]] for i in range(len(MATCH_KEY_FIELDS))
@@ -146,15 +169,17 @@ def _stored_candidates(probes: Sequence[Probe], exclude: set[str]) -> tuple[dict
             for column, pairs in zip(MATCH_KEY_FIELDS, by_kind, strict=True):
                 if pairs:
                     branches.append(
-                        " SELECT q.rid, k.worker_id FROM unnest(%s::text[], %s::text[]) AS q(rid, key)"  # noqa: S608 (MATCH_KEY_FIELDS)
+                        " SELECT q.rid, k.worker_id, NULL::date AS born FROM unnest(%s::text[], %s::text[]) AS q(rid, key)"  # noqa: S608 (MATCH_KEY_FIELDS)
                         f" CROSS JOIN LATERAL (SELECT worker_id FROM workers_matchname k WHERE k.{column} = q.key"
                         f"   AND k.{column} <> '' LIMIT %s) k UNION"
                     )
                     params += [text_array(r for r, _ in pairs), text_array(k for _, k in pairs), limit]
+            # `born`: the date searched by a birth-date row (NULL for a key row), so the rows each
+            # date search returned can be counted against its LIMIT.
             cursor.execute(
-                f"SELECT c.rid, {columns} FROM ("  # noqa: S608 (column names from PERSON_FIELDS, MATCH_KEY_FIELDS)
+                f"SELECT c.rid, c.born, {columns}, w.needs_correction FROM ("  # noqa: S608 (column names from PERSON_FIELDS, MATCH_KEY_FIELDS)
                 f"{''.join(branches)}"
-                " SELECT n.rid, m.worker_id FROM unnest(%s::text[], %s::text[], %s::date[]) AS n(rid, name, born)"
+                " SELECT n.rid, m.worker_id, n.born FROM unnest(%s::text[], %s::text[], %s::date[]) AS n(rid, name, born)"
                 " CROSS JOIN LATERAL (SELECT worker_id FROM workers_matchname m"
                 "   WHERE m.birth_date = n.born AND similarity(m.name_key, n.name) >= %s LIMIT %s) m"
                 ") AS c CROSS JOIN LATERAL (SELECT * FROM workers_worker w"
@@ -174,7 +199,10 @@ def _stored_candidates(probes: Sequence[Probe], exclude: set[str]) -> tuple[dict
         # request's own stored rows are left out here: as `id <> ALL(<every id of the request>)`
         # in SQL the filter ran on every joined row and pushed the planner to a scan of workers.
         decoders = [getattr(Worker._meta.get_field(name), "from_db_value", None) for name in PERSON_FIELDS]
-        for rid, *values in fetched:
+        date_rows: Counter[tuple[str, dt.date]] = Counter()
+        for rid, born, *values, needs_correction in fetched:
+            if born is not None:
+                date_rows[rid, born] += 1  # before `exclude`: the LIMIT counted those rows too
             if values[0] in exclude:
                 continue
             decoded = [
@@ -184,7 +212,16 @@ def _stored_candidates(probes: Sequence[Probe], exclude: set[str]) -> tuple[dict
             person = person_of(dict(zip(PERSON_FIELDS, decoded, strict=True)))
             found[rid].add(person.id)
             people[person.id] = person
-        return found, people
+            if needs_correction:
+                matches.needs_correction.add(person.id)
+        # A date search returning fewer rows than its LIMIT read every match row born that day
+        # with a similar name; a record without a name key or a birth date had no such search.
+        matches.dates_read_whole = {
+            p.person.id
+            for p in probes
+            if p.name and p.person.birth_date is not None and date_rows[p.person.id, p.person.birth_date] < limit
+        }
+        return
     # SQLite: the same keys through the ORM; names compared here instead of by pg_trgm.
     for column, pairs in zip(MATCH_KEY_FIELDS, by_kind, strict=True):
         by_key: dict[str, list[str]] = defaultdict(list)
@@ -207,11 +244,10 @@ def _stored_candidates(probes: Sequence[Probe], exclude: set[str]) -> tuple[dict
         similar = [w for w, n in by_date[born] if name_similarity(probe, Person(id=w, full_name=n)) >= 0.5]
         found[rid].update(similar[:limit])
     wanted = {w for ids in found.values() for w in ids} - exclude
-    people = {
-        row["id"]: person_of(row)
-        for row in Worker.objects.filter(id__in=wanted, deleted_at__isnull=True).values(*PERSON_FIELDS)
-    }
-    return found, people
+    for row in Worker.objects.filter(id__in=wanted, deleted_at__isnull=True).values(*PERSON_FIELDS, "needs_correction"):
+        people[row["id"]] = person_of(row)
+        if row["needs_correction"]:
+            matches.needs_correction.add(row["id"])
 
 
 def find_matches(people: Sequence[Person], *, stored_ids: Iterable[str] = ()) -> Matches:
@@ -226,7 +262,8 @@ def find_matches(people: Sequence[Person], *, stored_ids: Iterable[str] = ()) ->
     probes = [probe_of(p) for p in people]
     matches.probes = {p.person.id: p for p in probes}
     in_request = {p.id for p in people}
-    stored, candidates = _stored_candidates(probes, exclude=in_request)
+    _stored_candidates(probes, exclude=in_request, matches=matches)
+    stored, candidates = matches.candidates, matches.people
 
     def consider(a: Person, b: Person) -> None:
         result = score_pair(a, b)
