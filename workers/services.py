@@ -250,7 +250,7 @@ def _warn_possible_duplicates(records: list[CleanedWorker], matches: Matches) ->
         if born_alike is None:
             unread.append(record_key)
         else:
-            found.update(key(p.village_id, p.birth_date, p.full_name) for p in born_alike)
+            found.update(key(village, record.values["birth_date"], name) for village, name in born_alike)
     if unread:
         found.update(key(*row) for row in _same_village_and_birth_date(unread, [r.id for r in records]))
     in_request = Counter(keys)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rapidfuzz import fuzz
 
 from tests.conftest import GEDUNG_WANI, KAUR, VILLAGE_B
 from tests.dq_corpus import DATE_PERTURBATIONS, NAME_PERTURBATIONS, NIK_PERTURBATIONS, p_moved
@@ -17,6 +18,7 @@ from tests.factories import make_nik, worker_payload
 from villages.audit import Actor
 from villages.models import Role
 from workers.duplicates.names import name_key, patronym_key
+from workers.duplicates.scoring import Person, name_similarity_floor, score_pair
 from workers.models import MATCH_KEY_FIELDS, DuplicatePair, DuplicateStatus, MatchName, Worker
 from workers.services import SaveMode, worker_refs, workers_save
 from workers.validation import clean_worker
@@ -254,3 +256,46 @@ def test_the_same_village_warning_holds_with_the_finder_off(operator, settings, 
     assert Worker.objects.get(id=outcomes[0].id).warnings == ["possible_duplicate"]
     # Off, nothing was searched: the database is asked about both records, in one query.
     assert len([q for q in sql if SAME_VILLAGE_QUERY in q]) == (0 if finder else 1)
+
+
+# --- candidates left unscored: the given-name floor ------------------------------------------
+
+
+def test_the_name_floor_is_the_name_gate_with_the_default_weights(settings):
+    assert name_similarity_floor(settings.DQ_THRESHOLD) == settings.DQ_NAME_MIN == 0.8
+    # A threshold as low as the corpus sweep's first: a halved score can reach it from 0.11 up.
+    assert name_similarity_floor(0.5) == pytest.approx((2 * 0.5 - 0.95) / 0.45)
+
+
+def test_the_name_floor_follows_the_weights(settings):
+    """With more weight on the other evidence a halved score can still reach the threshold:
+    the floor drops below the gate, to (2 x 0.7 - 1.2) / 0.45."""
+    settings.DQ_WEIGHTS = {**settings.DQ_WEIGHTS, "kk": 0.35, "phone": 0.35}  # the rest: 0.95 → 1.45
+    rest = sum(w for k, w in settings.DQ_WEIGHTS.items() if k != "name")
+    assert rest == pytest.approx(1.45)
+    assert name_similarity_floor(0.7) == 0.0  # 1.45 halved is past 0.7 already: every name could
+    settings.DQ_WEIGHTS = {**settings.DQ_WEIGHTS, "kk": 0.1, "phone": 0.1, "mother": 0.35}
+    assert name_similarity_floor(0.7) == pytest.approx((1.4 - 1.2) / 0.45)
+
+
+@pytest.mark.parametrize(("other", "ratio"), [("Yusuf Rahmat", 72.0), ("Yusuf Hasan", 75.0)])
+def test_a_name_below_the_floor_cannot_reach_the_threshold(settings, other, ratio):
+    """Everything else as alike as two records can be (NIK one digit apart, the same KK, phone,
+    birth date, mother and village): a given name below the floor still scores under the
+    threshold, so the finder loses nothing by not scoring it."""
+    born = dt.date(1985, 3, 7)
+    nik = make_nik(born, "M", serial=21)
+    shared = {
+        "village_id": GEDUNG_WANI,
+        "kk_number": "1704011234567890",
+        "phone": "+6281234567890",
+        "birth_date": born,
+        "sex": "M",
+        "mother_maiden_name": "Fatimah",
+    }
+    a = Person(id="a", nik=nik, full_name="Yusuf Hidayat", **shared)
+    b = Person(id="b", nik=nik[:-1] + str((int(nik[-1]) + 1) % 10), full_name=other, **shared)
+    assert fuzz.token_sort_ratio(name_key(a.full_name), name_key(b.full_name)) == ratio < 100 * 0.8
+    result = score_pair(a, b)
+    assert "nik_one_digit_apart" in result.reasons
+    assert result.score < settings.DQ_THRESHOLD

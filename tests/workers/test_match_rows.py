@@ -143,3 +143,22 @@ def test_the_migration_rebuilds_the_rows_from_the_former_key_rows(api, operator)
     assert rows() == saved
     assert saved[1] == expected("w-keys")
     assert "workers_matchkey" not in connection.introspection.table_names()
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())  # the later migrations again
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the index is PostgreSQL's")
+def test_match_rows_have_no_prefix_index_on_the_worker_id(db):
+    """Django gives every varchar key a varchar_pattern_ops index; workers 0017 drops the match
+    rows' (nothing searches them by a prefix of the id), leaving these."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'workers_matchname' ORDER BY 1")
+        names = [name for (name,) in cursor.fetchall()]
+    assert names == [
+        "matchname_birth_date",
+        "matchname_kk_key",
+        "matchname_nik_key",
+        "matchname_nik_part_key",
+        "matchname_phone_key",
+        "workers_matchname_pkey",
+    ]

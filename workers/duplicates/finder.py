@@ -30,12 +30,20 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from rapidfuzz import fuzz
 
 from config.bulk import insert_rows
 from config.lookups import text_array
 from workers.duplicates.keys import kk_key, nik_key, nik_part_key, phone_key
 from workers.duplicates.names import name_key
-from workers.duplicates.scoring import PairScore, Person, name_similarity, score_pair, swapped
+from workers.duplicates.scoring import (
+    PairScore,
+    Person,
+    name_similarity,
+    name_similarity_floor,
+    score_pair,
+    swapped,
+)
 from workers.models import MATCH_KEY_FIELDS, DuplicatePair, DuplicateStatus, MatchName, Worker
 
 PERSON_FIELDS = (
@@ -102,27 +110,16 @@ class Matches:
     dismissed: set[tuple[str, str]] = field(default_factory=set)
     unsaved: set[str] = field(default_factory=set)  # the request's ids with no stored row yet
     probes: dict[str, Probe] = field(default_factory=dict)  # made once: store_matches reuses them
-    # What the search read, kept for the same-village warning (workers.services): the candidates
-    # per record, those people, which of them need correction, and the records whose birth-date
-    # searches were read whole (none of them reached DQ_MAX_CANDIDATES; PostgreSQL only).
-    candidates: dict[str, set[str]] = field(default_factory=dict)
-    people: dict[str, Person] = field(default_factory=dict)
-    needs_correction: set[str] = field(default_factory=set)
-    dates_read_whole: set[str] = field(default_factory=set)
+    # Per record whose birth-date search was read whole (it stayed under DQ_MAX_CANDIDATES;
+    # PostgreSQL only): (village, full name) of every live stored worker needing no correction
+    # born that day with a similar name. The same-village warning (workers.services) reads it.
+    born_alike: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
-    def born_with_similar_name(self, record_id: str) -> list[Person] | None:
-        """Every live stored worker, correct ones only, born on the record's birth date with a
-        name similar to its own (pg_trgm's DQ_TRGM_MIN: an equal name always is), or None when
-        the search did not read them all and the caller must ask the database itself."""
-        if record_id not in self.dates_read_whole:
-            return None
-        probe = self.probes[record_id]
-        return [
-            person
-            for other in self.candidates.get(record_id, ())
-            if (person := self.people[other]).birth_date == probe.person.birth_date
-            and other not in self.needs_correction
-        ]
+    def born_with_similar_name(self, record_id: str) -> list[tuple[str, str]] | None:
+        """(village, full name) of every live stored worker, correct ones only, born on the
+        record's birth date with a name similar to its own (pg_trgm's DQ_TRGM_MIN: an equal name
+        always is), or None when the search did not read them all: ask the database then."""
+        return self.born_alike.get(record_id)
 
     def of(self, record_id: str) -> dict[str, PairScore]:
         return self.pairs.get(record_id, {})
@@ -136,14 +133,15 @@ def _ordered(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a < b else (b, a)
 
 
-def _stored_candidates(probes: Sequence[Probe], exclude: set[str], matches: Matches) -> None:
-    """Fills `matches.candidates` (record id → ids of live stored workers sharing a key or a
-    birth date with a similar name, leaving out the ids in `exclude`), `.people` (those workers
-    as Persons), `.needs_correction` and `.dates_read_whole`. On PostgreSQL one query finds them
-    and reads their columns."""
+def _stored_candidates(
+    probes: Sequence[Probe], exclude: set[str], matches: Matches
+) -> tuple[dict[str, set[str]], dict[str, Person]]:
+    """(record id → ids of live stored workers sharing a key or a birth date with a similar
+    name that could score DQ_THRESHOLD, those workers as Persons), leaving out the ids in
+    `exclude`. On PostgreSQL one query finds them and reads their columns; it also fills
+    `matches.born_alike`."""
     found: dict[str, set[str]] = defaultdict(set)
     people: dict[str, Person] = {}
-    matches.candidates, matches.people = found, people
     # (record id, key) per key kind: each kind is searched in its own column.
     by_kind = [
         [(p.person.id, p.key_columns[i]) for p in probes if p.key_columns[i]] for i in range(len(MATCH_KEY_FIELDS))
@@ -177,7 +175,7 @@ def _stored_candidates(probes: Sequence[Probe], exclude: set[str], matches: Matc
             # `born`: the date searched by a birth-date row (NULL for a key row), so the rows each
             # date search returned can be counted against its LIMIT.
             cursor.execute(
-                f"SELECT c.rid, c.born, {columns}, w.needs_correction FROM ("  # noqa: S608 (column names from PERSON_FIELDS, MATCH_KEY_FIELDS)
+                f"SELECT c.rid, c.born, w.needs_correction, w.nik_bi, {columns} FROM ("  # noqa: S608 (column names from PERSON_FIELDS, MATCH_KEY_FIELDS)
                 f"{''.join(branches)}"
                 " SELECT n.rid, m.worker_id, n.born FROM unnest(%s::text[], %s::text[], %s::date[]) AS n(rid, name, born)"
                 " CROSS JOIN LATERAL (SELECT worker_id FROM workers_matchname m"
@@ -195,33 +193,46 @@ def _stored_candidates(probes: Sequence[Probe], exclude: set[str], matches: Matc
             )
             fetched = cursor.fetchall()
             cursor.execute("SELECT set_config('jit', %s, true)", [jit_before])
-        # Raw rows: each column through its field's own decoding (encrypted fields decrypt). The
-        # request's own stored rows are left out here: as `id <> ALL(<every id of the request>)`
-        # in SQL the filter ran on every joined row and pushed the planner to a scan of workers.
+        # Raw rows: a candidate whose score cannot reach the threshold whatever its encrypted
+        # fields hold (scoring.name_similarity_floor: its given name too unlike the record's, and not the
+        # same NIK by the blind index) is left there undecrypted; most of a birth date's
+        # namesakes are (decrypting them was the finder's largest cost in a bulk ingest,
+        # docs/dq.md "Speed"). The others: each column through its field's own decoding
+        # (encrypted fields decrypt). The request's own stored rows are left out here: as
+        # `id <> ALL(<every id of the request>)` in SQL the filter ran on every joined row and
+        # pushed the planner to a scan of workers.
+        by_id = {p.person.id: p for p in probes}
+        name_floor = name_similarity_floor(settings.DQ_THRESHOLD)
         decoders = [getattr(Worker._meta.get_field(name), "from_db_value", None) for name in PERSON_FIELDS]
+        at = {name: PERSON_FIELDS.index(name) for name in ("id", "village_id", "full_name")}
         date_rows: Counter[tuple[str, dt.date]] = Counter()
-        for rid, born, *values, needs_correction in fetched:
+        born_alike: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for rid, born, needs_correction, nik_bi, *values in fetched:
+            probe = by_id[rid]
             if born is not None:
                 date_rows[rid, born] += 1  # before `exclude`: the LIMIT counted those rows too
-            if values[0] in exclude:
+            worker_id = values[at["id"]]
+            if worker_id in exclude:
                 continue
-            decoded = [
-                decode(value, None, connection) if decode is not None and value is not None else value
-                for decode, value in zip(decoders, values, strict=True)
-            ]
-            person = person_of(dict(zip(PERSON_FIELDS, decoded, strict=True)))
-            found[rid].add(person.id)
-            people[person.id] = person
-            if needs_correction:
-                matches.needs_correction.add(person.id)
+            if born is not None and born == probe.person.birth_date and not needs_correction:
+                born_alike[rid].append((values[at["village_id"]], values[at["full_name"]]))
+            if worker_id in found[rid] or not _could_match(probe, values[at["full_name"]], nik_bi, name_floor):
+                continue
+            found[rid].add(worker_id)
+            if worker_id not in people:
+                decoded = [
+                    decode(value, None, connection) if decode is not None and value is not None else value
+                    for decode, value in zip(decoders, values, strict=True)
+                ]
+                people[worker_id] = person_of(dict(zip(PERSON_FIELDS, decoded, strict=True)))
         # A date search returning fewer rows than its LIMIT read every match row born that day
         # with a similar name; a record without a name key or a birth date had no such search.
-        matches.dates_read_whole = {
-            p.person.id
+        matches.born_alike = {
+            p.person.id: born_alike.get(p.person.id, [])
             for p in probes
             if p.name and p.person.birth_date is not None and date_rows[p.person.id, p.person.birth_date] < limit
         }
-        return
+        return found, people
     # SQLite: the same keys through the ORM; names compared here instead of by pg_trgm.
     for column, pairs in zip(MATCH_KEY_FIELDS, by_kind, strict=True):
         by_key: dict[str, list[str]] = defaultdict(list)
@@ -244,10 +255,24 @@ def _stored_candidates(probes: Sequence[Probe], exclude: set[str], matches: Matc
         similar = [w for w, n in by_date[born] if name_similarity(probe, Person(id=w, full_name=n)) >= 0.5]
         found[rid].update(similar[:limit])
     wanted = {w for ids in found.values() for w in ids} - exclude
-    for row in Worker.objects.filter(id__in=wanted, deleted_at__isnull=True).values(*PERSON_FIELDS, "needs_correction"):
-        people[row["id"]] = person_of(row)
-        if row["needs_correction"]:
-            matches.needs_correction.add(row["id"])
+    people = {
+        row["id"]: person_of(row)
+        for row in Worker.objects.filter(id__in=wanted, deleted_at__isnull=True).values(*PERSON_FIELDS)
+    }
+    return found, people
+
+
+def _could_match(probe: Probe, full_name: str, nik_bi: str, name_floor: float) -> bool:
+    """Whether a stored worker (its plain full name and NIK blind index) could score the
+    threshold with the record searched by `probe` (`name_floor`: scoring.name_similarity_floor).
+    A record whose NIK has no key (not 16 digits) may still equal the stored one exactly: that
+    one is scored."""
+    if probe.person.nik and (not probe.key_columns[0] or probe.key_columns[0] == nik_bi):
+        return True
+    if name_floor <= 0:
+        return True
+    cutoff = name_floor * 100 - 1e-9  # rapidfuzz stops early and answers 0 below it; no rounding's victim
+    return fuzz.token_sort_ratio(probe.name, name_key(full_name), score_cutoff=cutoff) >= cutoff
 
 
 def find_matches(people: Sequence[Person], *, stored_ids: Iterable[str] = ()) -> Matches:
@@ -262,8 +287,7 @@ def find_matches(people: Sequence[Person], *, stored_ids: Iterable[str] = ()) ->
     probes = [probe_of(p) for p in people]
     matches.probes = {p.person.id: p for p in probes}
     in_request = {p.id for p in people}
-    _stored_candidates(probes, exclude=in_request, matches=matches)
-    stored, candidates = matches.candidates, matches.people
+    stored, candidates = _stored_candidates(probes, exclude=in_request, matches=matches)
 
     def consider(a: Person, b: Person) -> None:
         result = score_pair(a, b)

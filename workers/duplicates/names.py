@@ -65,6 +65,8 @@ FINAL_H = re.compile(r"([aeiou])h$")
 
 
 def _fold(text: str) -> str:
+    if text.isascii():  # nothing to decompose (most names): the per-character pass is skipped
+        return APOSTROPHES.sub("", text.casefold())
     decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return APOSTROPHES.sub("", plain.casefold())

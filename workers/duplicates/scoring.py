@@ -160,5 +160,24 @@ def score_pair(a: Person, b: Person) -> PairScore:
     return PairScore(score=round(min(score, 1.0), 3), reasons=tuple(reasons))
 
 
+def name_similarity_floor(threshold: float) -> float:
+    """The lowest given-name similarity (the normalised given names' token-sort ratio, before the
+    patronymic's penalty, which only lowers it) at which `score_pair` can still reach `threshold`,
+    whatever else the two records hold: every other evidence at full weight, no gate but the
+    name's (the others are penalties; one set above 1 would raise the ceiling and is counted).
+    Above 1: no name can. The finder scores, and decrypts, only candidates at or above it (and
+    any with the same NIK, a duplicate whatever the name); with the default weights it is
+    DQ_NAME_MIN, which leaves out most of a birth date's namesakes."""
+    weights = settings.DQ_WEIGHTS
+    rest = sum(weight for kind, weight in weights.items() if kind != "name")
+    target = threshold / (max(settings.DQ_NIK_DIFFERS, 1.0) * max(settings.DQ_SEX_DIFFERS, 1.0))
+    if weights["name"] <= 0:
+        return 0.0 if rest >= target else 2.0
+    halved = (2 * target - rest) / weights["name"]  # below DQ_NAME_MIN the score is halved
+    if halved < settings.DQ_NAME_MIN:
+        return max(halved, 0.0)
+    return max((target - rest) / weights["name"], settings.DQ_NAME_MIN)
+
+
 def _mother_similarity(a: str, b: str) -> float:
     return fuzz.token_sort_ratio(" ".join(split_name(a)[0]), " ".join(split_name(b)[0])) / 100
