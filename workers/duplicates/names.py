@@ -73,9 +73,11 @@ def _fold(text: str) -> str:
 
 
 def _tokens(text: str) -> list[str]:
-    # "S.Pd." and "S. Pd" are one degree: join a lone letter followed by a dot to the next token.
-    text = re.sub(r"\b([a-z])\.\s*(?=[a-z]{1,4}\b\.?)", r"\1", _fold(text))
-    return [t for t in NOT_LETTER.sub(" ", text.replace(".", ". ")).split() if t]
+    text = _fold(text)
+    if "." in text:
+        # "S.Pd." and "S. Pd" are one degree: join a lone letter followed by a dot to the next token.
+        text = re.sub(r"\b([a-z])\.\s*(?=[a-z]{1,4}\b\.?)", r"\1", text).replace(".", ". ")
+    return NOT_LETTER.sub(" ", text).split()
 
 
 @functools.lru_cache(maxsize=16_384)  # one token's spelling rules (~30 µs); tokens recur even when names do not
