@@ -21,7 +21,8 @@ script reads the user + system CPU time (/proc/<pid>/stat) of the path's gunicor
 the PostgreSQL backends serving it (found in pg_stat_activity by application_name, which each
 server sets through PGAPPNAME; both keep their connection for the whole run,
 DATABASE_CONN_MAX_AGE), and prints it per 1,000 records with the ratio no-finder CPU / service
-CPU next to the wall-clock ratio. Not counted, for either path: PostgreSQL's background
+CPU next to the wall-clock ratio, then the same ratio per round (its two runs next to each
+other in time) as a median and a range. Not counted, for either path: PostgreSQL's background
 processes (WAL writer, checkpointer, autovacuum) and the client's own work.
 
 Usage: .venv/bin/python bench/bulk_ingest.py [--records 20000] [--repeat 3] [--paths service,no-finder]
@@ -321,6 +322,13 @@ def main() -> None:
     print(
         f"CPU: no-finder / service {cpu_kept:.0%} (target >= 80 %: {'met' if cpu_kept >= 0.8 else 'MISSED'});"
         f" wall clock {kept:.0%}"
+    )
+    # The same ratio round by round: the two paths of a round ran next to each other, so a slow
+    # spell of the shared machine weighs on both; the spread shows how far one run can be trusted.
+    by_round = sorted(sum(b) / sum(a) for a, b in zip(cpu["service"], cpu["no-finder"], strict=True))
+    print(
+        f"CPU ratio round by round: median {statistics.median(by_round):.0%},"
+        f" range {by_round[0]:.0%}-{by_round[-1]:.0%} over {len(by_round)} rounds"
     )
 
 
