@@ -234,8 +234,8 @@ def _warn_possible_duplicates(records: list[CleanedWorker], matches: Matches) ->
     The finder's birth-date search (`matches`) has already read every stored worker born that
     day with a similar name, an equal one included, for most records; the database is asked
     only about the others (finder off, SQLite, a date shared by DQ_MAX_CANDIDATES similar names).
-    Asking it about every record cost ~0.1-0.2 s per request of 1,000: most of what the
-    finder added to a bulk ingest (docs/dq.md "Speed")."""
+    That is one query fewer on most saves (on a bulk benchmark's tables without statistics it
+    had cost 0.1-0.2 s per request of 1,000: docs/dq.md "Speed")."""
     if not records:
         return
 

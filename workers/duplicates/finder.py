@@ -198,10 +198,10 @@ def _stored_candidates(
             fetched = cursor.fetchall()
             cursor.execute("SELECT set_config('jit', %s, true)", [jit_before])
         # Raw rows: a candidate whose score cannot reach the threshold whatever its encrypted
-        # fields hold (scoring.name_similarity_floor: its given name too unlike the record's, and not the
-        # same NIK by the blind index) is left there undecrypted; most of a birth date's
-        # namesakes are (decrypting them was the finder's largest cost in a bulk ingest,
-        # docs/dq.md "Speed"). The others: each column through its field's own decoding
+        # fields hold (its given name below scoring.name_similarity_floor, and not the same NIK
+        # by the blind index) is left undecrypted and unscored, as most of a birth date's
+        # namesakes are (decrypting candidates was the largest single item of a profiled bulk
+        # request, docs/dq.md "Speed"). The others: each column through its field's own decoding
         # (encrypted fields decrypt). The request's own stored rows are left out here: as
         # `id <> ALL(<every id of the request>)` in SQL the filter ran on every joined row and
         # pushed the planner to a scan of workers.
