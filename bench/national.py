@@ -221,8 +221,8 @@ def forget_earlier_bulk() -> int:
     finder's sight (their workers stay); returns how many. bench.bulk_ingest.records gives
     record i and record i + 15,000 the same birth date, the same NIK region + date part, a NIK
     one digit apart, the same mother and alike names: near-duplicates by construction. With
-    10 requests a stage, the 10 M stage's records were each such a twin of a 1 M stage record, so
-    its bulk ingest also scored and stored 11,000 likely duplicates the 1 M stage never met
+    10 requests a stage, 7,000 of the 10 M stage's 11,000 records were such twins of 1 M stage
+    records, so its bulk ingest also scored and stored likely duplicates the 1 M stage never met
     (0.65 x, 2026-12-08). Without those rows each stage's bulk ingest meets the same empty
     village and the figure compares the country's size alone."""
     from django.db import connection
