@@ -255,8 +255,8 @@ def _stored_candidates(
         if born is not None:
             by_date[born].append((worker_id, stored_name))
     for rid, name, born in date_triples:
-        probe = Person(id=rid, full_name=name)
-        similar = [w for w, n in by_date[born] if name_similarity(probe, Person(id=w, full_name=n)) >= 0.5]
+        asked = Person(id=rid, full_name=name)
+        similar = [w for w, n in by_date[born] if name_similarity(asked, Person(id=w, full_name=n)) >= 0.5]
         found[rid].update(similar[:limit])
     wanted = {w for ids in found.values() for w in ids} - exclude
     people = {
